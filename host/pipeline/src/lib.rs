@@ -1,0 +1,1 @@
+//! The pipeline language. See docs/language/.

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what building and testing pikoci needs on a Debian machine:
+# the wasm32-wasip2 toolchain for the built-in plugins and the real servers the tests start.
+# Safe to run again: apt-get skips what is already there.
+set -euo pipefail
+
+packages=(
+  # Debian's rustc knows wasm32-wasip2 and ships wasm-component-ld; used when rustup has no wasm target.
+  rustc-web cargo-web rust-web-src wasi-libc lld
+  # real parts the tests drive
+  git docker-registry skopeo apache2-utils
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
