@@ -1,8 +1,24 @@
 //! OCI distribution of pikoci plugins.
 //!
 //! A plugin is identified by the [`Digest`] of its component bytes, whatever registry,
-//! URL or file it came from.
+//! URL or file it came from. [`RegistryClient`] publishes components as CNCF wasm OCI
+//! artifacts and pulls them into a [`ComponentStore`]; [`Pins`] keeps a pipeline on the
+//! exact bytes it was validated with.
 
+mod artifact;
+mod auth;
+mod client;
 mod digest;
+mod error;
+mod pins;
+mod reference;
+mod store;
 
+pub use artifact::{component_interfaces, ArtifactInfo, ComponentInterfaces};
+pub use auth::{Auth, BasicCredentials, DockerConfig};
+pub use client::{ClientSettings, Pulled, RegistryClient};
 pub use digest::{Digest, DigestParseError};
+pub use error::RegistryError;
+pub use pins::{Pin, Pins};
+pub use reference::{Reference, ReferenceError};
+pub use store::{ComponentStore, StoredComponent};
