@@ -1,1 +1,51 @@
-fn main() {}
+//! Embeds the built-in plugins (plugins/dist/*.wasm, committed so that building the host needs
+//! no wasm toolchain) and warns when they are older than the sources they are built from.
+
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+fn main() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    for dir in ["wit", "sdk/src", "sdk/Cargo.toml", "plugins/fs", "plugins/cron", "plugins/exec", "plugins/dist"] {
+        println!("cargo:rerun-if-changed={}", repo.join(dir).display());
+    }
+    let recorded = std::fs::read_to_string(repo.join("plugins/dist/SOURCES.sha256")).unwrap_or_default();
+    let current = sources_digest(&repo);
+    if recorded.trim() != current {
+        println!(
+            "cargo:warning=the built-in plugins in plugins/dist/ were built from other sources than wit/, sdk/ and plugins/ hold now; run scripts/build-plugins.sh"
+        );
+    }
+}
+
+/// The same digest as scripts/plugin-sources-digest.sh: sha256 of `sha256sum`'s listing of every
+/// source file, in byte order of their paths.
+fn sources_digest(repo: &Path) -> String {
+    let mut files = Vec::new();
+    for top in ["wit", "sdk", "plugins"] {
+        collect(repo, &repo.join(top), &mut files);
+    }
+    files.sort();
+    let mut listing = String::new();
+    for relative in files {
+        let bytes = std::fs::read(repo.join(&relative)).unwrap_or_default();
+        listing.push_str(&format!("{}  {}\n", hex::encode(Sha256::digest(&bytes)), relative));
+    }
+    hex::encode(Sha256::digest(listing.as_bytes()))
+}
+
+fn collect(repo: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path: PathBuf = entry.path();
+        let relative = path.strip_prefix(repo).unwrap().to_string_lossy().into_owned();
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            if entry.file_name() != "target" && relative != "plugins/dist" {
+                collect(repo, &path, out);
+            }
+        } else if kind.is_file() && entry.file_name() != "Cargo.lock" {
+            out.push(relative);
+        }
+    }
+}

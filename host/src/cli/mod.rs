@@ -1,0 +1,77 @@
+//! The `pikoci` command line.
+
+mod bench;
+mod plugin;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "pikoci", version, about = "A CI/CD server whose integrations are sandboxed WebAssembly components")]
+pub struct Cli {
+    /// Where compiled plugins (and pulled components) are cached.
+    /// Default: $XDG_CACHE_HOME/pikoci or ~/.cache/pikoci.
+    #[arg(long, global = true, env = "PIKOCI_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+
+    /// Log filter for pikoci's own diagnostics (error, warn, info, debug, trace).
+    #[arg(long, global = true, env = "PIKOCI_LOG", default_value = "warn")]
+    log_level: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Inspect, call and manage plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+    /// Measure plugin load and call times against a process-per-call baseline.
+    Bench(bench::BenchArgs),
+    /// Internal: the process-per-check baseline of `pikoci bench` (JSON on stdin, JSON on stdout).
+    #[command(hide = true)]
+    BenchProcessCheck,
+}
+
+impl Cli {
+    pub fn cache_dir(&self) -> PathBuf {
+        self.cache_dir.clone().unwrap_or_else(default_cache_dir)
+    }
+}
+
+fn default_cache_dir() -> PathBuf {
+    directories::BaseDirs::new()
+        .map(|d| d.cache_dir().join("pikoci"))
+        .unwrap_or_else(|| std::env::temp_dir().join("pikoci-cache"))
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log_level).unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Plugin(cmd) => plugin::run(&cli, cmd).await,
+            Command::Bench(args) => bench::run(&cli, args).await,
+            Command::BenchProcessCheck => bench::process_check(),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

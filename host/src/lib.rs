@@ -1,0 +1,9 @@
+//! pikoci: a CI/CD server whose integrations are sandboxed WebAssembly components.
+//!
+//! The data path reads one way: a pipeline (HCL) becomes a typed model (`pikoci-pipeline`),
+//! steps call plugins through the [`runtime`], which runs each call in a sandbox that grants
+//! exactly the capabilities the pipeline gave.
+
+pub mod builtin;
+pub mod cli;
+pub mod runtime;

@@ -1,0 +1,218 @@
+//! The host side of `pikoci:plugin/process`: starting granted programs for a plugin.
+//!
+//! Every child runs in its own process group with exactly the environment the plugin gave it,
+//! and the whole group is killed when the plugin drops the child or the call's store goes away
+//! (a finished, failed, timed-out or cancelled call), so no plugin leaves processes behind.
+
+use super::bindings::v0_1::facilities::pikoci::plugin::process::{
+    self as wit, Chunk, Command, ExitStatus, Finished, Output, StreamName,
+};
+use super::bindings::v0_1::PluginError;
+use super::log_sink::{LineWriter, LogOrigin};
+use super::sandbox::{record_denial, PluginState};
+use std::path::Path;
+use std::process::Stdio;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use wasmtime::component::Resource;
+
+/// Most bytes `run` keeps of one stream's captured output; the rest is dropped, not buffered.
+const MAX_CAPTURE: usize = 64 * 1024 * 1024;
+
+/// A program started by a plugin.
+pub struct ChildHandle {
+    pid: u32,
+    child: tokio::process::Child,
+    captured: mpsc::Receiver<Chunk>,
+    /// Tasks moving output into the log or the capture channel; awaited before `wait` returns so
+    /// that every line is in the log by the time the plugin learns the program ended.
+    pumps: Vec<JoinHandle<()>>,
+    status: Option<ExitStatus>,
+}
+
+impl ChildHandle {
+    fn kill_group(&self) {
+        // The child leads its own group (process_group(0)), so its pid is the group id.
+        unsafe {
+            libc::killpg(self.pid as libc::pid_t, libc::SIGKILL);
+        }
+    }
+
+    async fn wait(&mut self) -> wasmtime::Result<ExitStatus> {
+        if let Some(status) = self.status {
+            return Ok(status);
+        }
+        let status = self.child.wait().await?;
+        for pump in self.pumps.drain(..) {
+            let _ = pump.await;
+        }
+        let status = exit_status(status);
+        self.status = Some(status);
+        Ok(status)
+    }
+}
+
+impl Drop for ChildHandle {
+    fn drop(&mut self) {
+        if self.status.is_none() {
+            self.kill_group();
+        }
+        for pump in &self.pumps {
+            pump.abort();
+        }
+    }
+}
+
+fn exit_status(status: std::process::ExitStatus) -> ExitStatus {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => ExitStatus::Code(code),
+        (None, Some(signal)) => ExitStatus::Signal(signal),
+        (None, None) => ExitStatus::Code(-1),
+    }
+}
+
+impl PluginState {
+    /// Check a command against the grants and start it.
+    fn start(&mut self, cmd: Command) -> Result<ChildHandle, PluginError> {
+        let host_path = std::env::var("PATH").ok();
+        let Some(program) = self.grants.programs.resolve(&cmd.program, host_path.as_deref()) else {
+            let what = format!("run {}", cmd.program);
+            record_denial(&self.report, what.clone());
+            return Err(PluginError::CapabilityDenied(what));
+        };
+        let cwd = match &cmd.cwd {
+            Some(dir) => {
+                let dir = Path::new(dir);
+                if !dir.is_absolute() || self.grants.directory_for(dir).is_none() {
+                    let what = format!("run {} in {}", cmd.program, dir.display());
+                    record_denial(&self.report, what.clone());
+                    return Err(PluginError::CapabilityDenied(what));
+                }
+                dir.to_path_buf()
+            }
+            None => "/".into(),
+        };
+
+        let mut command = tokio::process::Command::new(&program);
+        command
+            .args(&cmd.args)
+            .env_clear()
+            .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(&cwd)
+            .process_group(0)
+            .stdin(if cmd.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(stdio_for(cmd.stdout))
+            .stderr(stdio_for(cmd.stderr));
+        let mut child = command
+            .spawn()
+            .map_err(|e| PluginError::Failed(format!("cannot start {}: {e}", program.display())))?;
+        let pid = child.id().unwrap_or_default();
+
+        if let (Some(bytes), Some(mut stdin)) = (cmd.stdin, child.stdin.take()) {
+            tokio::spawn(async move {
+                // A child that exits without reading its input is not an error of the plugin's.
+                let _ = stdin.write_all(&bytes).await;
+            });
+        }
+
+        let (sender, captured) = mpsc::channel(64);
+        let mut pumps = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            pumps.push(self.pump(out, cmd.stdout, StreamName::Stdout, LogOrigin::Stdout, sender.clone()));
+        }
+        if let Some(err) = child.stderr.take() {
+            pumps.push(self.pump(err, cmd.stderr, StreamName::Stderr, LogOrigin::Stderr, sender));
+        }
+        Ok(ChildHandle { pid, child, captured, pumps, status: None })
+    }
+
+    fn pump(
+        &self,
+        mut stream: impl AsyncRead + Unpin + Send + 'static,
+        mode: Output,
+        origin: StreamName,
+        log_origin: LogOrigin,
+        captured: mpsc::Sender<Chunk>,
+    ) -> JoinHandle<()> {
+        let log = self.log.clone();
+        tokio::spawn(async move {
+            let mut lines = LineWriter::new(log, log_origin);
+            let mut buf = vec![0u8; 16 * 1024];
+            loop {
+                let n = match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                match mode {
+                    Output::Log => lines.push(&buf[..n]),
+                    Output::Capture => {
+                        if captured.send(Chunk { origin, data: buf[..n].to_vec() }).await.is_err() {
+                            break;
+                        }
+                    }
+                    Output::Discard => {}
+                }
+            }
+        })
+    }
+}
+
+fn stdio_for(output: Output) -> Stdio {
+    match output {
+        Output::Discard => Stdio::null(),
+        Output::Log | Output::Capture => Stdio::piped(),
+    }
+}
+
+impl wit::Host for PluginState {
+    async fn spawn(&mut self, cmd: Command) -> wasmtime::Result<Result<Resource<ChildHandle>, PluginError>> {
+        match self.start(cmd) {
+            Ok(child) => Ok(Ok(self.table.push(child)?)),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    async fn run(&mut self, cmd: Command) -> wasmtime::Result<Result<Finished, PluginError>> {
+        let mut child = match self.start(cmd) {
+            Ok(child) => child,
+            Err(e) => return Ok(Err(e)),
+        };
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        while let Some(chunk) = child.captured.recv().await {
+            let target = if chunk.origin == StreamName::Stdout { &mut stdout } else { &mut stderr };
+            let room = MAX_CAPTURE.saturating_sub(target.len());
+            target.extend_from_slice(&chunk.data[..chunk.data.len().min(room)]);
+        }
+        let status = child.wait().await?;
+        Ok(Ok(Finished { status, stdout, stderr }))
+    }
+}
+
+impl wit::HostChild for PluginState {
+    async fn pid(&mut self, child: Resource<ChildHandle>) -> wasmtime::Result<u32> {
+        Ok(self.table.get(&child)?.pid)
+    }
+
+    async fn read(&mut self, child: Resource<ChildHandle>) -> wasmtime::Result<Option<Chunk>> {
+        Ok(self.table.get_mut(&child)?.captured.recv().await)
+    }
+
+    async fn wait(&mut self, child: Resource<ChildHandle>) -> wasmtime::Result<ExitStatus> {
+        self.table.get_mut(&child)?.wait().await
+    }
+
+    async fn kill(&mut self, child: Resource<ChildHandle>) -> wasmtime::Result<()> {
+        let child = self.table.get_mut(&child)?;
+        if child.status.is_none() {
+            child.kill_group();
+        }
+        Ok(())
+    }
+
+    async fn drop(&mut self, child: Resource<ChildHandle>) -> wasmtime::Result<()> {
+        self.table.delete(child)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,26 @@
+//! The plugin runtime: loading WebAssembly components and calling them in a sandbox.
+//!
+//! Reading order: [`capability`] (what a call may touch) -> [`engine`] (load a component) ->
+//! [`plugin`] (call it) -> [`sandbox`] (the store a call runs in) -> [`host_process`] and
+//! [`host_log`] (the host interfaces plugins import) -> [`call_error`] (how calls fail).
+
+pub mod bindings;
+pub mod call_error;
+pub mod capability;
+pub mod compiled_cache;
+pub mod engine;
+mod host_log;
+pub mod host_process;
+pub mod log_sink;
+pub mod manifest;
+pub mod plugin;
+pub mod sandbox;
+pub mod values;
+
+pub use call_error::CallError;
+pub use capability::{Capabilities, Capability};
+pub use engine::{LoadError, PluginEngine};
+pub use log_sink::{LogLine, LogOrigin, LogSink, MemoryLog, TerminalLog};
+pub use manifest::{PluginKind, PluginManifest};
+pub use plugin::Plugin;
+pub use values::{Fetched, StartedService, TaskSpec, Version};

@@ -1,0 +1,315 @@
+//! A loaded plugin and the calls the host makes into it, each in a fresh sandbox.
+
+use super::bindings::v0_1 as wit;
+use super::call_error::{grant_hint, CallError};
+use super::capability::Capabilities;
+use super::log_sink::LogSink;
+use super::manifest::{PluginKind, PluginManifest};
+use super::sandbox::{CallReport, PluginState, SharedReport};
+use super::values::{Fetched, StartedService, TaskSpec, Version};
+use pikoci_registry::Digest;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use wasmtime::{Engine, Store};
+
+/// The linked, ready-to-instantiate component, by kind.
+pub(crate) enum KindPre {
+    ResourceType(wit::resource_type::ResourceTypePluginPre<PluginState>),
+    Runner(wit::runner::RunnerPluginPre<PluginState>),
+    ServiceType(wit::service_type::ServiceTypePluginPre<PluginState>),
+    SecretType(wit::secret_type::SecretTypePluginPre<PluginState>),
+}
+
+/// A compiled, linked plugin. Cheap to call many times: each call instantiates it anew in its own
+/// store, so no state leaks from one call (or one build) to the next.
+pub struct Plugin {
+    manifest: PluginManifest,
+    digest: Digest,
+    pre: KindPre,
+    engine: Engine,
+}
+
+type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<Result<R, wit::PluginError>>> + Send + 'a>>;
+
+impl Plugin {
+    pub(crate) fn new(manifest: PluginManifest, digest: Digest, pre: KindPre, engine: Engine) -> Self {
+        Plugin { manifest, digest, pre, engine }
+    }
+
+    pub fn manifest(&self) -> &PluginManifest {
+        &self.manifest
+    }
+
+    pub fn name(&self) -> &str {
+        &self.manifest.name
+    }
+
+    pub fn kind(&self) -> PluginKind {
+        self.manifest.kind
+    }
+
+    pub fn digest(&self) -> &Digest {
+        &self.digest
+    }
+
+    fn wrong_kind(&self, wanted: PluginKind) -> CallError {
+        CallError::Setup {
+            plugin: self.name().to_string(),
+            message: format!("it is a {}, not a {wanted}", self.kind()),
+        }
+    }
+
+    /// Run one call in a fresh store with `grants`, and turn every way it can end into a
+    /// `CallError` that says what happened.
+    async fn call<R>(
+        &self,
+        grants: &Capabilities,
+        log: Arc<dyn LogSink>,
+        body: impl for<'a> FnOnce(&'a mut Store<PluginState>, &'a KindPre) -> CallFuture<'a, R>,
+    ) -> Result<R, CallError> {
+        let plugin = self.name().to_string();
+        let report: SharedReport = Arc::new(Mutex::new(CallReport::default()));
+        let state = PluginState::new(Arc::new(grants.clone()), log, report.clone())
+            .map_err(|message| CallError::Setup { plugin: plugin.clone(), message })?;
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        // Yield to the executor every tick: a plugin spinning in a loop then cannot hold a thread
+        // past its timeout or a cancellation, which both work by dropping this future.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+
+        let outcome = tokio::time::timeout(grants.timeout, body(&mut store, &self.pre)).await;
+        // Drop the store first: it kills any process the plugin left running.
+        drop(store);
+        let report = std::mem::take(&mut *report.lock().unwrap());
+
+        let denied = |what: String| CallError::Denied { hint: grant_hint(&what), plugin: plugin.clone(), what };
+        match outcome {
+            Err(_elapsed) => Err(CallError::Timeout { plugin, after: grants.timeout }),
+            Ok(Ok(Ok(value))) => Ok(value),
+            Ok(result) => {
+                if let Some(requested) = report.memory_refused {
+                    return Err(CallError::MemoryLimit { plugin, limit: grants.memory_limit, requested: requested as u64 });
+                }
+                // A refusal the host saw is more precise than what the plugin made of it.
+                if let Some(what) = report.denials.into_iter().next() {
+                    return Err(denied(what));
+                }
+                match result {
+                    Ok(Err(wit::PluginError::CapabilityDenied(what))) => Err(denied(what)),
+                    Ok(Err(wit::PluginError::InvalidConfig(message))) => Err(CallError::InvalidConfig { plugin, message }),
+                    Ok(Err(wit::PluginError::Failed(message))) => Err(CallError::Failed { plugin, message }),
+                    Err(trap) => Err(CallError::Crashed { plugin, message: describe_trap(&trap) }),
+                    Ok(Ok(_)) => unreachable!("handled above"),
+                }
+            }
+        }
+    }
+
+    /// Resource type: versions newer than `last`.
+    pub async fn check(
+        &self,
+        grants: &Capabilities,
+        log: Arc<dyn LogSink>,
+        source: &serde_json::Value,
+        last: Option<&Version>,
+    ) -> Result<Vec<Version>, CallError> {
+        if !matches!(self.pre, KindPre::ResourceType(_)) {
+            return Err(self.wrong_kind(PluginKind::ResourceType));
+        }
+        let source = source.to_string();
+        let last = last.map(wit::Version::from);
+        let versions = self
+            .call(grants, log, move |store, pre| {
+                Box::pin(async move {
+                    let KindPre::ResourceType(pre) = pre else { unreachable!() };
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    instance.pikoci_plugin_resource_type().call_check(&mut *store, &source, last.as_ref()).await
+                })
+            })
+            .await?;
+        Ok(versions.into_iter().map(Version::from).collect())
+    }
+
+    /// Resource type: fetch `version` into `dir`.
+    pub async fn get(
+        &self,
+        grants: &Capabilities,
+        log: Arc<dyn LogSink>,
+        source: &serde_json::Value,
+        version: &Version,
+        params: &serde_json::Value,
+        dir: &str,
+    ) -> Result<Fetched, CallError> {
+        if !matches!(self.pre, KindPre::ResourceType(_)) {
+            return Err(self.wrong_kind(PluginKind::ResourceType));
+        }
+        let (source, params, dir) = (source.to_string(), params.to_string(), dir.to_string());
+        let version = wit::Version::from(version);
+        let fetched = self
+            .call(grants, log, move |store, pre| {
+                Box::pin(async move {
+                    let KindPre::ResourceType(pre) = pre else { unreachable!() };
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    instance.pikoci_plugin_resource_type().call_get(&mut *store, &source, &version, &params, &dir).await
+                })
+            })
+            .await?;
+        Ok(Fetched {
+            version: fetched.version.into(),
+            metadata: fetched.metadata.into_iter().map(|m| (m.name, m.value)).collect(),
+        })
+    }
+
+    /// Resource type: push from `dir`.
+    pub async fn put(
+        &self,
+        grants: &Capabilities,
+        log: Arc<dyn LogSink>,
+        source: &serde_json::Value,
+        params: &serde_json::Value,
+        dir: &str,
+    ) -> Result<Fetched, CallError> {
+        if !matches!(self.pre, KindPre::ResourceType(_)) {
+            return Err(self.wrong_kind(PluginKind::ResourceType));
+        }
+        let (source, params, dir) = (source.to_string(), params.to_string(), dir.to_string());
+        let fetched = self
+            .call(grants, log, move |store, pre| {
+                Box::pin(async move {
+                    let KindPre::ResourceType(pre) = pre else { unreachable!() };
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    instance.pikoci_plugin_resource_type().call_put(&mut *store, &source, &params, &dir).await
+                })
+            })
+            .await?;
+        Ok(Fetched {
+            version: fetched.version.into(),
+            metadata: fetched.metadata.into_iter().map(|m| (m.name, m.value)).collect(),
+        })
+    }
+
+    /// Runner: run a task, returning its exit code.
+    pub async fn run(&self, grants: &Capabilities, log: Arc<dyn LogSink>, task: &TaskSpec) -> Result<i32, CallError> {
+        if !matches!(self.pre, KindPre::Runner(_)) {
+            return Err(self.wrong_kind(PluginKind::Runner));
+        }
+        let task = wit::runner::exports::pikoci::plugin::runner::Task {
+            path: task.path.clone(),
+            args: task.args.clone(),
+            env: task.env.clone(),
+            dir: task.dir.clone(),
+            params: task.params.to_string(),
+        };
+        self.call(grants, log, move |store, pre| {
+            Box::pin(async move {
+                let KindPre::Runner(pre) = pre else { unreachable!() };
+                let instance = pre.instantiate_async(&mut *store).await?;
+                instance.pikoci_plugin_runner().call_run(&mut *store, &task).await
+            })
+        })
+        .await
+    }
+
+    /// Service type: start the service.
+    pub async fn start(
+        &self,
+        grants: &Capabilities,
+        log: Arc<dyn LogSink>,
+        name: &str,
+        params: &serde_json::Value,
+    ) -> Result<StartedService, CallError> {
+        if !matches!(self.pre, KindPre::ServiceType(_)) {
+            return Err(self.wrong_kind(PluginKind::ServiceType));
+        }
+        let (name, params) = (name.to_string(), params.to_string());
+        let started = self
+            .call(grants, log, move |store, pre| {
+                Box::pin(async move {
+                    let KindPre::ServiceType(pre) = pre else { unreachable!() };
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    instance.pikoci_plugin_service_type().call_start(&mut *store, &name, &params).await
+                })
+            })
+            .await?;
+        Ok(StartedService { state: started.state, exports: started.exports })
+    }
+
+    /// Service type: is the started service ready?
+    pub async fn ready(
+        &self,
+        grants: &Capabilities,
+        log: Arc<dyn LogSink>,
+        state: &str,
+        params: &serde_json::Value,
+    ) -> Result<bool, CallError> {
+        if !matches!(self.pre, KindPre::ServiceType(_)) {
+            return Err(self.wrong_kind(PluginKind::ServiceType));
+        }
+        let (state, params) = (state.to_string(), params.to_string());
+        self.call(grants, log, move |store, pre| {
+            Box::pin(async move {
+                let KindPre::ServiceType(pre) = pre else { unreachable!() };
+                let instance = pre.instantiate_async(&mut *store).await?;
+                instance.pikoci_plugin_service_type().call_ready(&mut *store, &state, &params).await
+            })
+        })
+        .await
+    }
+
+    /// Service type: stop the service.
+    pub async fn stop(
+        &self,
+        grants: &Capabilities,
+        log: Arc<dyn LogSink>,
+        state: &str,
+        params: &serde_json::Value,
+    ) -> Result<(), CallError> {
+        if !matches!(self.pre, KindPre::ServiceType(_)) {
+            return Err(self.wrong_kind(PluginKind::ServiceType));
+        }
+        let (state, params) = (state.to_string(), params.to_string());
+        self.call(grants, log, move |store, pre| {
+            Box::pin(async move {
+                let KindPre::ServiceType(pre) = pre else { unreachable!() };
+                let instance = pre.instantiate_async(&mut *store).await?;
+                instance.pikoci_plugin_service_type().call_stop(&mut *store, &state, &params).await
+            })
+        })
+        .await
+    }
+
+    /// Secret type: look a secret up.
+    pub async fn get_secret(
+        &self,
+        grants: &Capabilities,
+        log: Arc<dyn LogSink>,
+        config: &serde_json::Value,
+        path: &str,
+        key: &str,
+    ) -> Result<Option<String>, CallError> {
+        if !matches!(self.pre, KindPre::SecretType(_)) {
+            return Err(self.wrong_kind(PluginKind::SecretType));
+        }
+        let (config, path, key) = (config.to_string(), path.to_string(), key.to_string());
+        self.call(grants, log, move |store, pre| {
+            Box::pin(async move {
+                let KindPre::SecretType(pre) = pre else { unreachable!() };
+                let instance = pre.instantiate_async(&mut *store).await?;
+                instance.pikoci_plugin_secret_type().call_get(&mut *store, &config, &path, &key).await
+            })
+        })
+        .await
+    }
+}
+
+/// A trap's reason without wasmtime's multi-line backtrace; the plugin's own panic message, if
+/// any, is already in the log (it went to stderr).
+fn describe_trap(error: &wasmtime::Error) -> String {
+    if let Some(trap) = error.downcast_ref::<wasmtime::Trap>() {
+        let hint = if *trap == wasmtime::Trap::UnreachableCodeReached { " (a panic or abort; see the plugin's output above)" } else { "" };
+        return format!("{trap}{hint}");
+    }
+    format!("{error:#}").lines().next().unwrap_or_default().to_string()
+}
