@@ -62,6 +62,19 @@ impl ClientSettings {
     }
 }
 
+/// Makes ring the process's rustls crypto provider, unless one is installed already.
+///
+/// reqwest is built without a default provider (see the workspace manifest: the alternative is
+/// aws-lc, a large C build), so *any* reqwest client built in this process before a provider is
+/// installed panics. [`RegistryClient::new`] calls this; call it first thing in `main` if
+/// anything else in the process builds HTTP clients earlier.
+pub fn install_tls_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race with another installer is fine: some provider is then in place.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
 /// A component obtained by [`RegistryClient::pull`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pulled {
@@ -80,16 +93,13 @@ pub struct RegistryClient {
     oci: oci_client::Client,
     store: ComponentStore,
     auth: Auth,
+    plain_http: Vec<String>,
     scrubber: Scrubber,
 }
 
 impl RegistryClient {
     pub fn new(store: ComponentStore, settings: ClientSettings) -> Result<Self, RegistryError> {
-        // reqwest is built without a default TLS crypto provider (see the workspace manifest);
-        // ring is the one already linked. An application may have installed one first: keep it.
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
+        install_tls_provider();
         let protocol = if settings.plain_http.is_empty() {
             ClientProtocol::Https
         } else {
@@ -103,7 +113,7 @@ impl RegistryClient {
         };
         let oci = oci_client::Client::try_from(config).map_err(|e| RegistryError::Client { detail: e.to_string() })?;
         let scrubber = settings.auth.scrubber();
-        Ok(RegistryClient { oci, store, auth: settings.auth, scrubber })
+        Ok(RegistryClient { oci, store, auth: settings.auth, plain_http: settings.plain_http, scrubber })
     }
 
     pub fn store(&self) -> &ComponentStore {
@@ -332,11 +342,7 @@ impl RegistryClient {
                 // check below reports it, naming both digests.
                 Err(e) if e.get_ref().is_some_and(|inner| inner.is::<DigestError>()) => break,
                 Err(e) => {
-                    return Err(RegistryError::Unreachable {
-                        reference: reference.clone(),
-                        registry: reference.registry().to_string(),
-                        detail: format!("the download broke off: {}", error_chain(&self.scrubber, &e)),
-                    })
+                    return Err(self.unreachable(reference, format!("the download broke off: {}", error_chain(&self.scrubber, &e))))
                 }
             }
         }
@@ -354,6 +360,16 @@ impl RegistryClient {
         let auth = self.auth.for_registry(reference.registry());
         self.oci.store_auth_if_needed(image.resolve_registry(), &auth).await;
         image
+    }
+
+    fn unreachable(&self, reference: &Reference, detail: String) -> RegistryError {
+        let registry = reference.registry().to_string();
+        let hint = if self.plain_http.contains(&registry) {
+            ""
+        } else {
+            "; if it is a plain-HTTP registry on loopback, allow that explicitly (--insecure)"
+        };
+        RegistryError::Unreachable { reference: reference.clone(), registry, detail, hint }
     }
 
     fn classify(&self, reference: &Reference, error: OciDistributionError) -> RegistryError {
@@ -400,11 +416,7 @@ impl RegistryClient {
                 Some(401 | 403) => unauthorized(),
                 Some(404) => not_found(),
                 Some(_) => RegistryError::Registry { reference: reference.clone(), detail: error_chain(&self.scrubber, e) },
-                None => RegistryError::Unreachable {
-                    reference: reference.clone(),
-                    registry,
-                    detail: error_chain(&self.scrubber, e),
-                },
+                None => self.unreachable(reference, error_chain(&self.scrubber, e)),
             },
             _ => RegistryError::Registry { reference: reference.clone(), detail },
         }

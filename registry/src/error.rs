@@ -25,8 +25,8 @@ pub enum RegistryError {
     #[error("registry {registry} refused access to {reference} ({detail}); {hint}")]
     Unauthorized { reference: Reference, registry: String, detail: String, hint: &'static str },
 
-    #[error("could not reach registry {registry} for {reference}: {detail}; check that it is running and reachable. A plain-HTTP (loopback) registry must be allowed explicitly (--insecure)")]
-    Unreachable { reference: Reference, registry: String, detail: String },
+    #[error("could not reach registry {registry} for {reference}: {detail}; check that it is running and reachable{hint}")]
+    Unreachable { reference: Reference, registry: String, detail: String, hint: &'static str },
 
     #[error("registry error for {reference}: {detail}")]
     Registry { reference: Reference, detail: String },

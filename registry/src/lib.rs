@@ -5,6 +5,10 @@
 //! artifacts and pulls them into a [`ComponentStore`]; [`Pins`] keeps a pipeline on the
 //! exact bytes it was validated with.
 
+// Errors carry the whole `Reference` so callers can match on it and messages can name it; they
+// occur once per failed operation, so their size is not worth boxing.
+#![allow(clippy::result_large_err)]
+
 mod artifact;
 mod auth;
 mod client;
@@ -16,7 +20,7 @@ mod store;
 
 pub use artifact::{component_interfaces, ArtifactInfo, ComponentInterfaces};
 pub use auth::{Auth, BasicCredentials, DockerConfig};
-pub use client::{ClientSettings, Pulled, RegistryClient};
+pub use client::{install_tls_provider, ClientSettings, Pulled, RegistryClient};
 pub use digest::{Digest, DigestParseError};
 pub use error::RegistryError;
 pub use pins::{Pin, Pins};
