@@ -146,6 +146,11 @@ impl PluginManifest {
             return Err(ManifestError::UnsupportedWit(wit_version));
         }
 
+        Self::from_parts(kind, wit_version, section.as_deref(), fallback_name)
+    }
+
+    /// Combine the kind a component exports with its manifest section's text.
+    fn from_parts(kind: PluginKind, wit_version: String, section: Option<&[u8]>, fallback_name: &str) -> Result<Self, ManifestError> {
         let mut manifest = PluginManifest {
             name: fallback_name.to_string(),
             version: None,
@@ -156,7 +161,7 @@ impl PluginManifest {
             requested_capabilities: Vec::new(),
         };
         if let Some(section) = section {
-            let text = String::from_utf8(section).map_err(|_| ManifestError::NotText)?;
+            let text = std::str::from_utf8(section).map_err(|_| ManifestError::NotText)?;
             for line in text.lines() {
                 let Some((key, value)) = line.split_once('=') else { continue };
                 let value = value.trim().to_string();
@@ -201,5 +206,31 @@ fn write_leb128(out: &mut Vec<u8>, mut value: u64) {
             return;
         }
         out.push(byte | 0x80);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_section_fills_in_name_version_and_capabilities() {
+        let text = b"name=git\nversion=1.2.0\nkind=resource-type\nfuture-key=x\ncapability=run:git\ncapability=net:{source.host}\n";
+        let m = PluginManifest::from_parts(PluginKind::ResourceType, "0.1.0".into(), Some(text), "fallback").unwrap();
+        assert_eq!(m.name, "git");
+        assert_eq!(m.version.as_deref(), Some("1.2.0"));
+        assert_eq!(m.requested_capabilities, ["run:git", "net:{source.host}"]);
+    }
+
+    #[test]
+    fn a_declared_kind_must_match_the_exports() {
+        let err = PluginManifest::from_parts(PluginKind::ResourceType, "0.1.0".into(), Some(b"kind=runner\n"), "x").unwrap_err();
+        assert_eq!(err.to_string(), "the `pikoci:manifest` section says kind=runner, but the component exports resource-type");
+    }
+
+    #[test]
+    fn without_a_section_the_fallback_name_is_used() {
+        let m = PluginManifest::from_parts(PluginKind::Runner, "0.1.0".into(), None, "my-runner").unwrap();
+        assert_eq!((m.name.as_str(), m.version), ("my-runner", None));
     }
 }
