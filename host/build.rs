@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
-    for dir in ["wit", "sdk/src", "sdk/Cargo.toml", "plugins/fs", "plugins/cron", "plugins/exec", "plugins/dist"] {
+    for dir in ["wit", "sdk/src", "sdk/Cargo.toml", "plugins"] {
         println!("cargo:rerun-if-changed={}", repo.join(dir).display());
     }
     let recorded = std::fs::read_to_string(repo.join("plugins/dist/SOURCES.sha256")).unwrap_or_default();

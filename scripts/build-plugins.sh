@@ -44,8 +44,9 @@ out="$target_dir/wasm32-wasip2/release"
 
 (cd plugins && wasm_cargo --workspace --quiet)
 mkdir -p plugins/dist
-for name in fs cron exec; do
-  cp "$out/pikoci_plugin_$name.wasm" "plugins/dist/$name.wasm"
+for wasm in "$out"/pikoci_plugin_*.wasm; do
+  name=$(basename "$wasm" .wasm)
+  cp "$wasm" "plugins/dist/${name#pikoci_plugin_}.wasm"
 done
 scripts/plugin-sources-digest.sh > plugins/dist/SOURCES.sha256
 
