@@ -84,7 +84,8 @@ pub struct Pulled {
     /// The digest of `bytes`: the component's identity in the store and the compiled cache.
     pub component: Digest,
     pub bytes: Vec<u8>,
-    /// Whether the bytes came from the store without any network I/O.
+    /// Whether the component bytes came from the store rather than a download. (Only a
+    /// digest reference can be served with no network I/O at all: a tag is always resolved.)
     pub from_cache: bool,
 }
 

@@ -9,6 +9,31 @@
 // occur once per failed operation, so their size is not worth boxing.
 #![allow(clippy::result_large_err)]
 
+/// `Debug` and serde through a type's text form (`Display` + `FromStr`), for identifiers whose
+/// text form is what people read and what files store.
+macro_rules! text_form_traits {
+    ($type:ident) => {
+        impl std::fmt::Debug for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{}({self})", stringify!($type))
+            }
+        }
+
+        impl serde::Serialize for $type {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $type {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 mod artifact;
 mod auth;
 mod client;

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{component, corrupt, require, TestRegistry};
+use common::{component, corrupt, publish_fixture, require, Published, TestRegistry};
 use pikoci_registry::{
     Auth, BasicCredentials, ComponentStore, Digest, DockerConfig, Pins, Reference, RegistryClient, RegistryError,
 };
@@ -18,11 +18,8 @@ fn annotations() -> BTreeMap<String, String> {
 
 #[tokio::test]
 async fn publish_then_pull_by_tag_and_by_digest() {
-    let registry = TestRegistry::start();
-    let wasm = component(1);
-    let reference = registry.reference("plugins/fixture:1.0.0");
-    let (publisher, _p) = registry.client(registry.settings());
-    let manifest = publisher.publish(&wasm, &reference, annotations()).await.unwrap();
+    let Published { registry, reference, wasm, manifest, .. } =
+        publish_fixture("plugins/fixture:1.0.0", 1, annotations()).await;
 
     let (by_tag, _t) = registry.client(registry.settings());
     let pulled = by_tag.pull(&reference).await.unwrap();
@@ -39,6 +36,12 @@ async fn publish_then_pull_by_tag_and_by_digest() {
     let pulled = by_digest.pull(&pinned).await.unwrap();
     assert_eq!((pulled.bytes, pulled.manifest, pulled.from_cache), (wasm.clone(), manifest, false));
 
+    // A damaged cache entry is not served: it is dropped and fetched again.
+    corrupt(&by_digest.store().path_of(&Digest::of(&wasm)));
+    let repaired = by_digest.pull(&pinned).await.unwrap();
+    assert_eq!((repaired.bytes.as_slice(), repaired.from_cache), (wasm.as_slice(), false));
+    assert!(by_digest.pull(&pinned).await.unwrap().from_cache);
+
     let info = by_digest.inspect(&reference).await.unwrap();
     assert_eq!(info.manifest_digest, manifest);
     assert_eq!(info.component_digest, Digest::of(&wasm));
@@ -51,11 +54,8 @@ async fn publish_then_pull_by_tag_and_by_digest() {
 
 #[tokio::test]
 async fn pulling_a_stored_digest_needs_no_registry() {
-    let registry = TestRegistry::start();
-    let wasm = component(2);
-    let reference = registry.reference("plugins/cached:v1");
-    let (client, _store) = registry.client(registry.settings());
-    let manifest = client.publish(&wasm, &reference, BTreeMap::new()).await.unwrap();
+    let Published { registry, reference, wasm, manifest, publisher: client, publisher_store: _store, .. } =
+        publish_fixture("plugins/cached:v1", 2, BTreeMap::new()).await;
     let pinned = reference.with_digest(manifest);
     assert!(!client.pull(&pinned).await.unwrap().from_cache);
 
@@ -72,11 +72,9 @@ async fn pulling_a_stored_digest_needs_no_registry() {
 
 #[tokio::test]
 async fn a_moved_tag_does_not_move_a_pinned_pipeline() {
-    let registry = TestRegistry::start();
-    let (old, new) = (component(3), component(4));
-    let reference = registry.reference("plugins/moving:stable");
-    let (publisher, _p) = registry.client(registry.settings());
-    let old_manifest = publisher.publish(&old, &reference, BTreeMap::new()).await.unwrap();
+    let Published { registry, reference, wasm: old, manifest: old_manifest, publisher, .. } =
+        publish_fixture("plugins/moving:stable", 3, BTreeMap::new()).await;
+    let new = component(4);
 
     let pins_dir = tempfile::tempdir().unwrap();
     let pins_path = pins_dir.path().join("pikoci.pins.json");
@@ -110,11 +108,7 @@ async fn a_moved_tag_does_not_move_a_pinned_pipeline() {
 
 #[tokio::test]
 async fn a_tampered_component_blob_is_rejected_and_nothing_is_stored() {
-    let registry = TestRegistry::start();
-    let wasm = component(5);
-    let reference = registry.reference("plugins/tampered:1");
-    let (publisher, _p) = registry.client(registry.settings());
-    publisher.publish(&wasm, &reference, BTreeMap::new()).await.unwrap();
+    let Published { registry, reference, wasm, .. } = publish_fixture("plugins/tampered:1", 5, BTreeMap::new()).await;
     corrupt(&registry.blob_path(&Digest::of(&wasm)));
 
     let (client, store_root) = registry.client(registry.settings());
@@ -132,10 +126,7 @@ async fn a_tampered_component_blob_is_rejected_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn a_tampered_manifest_is_a_digest_mismatch() {
-    let registry = TestRegistry::start();
-    let reference = registry.reference("plugins/manifest:1");
-    let (publisher, _p) = registry.client(registry.settings());
-    let manifest = publisher.publish(&component(6), &reference, BTreeMap::new()).await.unwrap();
+    let Published { registry, reference, manifest, .. } = publish_fixture("plugins/manifest:1", 6, BTreeMap::new()).await;
     corrupt(&registry.blob_path(&manifest));
 
     let (client, _s) = registry.client(registry.settings());
@@ -243,11 +234,9 @@ async fn basic_auth_accepts_the_right_credentials_and_refuses_wrong_ones() {
 #[tokio::test]
 async fn skopeo_sees_a_valid_wasm_artifact() {
     let skopeo = require("skopeo");
-    let registry = TestRegistry::start();
-    let wasm = component(11);
-    let reference = registry.reference("plugins/checked:0.1.0");
-    let (client, _s) = registry.client(registry.settings());
-    let manifest_digest = client.publish(&wasm, &reference, annotations()).await.unwrap();
+    // Bound, not `..`: an unbound registry would be dropped (stopped) right here.
+    let Published { registry: _registry, reference, wasm, manifest: manifest_digest, .. } =
+        publish_fixture("plugins/checked:0.1.0", 11, annotations()).await;
 
     let inspect = |extra: &[&str]| {
         let output = std::process::Command::new(&skopeo)

@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 use pikoci_registry::{ClientSettings, ComponentStore, Digest, Reference, RegistryClient};
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -156,6 +157,26 @@ impl Drop for TestRegistry {
 fn free_loopback_addr() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
     listener.local_addr().unwrap()
+}
+
+/// A fresh registry with `component(version)` published to `repository_and_tag`.
+pub struct Published {
+    pub registry: TestRegistry,
+    pub reference: Reference,
+    pub wasm: Vec<u8>,
+    pub manifest: Digest,
+    /// The client that published, with its own store.
+    pub publisher: RegistryClient,
+    pub publisher_store: tempfile::TempDir,
+}
+
+pub async fn publish_fixture(repository_and_tag: &str, version: u32, annotations: BTreeMap<String, String>) -> Published {
+    let registry = TestRegistry::start();
+    let wasm = component(version);
+    let reference = registry.reference(repository_and_tag);
+    let (publisher, publisher_store) = registry.client(registry.settings());
+    let manifest = publisher.publish(&wasm, &reference, annotations).await.expect("publish the fixture");
+    Published { registry, reference, wasm, manifest, publisher, publisher_store }
 }
 
 /// A real, validated WebAssembly component that imports `pikoci:fixture/log` and exports
