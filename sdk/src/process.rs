@@ -12,7 +12,7 @@ use crate::bindings::pikoci::plugin::process as wit;
 use crate::{Error, Result};
 use std::path::Path;
 
-pub use wit::{Chunk, ExitStatus, Output, StreamName};
+pub use wit::{is_running, stop_detached, Child, Chunk, ExitStatus, Output, StreamName};
 
 /// A program to start; stdout and stderr go to the build log unless [`Command::capture`] is set.
 #[derive(Debug, Clone)]

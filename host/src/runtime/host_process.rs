@@ -10,7 +10,9 @@ use super::bindings::v0_1::facilities::pikoci::plugin::process::{
 use super::bindings::v0_1::PluginError;
 use super::log_sink::{LineWriter, LogOrigin};
 use super::sandbox::{record_denial, PluginState};
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::process::Stdio;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -61,6 +63,35 @@ impl Drop for ChildHandle {
         for pump in &self.pumps {
             pump.abort();
         }
+    }
+}
+
+/// Children that plugins detached (a service's server process): they outlive the call that
+/// started them and are killed, with their process groups, when the last clone of this scope is
+/// dropped, which the executor does when the build ends, however it ends.
+#[derive(Clone, Default)]
+pub struct BackgroundProcesses(Arc<Mutex<HashMap<u32, ChildHandle>>>);
+
+impl BackgroundProcesses {
+    /// How many detached children are still held (running or not yet stopped).
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Kill every child still held.
+    pub fn kill_all(&self) {
+        let children: Vec<_> = self.0.lock().unwrap().drain().collect();
+        drop(children);
+    }
+}
+
+impl std::fmt::Debug for BackgroundProcesses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.lock().unwrap().keys()).finish()
     }
 }
 
@@ -167,6 +198,27 @@ fn stdio_for(output: Output) -> Stdio {
 }
 
 impl wit::Host for PluginState {
+    async fn stop_detached(&mut self, handle: u32) -> wasmtime::Result<Result<(), PluginError>> {
+        let child = self.grants.background.as_ref().and_then(|b| b.0.lock().unwrap().remove(&handle));
+        let Some(mut child) = child else {
+            return Ok(Err(PluginError::Failed(format!("no detached process {handle} in this build"))));
+        };
+        if child.status.is_none() {
+            child.kill_group();
+        }
+        child.wait().await?;
+        Ok(Ok(()))
+    }
+
+    async fn is_running(&mut self, handle: u32) -> wasmtime::Result<bool> {
+        let Some(background) = &self.grants.background else { return Ok(false) };
+        let mut children = background.0.lock().unwrap();
+        Ok(match children.get_mut(&handle) {
+            Some(child) => child.status.is_none() && matches!(child.child.try_wait(), Ok(None)),
+            None => false,
+        })
+    }
+
     async fn spawn(&mut self, cmd: Command) -> wasmtime::Result<Result<Resource<ChildHandle>, PluginError>> {
         match self.start(cmd) {
             Ok(child) => Ok(Ok(self.table.push(child)?)),
@@ -209,6 +261,18 @@ impl wit::HostChild for PluginState {
             child.kill_group();
         }
         Ok(())
+    }
+
+    async fn detach(&mut self, child: Resource<ChildHandle>) -> wasmtime::Result<Result<u32, PluginError>> {
+        let Some(background) = self.grants.background.clone() else {
+            let what = "leave a process running after the call".to_string();
+            record_denial(&self.report, what.clone());
+            return Ok(Err(PluginError::CapabilityDenied(what)));
+        };
+        let child = self.table.delete(child)?;
+        let pid = child.pid;
+        background.0.lock().unwrap().insert(pid, child);
+        Ok(Ok(pid))
     }
 
     async fn drop(&mut self, child: Resource<ChildHandle>) -> wasmtime::Result<()> {

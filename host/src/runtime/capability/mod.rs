@@ -100,6 +100,8 @@ pub struct Capabilities {
     pub memory_limit: u64,
     /// How long one call may take before it is stopped.
     pub timeout: Duration,
+    /// Where processes the plugin detaches go (service types); `None` refuses detaching.
+    pub background: Option<crate::runtime::host_process::BackgroundProcesses>,
 }
 
 impl Default for Capabilities {
@@ -111,6 +113,7 @@ impl Default for Capabilities {
             env: Vec::new(),
             memory_limit: DEFAULT_MEMORY_LIMIT,
             timeout: DEFAULT_TIMEOUT,
+            background: None,
         }
     }
 }
