@@ -1,0 +1,272 @@
+//! The build executor: runs one job's plan, step by step, on this machine.
+//!
+//! One implementation serves `pikoci run` and the server's workers. It owns the build's work
+//! directory, its log, its services and its background processes; whatever way the build ends
+//! (success, failure, error, timeout, cancellation), hooks run, services stop in reverse start
+//! order, and every process a plugin left behind is killed.
+
+pub mod build_log;
+pub mod grants;
+pub mod outcome;
+pub mod plan;
+pub mod redact;
+mod services;
+mod steps;
+
+pub use build_log::{BuildEvent, BuildEventSink, BuildLog, MemoryEvents, TerminalEvents};
+pub use outcome::{BuildStatus, Outcome};
+pub use plan::{Action, BoundPlugin, BuildIdentity, GetStep, Hooks, JobPlan, PutStep, ServiceStep, Step, TaskStep};
+
+use crate::runtime::host_process::BackgroundProcesses;
+use crate::runtime::Version;
+use futures_util::future::BoxFuture;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// How a build ended, and what it used.
+#[derive(Debug, Clone)]
+pub struct BuildReport {
+    pub outcome: Outcome,
+    pub duration: Duration,
+    /// The versions each `get` fetched, by resource name.
+    pub versions: Vec<(String, Version)>,
+    /// The work directory, when kept for debugging.
+    pub kept_workdir: Option<PathBuf>,
+}
+
+pub struct ExecOptions {
+    /// Where build work directories are made (default: the system's temporary directory).
+    pub work_root: Option<PathBuf>,
+    /// Keep the work directory after the build, for debugging.
+    pub keep_workdir: bool,
+    /// Worker environment variables passed on to tasks (PATH, HOME, ...).
+    pub task_base_env: Vec<(String, String)>,
+    /// Secret values resolved for this build: redacted from every line of its log.
+    pub secrets: Vec<String>,
+}
+
+impl Default for ExecOptions {
+    fn default() -> Self {
+        let task_base_env = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TERM", "TMPDIR"]
+            .iter()
+            .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
+            .collect();
+        ExecOptions { work_root: None, keep_workdir: false, task_base_env, secrets: Vec::new() }
+    }
+}
+
+/// The state of one running build.
+pub(crate) struct Build {
+    pub identity: BuildIdentity,
+    pub log: BuildLog,
+    pub workdir: PathBuf,
+    pub background: BackgroundProcesses,
+    pub services: services::Services,
+    /// Variables services exported, for the steps after them.
+    pub exports: Mutex<Vec<(String, String)>>,
+    pub versions: Mutex<Vec<(String, Version)>>,
+    pub options: ExecOptions,
+}
+
+/// Run a job to its end. Cancelling `cancel` aborts it: the running step is stopped, then the
+/// abort hooks, `ensure` hooks and service stops still run.
+pub async fn run_job(plan: &JobPlan, events: std::sync::Arc<dyn BuildEventSink>, options: ExecOptions, cancel: CancellationToken) -> BuildReport {
+    let started = Instant::now();
+    let log = BuildLog::new(events);
+    for secret in &options.secrets {
+        log.redactor().add(secret);
+    }
+    let workdir = match make_workdir(options.work_root.as_deref()) {
+        Ok(dir) => dir,
+        Err(e) => {
+            return BuildReport {
+                outcome: Outcome::Errored(format!("cannot create the build's work directory: {e}")),
+                duration: started.elapsed(),
+                versions: Vec::new(),
+                kept_workdir: None,
+            }
+        }
+    };
+    let keep = options.keep_workdir;
+    let build = Build {
+        identity: plan.build.clone(),
+        log,
+        workdir: workdir.path().to_path_buf(),
+        background: BackgroundProcesses::default(),
+        services: services::Services::default(),
+        exports: Mutex::new(Vec::new()),
+        versions: Mutex::new(Vec::new()),
+        options,
+    };
+
+    let mut outcome = build.run_sequence(&plan.steps, &cancel).await;
+    outcome = build.run_hooks(&plan.hooks, outcome).await;
+    build.services.stop_all(&build).await;
+    build.background.kill_all();
+
+    let kept_workdir = keep.then(|| workdir.keep());
+    let versions = std::mem::take(&mut *build.versions.lock().unwrap());
+    BuildReport { outcome, duration: started.elapsed(), versions, kept_workdir }
+}
+
+fn make_workdir(root: Option<&Path>) -> std::io::Result<tempfile::TempDir> {
+    let root = root.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&root)?;
+    tempfile::Builder::new().prefix("pikoci-build-").tempdir_in(root)
+}
+
+impl Build {
+    /// Steps in order until one does not succeed.
+    async fn run_sequence(&self, steps: &[Step], cancel: &CancellationToken) -> Outcome {
+        for step in steps {
+            let outcome = self.run_step(step, cancel).await;
+            if !outcome.is_success() {
+                return outcome;
+            }
+        }
+        Outcome::Succeeded
+    }
+
+    /// One step with its attempts, timeout and hooks.
+    fn run_step<'a>(&'a self, step: &'a Step, cancel: &'a CancellationToken) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            let attempts = step.attempts.max(1);
+            let mut outcome = Outcome::Succeeded;
+            for attempt in 1..=attempts {
+                if attempts > 1 {
+                    self.log.note(&step.name, format!("--- attempt {attempt}/{attempts} ---"));
+                }
+                outcome = self.run_once(step, cancel).await;
+                if matches!(outcome, Outcome::Succeeded | Outcome::Aborted) {
+                    break;
+                }
+            }
+            self.run_hooks(&step.hooks, outcome).await
+        })
+    }
+
+    async fn run_once(&self, step: &Step, cancel: &CancellationToken) -> Outcome {
+        // Structural steps report through their children; only leaves get a header.
+        let leaf = !matches!(step.action, Action::InParallel { .. } | Action::Do(_));
+        if leaf {
+            self.log.started(&step.name);
+        }
+        let started = Instant::now();
+        let action = self.run_action(step, cancel);
+        let outcome = tokio::select! {
+            _ = cancel.cancelled() => Outcome::Aborted,
+            result = with_timeout(step.timeout, action) => match result {
+                Some(outcome) => outcome,
+                None => {
+                    let after = humantime::format_duration(step.timeout.unwrap_or_default());
+                    self.log.note(&step.name, format!("step timed out after {after}"));
+                    Outcome::Failed(format!("step timed out after {after}"))
+                }
+            },
+        };
+        if leaf {
+            self.log.finished(&step.name, &outcome, started.elapsed());
+        }
+        outcome
+    }
+
+    fn run_action<'a>(&'a self, step: &'a Step, cancel: &'a CancellationToken) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            match &step.action {
+                Action::Get(get) => self.get(&step.name, get).await,
+                Action::Put(put) => self.put(&step.name, put).await,
+                Action::Task(task) => self.task(&step.name, task).await,
+                Action::Service(service) => self.start_service(&step.name, service).await,
+                Action::Do(steps) => self.run_sequence(steps, cancel).await,
+                Action::InParallel { steps, limit, fail_fast } => self.in_parallel(steps, *limit, *fail_fast, cancel).await,
+            }
+        })
+    }
+
+    /// Hooks run whatever happened, even after an abort, so they are not cancellable.
+    fn run_hooks<'a>(&'a self, hooks: &'a Hooks, outcome: Outcome) -> BoxFuture<'a, Outcome> {
+        Box::pin(async move {
+            if hooks.is_empty() {
+                return outcome;
+            }
+            let uncancelled = CancellationToken::new();
+            let by_outcome = match &outcome {
+                Outcome::Succeeded => &hooks.on_success,
+                Outcome::Failed(_) => &hooks.on_failure,
+                Outcome::Errored(_) => &hooks.on_error,
+                Outcome::Aborted => &hooks.on_abort,
+            };
+            // A failing on_success or ensure hook fails the step; what failure hooks do cannot make
+            // a failed step any better or worse.
+            let hook_outcome = self.run_sequence(by_outcome, &uncancelled).await;
+            let mut outcome = if outcome.is_success() { hook_outcome } else { outcome };
+            let ensured = self.run_sequence(&hooks.ensure, &uncancelled).await;
+            if outcome.is_success() {
+                outcome = ensured;
+            }
+            outcome
+        })
+    }
+
+    async fn in_parallel(&self, steps: &[Step], limit: Option<usize>, fail_fast: bool, cancel: &CancellationToken) -> Outcome {
+        use futures_util::stream::{FuturesUnordered, StreamExt};
+        let permits = tokio::sync::Semaphore::new(limit.unwrap_or(steps.len()).max(1));
+        let siblings = cancel.child_token();
+        let mut running: FuturesUnordered<_> = steps
+            .iter()
+            .map(|step| {
+                let (permits, siblings) = (&permits, &siblings);
+                async move {
+                    let Ok(_permit) = permits.acquire().await else { return Outcome::Aborted };
+                    if siblings.is_cancelled() {
+                        return Outcome::Aborted;
+                    }
+                    self.run_step(step, siblings).await
+                }
+            })
+            .collect();
+        let mut first_problem: Option<Outcome> = None;
+        while let Some(outcome) = running.next().await {
+            if outcome.is_success() {
+                continue;
+            }
+            if first_problem.is_none() {
+                // Siblings stopped by fail_fast report Aborted; the build reports what caused it.
+                first_problem = Some(outcome);
+                if fail_fast {
+                    siblings.cancel();
+                }
+            }
+        }
+        if cancel.is_cancelled() {
+            return Outcome::Aborted;
+        }
+        first_problem.unwrap_or(Outcome::Succeeded)
+    }
+
+    /// The environment of a task or an exec-defined plugin step: the worker's basics, the build's
+    /// metadata, what services exported, then the step's own variables.
+    pub(crate) fn step_env(&self, own: &[(String, String)]) -> Vec<(String, String)> {
+        let mut env = self.options.task_base_env.clone();
+        let id = &self.identity;
+        env.extend([
+            ("BUILD_NUMBER".to_string(), id.number.to_string()),
+            ("BUILD_JOB_NAME".to_string(), id.job.clone()),
+            ("BUILD_PIPELINE_NAME".to_string(), id.pipeline.clone()),
+            ("BUILD_TEAM_NAME".to_string(), id.team.clone()),
+            ("WORKDIR".to_string(), self.workdir.display().to_string()),
+        ]);
+        env.extend(self.exports.lock().unwrap().iter().cloned());
+        env.extend(own.iter().cloned());
+        env
+    }
+}
+
+async fn with_timeout<F: std::future::Future<Output = Outcome>>(timeout: Option<Duration>, f: F) -> Option<Outcome> {
+    match timeout {
+        Some(t) => tokio::time::timeout(t, f).await.ok(),
+        None => Some(f.await),
+    }
+}

@@ -1,0 +1,77 @@
+//! How a step or a build ended, with Concourse's distinction between failure and error.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Succeeded,
+    /// The work ran and said no: a task exited non-zero, a step timed out.
+    Failed(String),
+    /// The machinery broke: a plugin errored, a configuration was wrong, an input was missing.
+    Errored(String),
+    /// Someone or something stopped the build (Ctrl-C, cancellation, worker shutdown).
+    Aborted,
+}
+
+impl Outcome {
+    pub fn is_success(&self) -> bool {
+        matches!(self, Outcome::Succeeded)
+    }
+
+    pub fn status(&self) -> BuildStatus {
+        match self {
+            Outcome::Succeeded => BuildStatus::Succeeded,
+            Outcome::Failed(_) => BuildStatus::Failed,
+            Outcome::Errored(_) => BuildStatus::Errored,
+            Outcome::Aborted => BuildStatus::Aborted,
+        }
+    }
+
+    /// Of two outcomes, the one that decides the build: abort over error over failure.
+    pub fn worst(self, other: Outcome) -> Outcome {
+        fn rank(o: &Outcome) -> u8 {
+            match o {
+                Outcome::Succeeded => 0,
+                Outcome::Failed(_) => 1,
+                Outcome::Errored(_) => 2,
+                Outcome::Aborted => 3,
+            }
+        }
+        if rank(&other) > rank(&self) { other } else { self }
+    }
+}
+
+/// The state of a build, as stored and shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildStatus {
+    Pending,
+    Started,
+    Succeeded,
+    Failed,
+    Errored,
+    Aborted,
+}
+
+impl BuildStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildStatus::Pending => "pending",
+            BuildStatus::Started => "started",
+            BuildStatus::Succeeded => "succeeded",
+            BuildStatus::Failed => "failed",
+            BuildStatus::Errored => "errored",
+            BuildStatus::Aborted => "aborted",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, BuildStatus::Pending | BuildStatus::Started)
+    }
+}
+
+impl fmt::Display for BuildStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

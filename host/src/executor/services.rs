@@ -1,0 +1,39 @@
+//! Services started by a build, stopped when it ends.
+
+use super::grants::{self, CallValues};
+use super::plan::BoundPlugin;
+use super::Build;
+use std::sync::Mutex;
+
+pub(crate) struct RunningService {
+    pub name: String,
+    pub step: String,
+    pub plugin: BoundPlugin,
+    pub state: String,
+    pub params: serde_json::Value,
+}
+
+#[derive(Default)]
+pub(crate) struct Services(Mutex<Vec<RunningService>>);
+
+impl Services {
+    pub fn push(&self, service: RunningService) {
+        self.0.lock().unwrap().push(service);
+    }
+
+    /// Stop every service, last started first. A stop that fails is logged, not fatal: the
+    /// build's processes are killed afterwards in any case.
+    pub async fn stop_all(&self, build: &Build) {
+        let services = std::mem::take(&mut *self.0.lock().unwrap());
+        for service in services.into_iter().rev() {
+            let values = CallValues { params: Some(&service.params), ..Default::default() };
+            let mut grants = grants::for_call(&service.plugin, &values, &[]);
+            grants.background = Some(build.background.clone());
+            let log = build.log.step(&service.step);
+            match service.plugin.plugin.stop(&grants, log, &service.state, &service.params).await {
+                Ok(()) => build.log.note(&service.step, format!("service {} stopped", service.name)),
+                Err(e) => build.log.note(&service.step, format!("stopping service {} failed: {e}", service.name)),
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The leaf steps: get, put, task, service. Each turns a plugin call into an [`Outcome`].
+
+use super::grants::{self, CallValues};
+use super::plan::{GetStep, PutStep, ServiceStep, TaskStep};
+use super::services::RunningService;
+use super::{Build, Outcome};
+use crate::runtime::{CallError, TaskSpec};
+use std::path::Path;
+
+/// A plugin that could not do its job errors the step; only a task's own exit code fails it.
+fn errored(e: CallError) -> Outcome {
+    Outcome::Errored(e.to_string())
+}
+
+impl Build {
+    fn write_grant(&self, dir: &Path) -> String {
+        format!("write:{}", dir.display())
+    }
+
+    pub(super) async fn get(&self, step: &str, get: &GetStep) -> Outcome {
+        let log = self.log.step(step);
+        let target = self.workdir.join(&get.resource);
+        if let Err(e) = std::fs::create_dir_all(&target) {
+            return Outcome::Errored(format!("cannot create {}: {e}", target.display()));
+        }
+        if let Some(local) = &get.local {
+            return match copy_dir(local, &target) {
+                Ok(()) => {
+                    self.log.note(step, format!("using local input {} instead of fetching", local.display()));
+                    Outcome::Succeeded
+                }
+                Err(e) => Outcome::Errored(format!("cannot copy local input {}: {e}", local.display())),
+            };
+        }
+        let values = CallValues { source: Some(&get.source), params: Some(&get.params), ..Default::default() };
+        let version = match &get.version {
+            Some(v) => v.clone(),
+            None => {
+                let grants = grants::for_call(&get.plugin, &values, &[]);
+                match get.plugin.plugin.check(&grants, log.clone(), &get.source, None).await {
+                    Ok(versions) => match versions.last() {
+                        Some(v) => v.clone(),
+                        None => return Outcome::Errored(format!("resource {} has no version yet", get.resource)),
+                    },
+                    Err(e) => return errored(e),
+                }
+            }
+        };
+        let grants = grants::for_call(&get.plugin, &values, &[self.write_grant(&target)]);
+        match get.plugin.plugin.get(&grants, log, &get.source, &version, &get.params, &target.display().to_string()).await {
+            Ok(fetched) => {
+                let shown: Vec<_> = fetched.version.0.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                self.log.note(step, format!("fetched {} ({})", get.resource, shown.join(", ")));
+                self.versions.lock().unwrap().push((get.resource.clone(), fetched.version));
+                Outcome::Succeeded
+            }
+            Err(e) => errored(e),
+        }
+    }
+
+    pub(super) async fn put(&self, step: &str, put: &PutStep) -> Outcome {
+        let values = CallValues { source: Some(&put.source), params: Some(&put.params), ..Default::default() };
+        let grants = grants::for_call(&put.plugin, &values, &[self.write_grant(&self.workdir)]);
+        let dir = self.workdir.display().to_string();
+        match put.plugin.plugin.put(&grants, self.log.step(step), &put.source, &put.params, &dir).await {
+            Ok(fetched) => {
+                let shown: Vec<_> = fetched.version.0.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                self.log.note(step, format!("pushed {} ({})", put.resource, shown.join(", ")));
+                Outcome::Succeeded
+            }
+            Err(e) => errored(e),
+        }
+    }
+
+    pub(super) async fn task(&self, step: &str, task: &TaskStep) -> Outcome {
+        for input in &task.inputs {
+            if !self.workdir.join(input).exists() {
+                return Outcome::Errored(format!("input `{input}` does not exist in the work directory; is there a `get` for it before this task?"));
+            }
+        }
+        let dir = self.workdir.display().to_string();
+        let spec = TaskSpec {
+            path: task.path.clone(),
+            args: task.args.clone(),
+            env: self.step_env(&task.env),
+            dir: dir.clone(),
+            params: task.params.clone(),
+        };
+        let values = CallValues { params: Some(&task.params), task_path: Some(&task.path), task_dir: Some(&dir), ..Default::default() };
+        let grants = grants::for_call(&task.runner, &values, &[self.write_grant(&self.workdir)]);
+        let code = match task.runner.plugin.run(&grants, self.log.step(step), &spec).await {
+            Ok(code) => code,
+            Err(e) => return errored(e),
+        };
+        if code != 0 {
+            return Outcome::Failed(format!("exit status {code}"));
+        }
+        for output in &task.outputs {
+            if !self.workdir.join(output).exists() {
+                return Outcome::Failed(format!("the task did not produce its output `{output}`"));
+            }
+        }
+        Outcome::Succeeded
+    }
+
+    pub(super) async fn start_service(&self, step: &str, service: &ServiceStep) -> Outcome {
+        let values = CallValues { params: Some(&service.params), ..Default::default() };
+        let mut grants = grants::for_call(&service.plugin, &values, &[]);
+        grants.background = Some(self.background.clone());
+        let log = self.log.step(step);
+        let started = match service.plugin.plugin.start(&grants, log.clone(), &service.name, &service.params).await {
+            Ok(started) => started,
+            Err(e) => return errored(e),
+        };
+        // Registered before the ready check, so a service that never gets ready is still stopped.
+        self.services.push(RunningService {
+            name: service.name.clone(),
+            step: step.to_string(),
+            plugin: service.plugin.clone(),
+            state: started.state.clone(),
+            params: service.params.clone(),
+        });
+        let deadline = tokio::time::Instant::now() + service.ready_timeout;
+        loop {
+            match service.plugin.plugin.ready(&grants, log.clone(), &started.state, &service.params).await {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(e) => return errored(e),
+            }
+            if tokio::time::Instant::now() + service.ready_interval > deadline {
+                let after = humantime::format_duration(service.ready_timeout);
+                return Outcome::Errored(format!("service {} was not ready after {after}", service.name));
+            }
+            tokio::time::sleep(service.ready_interval).await;
+        }
+        self.log.note(step, format!("service {} is ready", service.name));
+        self.exports.lock().unwrap().extend(started.exports);
+        Outcome::Succeeded
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir_all(&target)?;
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
