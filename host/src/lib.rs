@@ -7,4 +7,5 @@
 pub mod builtin;
 pub mod cli;
 pub mod executor;
+pub mod plugin_source;
 pub mod runtime;

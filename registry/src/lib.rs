@@ -42,6 +42,8 @@ mod error;
 mod pins;
 mod reference;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use artifact::{component_interfaces, ArtifactInfo, ComponentInterfaces};
 pub use auth::{Auth, BasicCredentials, DockerConfig};

@@ -145,6 +145,16 @@ impl ComponentStore {
         self.components.path(digest)
     }
 
+    /// Forget a component, e.g. one that downloaded intact but turned out not to be a pikoci
+    /// plugin, so that nothing unusable stays cached. Removing what is absent is not an error.
+    pub fn remove(&self, digest: &Digest) -> Result<(), RegistryError> {
+        let path = self.components.path(digest);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(RegistryError::store(path, e)),
+            _ => Ok(()),
+        }
+    }
+
     /// Every component in the store, ordered by digest.
     pub fn list(&self) -> Result<Vec<StoredComponent>, RegistryError> {
         self.components.list()

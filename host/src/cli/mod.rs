@@ -15,6 +15,18 @@ pub struct Cli {
     #[arg(long, global = true, env = "PIKOCI_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
 
+    /// A registry (`host:port`) to reach over plain HTTP instead of HTTPS; for loopback registries.
+    #[arg(long = "insecure-registry", global = true, value_name = "HOST:PORT", env = "PIKOCI_INSECURE_REGISTRIES", value_delimiter = ',')]
+    insecure_registries: Vec<String>,
+
+    /// Registry user name (otherwise the Docker config.json credentials, otherwise anonymous).
+    #[arg(long, global = true, env = "PIKOCI_REGISTRY_USERNAME")]
+    registry_username: Option<String>,
+
+    /// Registry password; prefer the environment variable to keep it out of shell history.
+    #[arg(long, global = true, env = "PIKOCI_REGISTRY_PASSWORD", hide_env_values = true)]
+    registry_password: Option<String>,
+
     /// Log filter for pikoci's own diagnostics (error, warn, info, debug, trace).
     #[arg(long, global = true, env = "PIKOCI_LOG", default_value = "warn")]
     log_level: String,
@@ -39,6 +51,14 @@ impl Cli {
     pub fn cache_dir(&self) -> PathBuf {
         self.cache_dir.clone().unwrap_or_else(default_cache_dir)
     }
+
+    pub fn locator(&self) -> crate::plugin_source::PluginLocator {
+        let access = crate::plugin_source::RegistryAccess {
+            insecure: self.insecure_registries.clone(),
+            credentials: self.registry_username.clone().zip(self.registry_password.clone()),
+        };
+        crate::plugin_source::PluginLocator::new(&self.cache_dir(), access)
+    }
 }
 
 fn default_cache_dir() -> PathBuf {
@@ -49,8 +69,13 @@ fn default_cache_dir() -> PathBuf {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    pikoci_registry::install_tls_provider();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_new(&cli.log_level).unwrap_or_else(|_| "warn".into()))
+        // oci_client logs token responses at debug level: never below info for it.
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(format!("{},oci_client=info", cli.log_level))
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

@@ -3,7 +3,7 @@
 use super::Cli;
 use crate::builtin;
 use crate::runtime::{Capabilities, Capability, PluginEngine, TaskSpec, TerminalLog, Version};
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -26,6 +26,20 @@ pub enum PluginCommand {
     Call(CallArgs),
     /// List the plugins built into this binary.
     Builtins,
+    /// Push a component to an OCI registry as a wasm artifact; prints the pushed digest.
+    Publish {
+        /// The component file.
+        file: PathBuf,
+        /// Where to push: `[oci://]HOST[:PORT]/REPO:TAG`.
+        reference: String,
+    },
+    /// Download a plugin from a registry into the local cache.
+    Pull {
+        /// `oci://HOST[:PORT]/REPO:TAG` or `...@sha256:...`.
+        reference: String,
+    },
+    /// List the plugins in the local cache.
+    List,
 }
 
 #[derive(clap::Args)]
@@ -83,24 +97,16 @@ enum Operation {
     Secret,
 }
 
-/// The bytes of a plugin named on the command line, and a name for it in messages.
-pub(crate) fn read_plugin(address: &str) -> anyhow::Result<(String, Vec<u8>)> {
-    if address.starts_with(builtin::SCHEME) {
-        let Some(b) = builtin::lookup(address) else {
-            bail!(
-                "`{address}` is not a built-in plugin; built-ins are: {}",
-                builtin::names().map(|n| format!("pikoci://{n}")).collect::<Vec<_>>().join(", ")
-            );
-        };
-        return Ok((address.to_string(), b.bytes.to_vec()));
-    }
-    let bytes = std::fs::read(address).with_context(|| format!("cannot read plugin file {address}"))?;
-    Ok((address.to_string(), bytes))
-}
-
 pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<ExitCode> {
     match cmd {
-        PluginCommand::Inspect { plugin, json } => inspect(plugin, *json),
+        PluginCommand::Inspect { plugin, json } => inspect(cli, plugin, *json).await,
+        PluginCommand::Publish { file, reference } => publish(cli, file, reference).await,
+        PluginCommand::Pull { reference } => {
+            let located = cli.locator().fetch(reference, None).await?;
+            println!("{} {} ({}, {})", located.digest, located.origin, located.manifest.name, located.manifest.kind);
+            Ok(ExitCode::SUCCESS)
+        }
+        PluginCommand::List => list(cli),
         PluginCommand::Builtins => {
             for b in builtin::BUILTINS {
                 let m = crate::runtime::PluginManifest::from_component(b.bytes, b.name)?;
@@ -112,11 +118,9 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn inspect(address: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let (origin, bytes) = read_plugin(address)?;
-    let fallback = origin.rsplit('/').next().unwrap_or(&origin).trim_end_matches(".wasm").to_string();
-    let manifest = crate::runtime::PluginManifest::from_component(&bytes, &fallback).with_context(|| origin.clone())?;
-    let digest = pikoci_registry::Digest::of(&bytes);
+async fn inspect(cli: &Cli, address: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let located = cli.locator().fetch(address, None).await?;
+    let (manifest, digest, bytes) = (located.manifest, located.digest, located.bytes);
     if json {
         let mut value = serde_json::to_value(&manifest)?;
         value["digest"] = digest.to_string().into();
@@ -175,9 +179,9 @@ async fn call(cli: &Cli, args: &CallArgs) -> anyhow::Result<ExitCode> {
     };
     let need_dir = || dir.clone().context("this operation needs --dir");
 
-    let (origin, bytes) = read_plugin(&args.plugin)?;
+    let located = cli.locator().fetch(&args.plugin, None).await?;
     let engine = PluginEngine::new(Some(&cli.cache_dir()))?;
-    let plugin = engine.load(&origin, &bytes)?;
+    let plugin = engine.load(&located.origin, &located.bytes)?;
     let log: Arc<dyn crate::runtime::LogSink> = Arc::new(TerminalLog);
     let source = parse_json("source", &args.source)?;
     let params = parse_json("params", &args.params)?;
@@ -207,5 +211,45 @@ async fn call(cli: &Cli, args: &CallArgs) -> anyhow::Result<ExitCode> {
         }
     };
     println!("{}", serde_json::to_string_pretty(&output)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The manifest as OCI annotations, so registries and `skopeo inspect` show what a plugin is.
+fn annotations(manifest: &crate::runtime::PluginManifest) -> std::collections::BTreeMap<String, String> {
+    let mut a = std::collections::BTreeMap::new();
+    a.insert("org.opencontainers.image.title".to_string(), manifest.name.clone());
+    if let Some(v) = &manifest.version {
+        a.insert("org.opencontainers.image.version".to_string(), v.clone());
+    }
+    if let Some(d) = &manifest.description {
+        a.insert("org.opencontainers.image.description".to_string(), d.clone());
+    }
+    a.insert("dev.pikoci.plugin.kind".to_string(), manifest.kind.to_string());
+    a.insert("dev.pikoci.plugin.wit".to_string(), format!("pikoci:plugin@{}", manifest.wit_version));
+    a.insert("dev.pikoci.plugin.capabilities".to_string(), manifest.requested_capabilities.join(","));
+    a
+}
+
+async fn publish(cli: &Cli, file: &std::path::Path, reference: &str) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let fallback = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let manifest = crate::runtime::PluginManifest::from_component(&bytes, &fallback)
+        .with_context(|| format!("{} is not a pikoci plugin", file.display()))?;
+    let reference: pikoci_registry::Reference = reference.parse()?;
+    let locator = cli.locator();
+    let digest = locator.client().await?.publish(&bytes, &reference, annotations(&manifest)).await?;
+    println!("oci://{}", reference.with_digest(digest));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let store = pikoci_registry::ComponentStore::open(cli.cache_dir())?;
+    for stored in store.list()? {
+        let bytes = store.get(&stored.digest)?.unwrap_or_default();
+        match crate::runtime::PluginManifest::from_component(&bytes, "?") {
+            Ok(m) => println!("{}  {:<20} {:<14} {} bytes", stored.digest, m.name, m.kind.to_string(), stored.size),
+            Err(e) => println!("{}  (unusable: {e})", stored.digest),
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

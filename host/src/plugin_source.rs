@@ -1,0 +1,125 @@
+//! Where plugin components come from: built into the binary, a file, or an OCI registry.
+//!
+//! Every address a user can write (`pikoci://fs`, `./my-plugin.wasm`,
+//! `oci://registry.example.com/team/git:1.2.0`, `oci://...@sha256:...`) is turned into component
+//! bytes here, checked to be a pikoci plugin, and, for registries, kept in the content-addressed
+//! store so the same digest is never downloaded twice.
+
+use crate::builtin;
+use crate::runtime::manifest::PluginManifest;
+use anyhow::{bail, Context};
+use pikoci_registry::{Auth, BasicCredentials, ClientSettings, ComponentStore, Digest, DockerConfig, Pins, Reference, RegistryClient};
+use std::path::{Path, PathBuf};
+use tokio::sync::OnceCell;
+
+/// A plugin address as written in a pipeline or on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PluginAddress {
+    Builtin(String),
+    File(PathBuf),
+    Oci(Reference),
+}
+
+impl PluginAddress {
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        if let Some(name) = text.strip_prefix(builtin::SCHEME) {
+            return Ok(PluginAddress::Builtin(name.to_string()));
+        }
+        if text.starts_with("oci://") {
+            return Ok(PluginAddress::Oci(text.parse().with_context(|| format!("`{text}` is not an OCI reference"))?));
+        }
+        if text.starts_with("http://") || text.starts_with("https://") {
+            bail!("`{text}`: plugins from URLs are not supported yet; publish it to an OCI registry, or download it and give its path");
+        }
+        Ok(PluginAddress::File(PathBuf::from(text)))
+    }
+}
+
+/// A component fetched from somewhere, ready to load.
+pub struct Located {
+    /// The address as the user wrote it, for messages.
+    pub origin: String,
+    pub bytes: Vec<u8>,
+    pub digest: Digest,
+    pub manifest: PluginManifest,
+}
+
+/// How to reach registries.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryAccess {
+    /// Registries (`host:port`) spoken to over plain HTTP: loopback ones, when asked.
+    pub insecure: Vec<String>,
+    /// Explicit credentials; otherwise the Docker `config.json`, otherwise anonymous.
+    pub credentials: Option<(String, String)>,
+}
+
+impl RegistryAccess {
+    fn settings(&self) -> anyhow::Result<ClientSettings> {
+        let auth = match &self.credentials {
+            Some((user, password)) => Auth::Basic(BasicCredentials::new(user, password)),
+            None => match DockerConfig::load_default()? {
+                Some(config) => Auth::DockerConfig(config),
+                None => Auth::Anonymous,
+            },
+        };
+        let mut settings = ClientSettings::default().with_auth(auth);
+        for registry in &self.insecure {
+            settings = settings.allow_plain_http(registry.clone());
+        }
+        Ok(settings)
+    }
+}
+
+/// Fetches plugins, keeping registry downloads in `<cache>/components`.
+pub struct PluginLocator {
+    store_root: PathBuf,
+    access: RegistryAccess,
+    client: OnceCell<RegistryClient>,
+}
+
+impl PluginLocator {
+    pub fn new(cache_dir: &Path, access: RegistryAccess) -> Self {
+        PluginLocator { store_root: cache_dir.to_path_buf(), access, client: OnceCell::new() }
+    }
+
+    pub async fn client(&self) -> anyhow::Result<&RegistryClient> {
+        self.client
+            .get_or_try_init(|| async {
+                let store = ComponentStore::open(&self.store_root)?;
+                Ok::<_, anyhow::Error>(RegistryClient::new(store, self.access.settings()?)?)
+            })
+            .await
+    }
+
+    /// Fetch the plugin at `address`; a tag is resolved through `pins` when given (and recorded
+    /// there), so the same bytes keep running until the pin is updated.
+    pub async fn fetch(&self, address: &str, pins: Option<&mut Pins>) -> anyhow::Result<Located> {
+        let origin = address.to_string();
+        let bytes = match PluginAddress::parse(address)? {
+            PluginAddress::Builtin(_) => match builtin::lookup(address) {
+                Some(b) => b.bytes.to_vec(),
+                None => bail!(
+                    "`{origin}` is not a built-in plugin; built-ins are: {}",
+                    builtin::names().map(|n| format!("pikoci://{n}")).collect::<Vec<_>>().join(", ")
+                ),
+            },
+            PluginAddress::File(path) => std::fs::read(&path).with_context(|| format!("cannot read plugin file {}", path.display()))?,
+            PluginAddress::Oci(reference) => {
+                let client = self.client().await?;
+                let pulled = match pins {
+                    Some(pins) => client.pull_pinned(&reference, pins, false).await?,
+                    None => client.pull(&reference).await?,
+                };
+                if let Err(e) = PluginManifest::from_component(&pulled.bytes, "") {
+                    // Intact but unusable: keep nothing of it.
+                    client.store().remove(&pulled.component)?;
+                    bail!("{origin}: {e}");
+                }
+                pulled.bytes
+            }
+        };
+        let fallback = origin.rsplit('/').next().unwrap_or(&origin).trim_end_matches(".wasm").to_string();
+        let manifest = PluginManifest::from_component(&bytes, &fallback).with_context(|| origin.clone())?;
+        Ok(Located { digest: Digest::of(&bytes), origin, bytes, manifest })
+    }
+}
