@@ -50,6 +50,9 @@ impl PluginEngine {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.wasm_component_model(true);
+        if let Some(pool) = pooling_config() {
+            config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
+        }
         let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("{e}"))?;
 
         let mut linker = Linker::new(&engine);
@@ -107,6 +110,30 @@ impl PluginEngine {
         let link = started.elapsed();
         Ok((Plugin::new(manifest, digest, pre, self.engine.clone()), LoadTimings { compile_or_load, link, cache }))
     }
+}
+
+/// Plugin calls that may run at once in one process with the pooling allocator.
+const DEFAULT_POOL_SLOTS: u32 = 128;
+
+/// The pooling allocator hands out pre-reserved instance slots instead of mapping memory for
+/// every call, which is most of what instantiation costs. Each slot reserves address space
+/// (not memory), so the pool is sized to the calls a worker runs at once, not to the maximum:
+/// `PIKOCI_PLUGIN_SLOTS` (0 turns pooling off, e.g. where address space is scarce).
+fn pooling_config() -> Option<wasmtime::PoolingAllocationConfig> {
+    let slots = std::env::var("PIKOCI_PLUGIN_SLOTS").ok().and_then(|s| s.parse().ok()).unwrap_or(DEFAULT_POOL_SLOTS);
+    if slots == 0 {
+        return None;
+    }
+    let mut pool = wasmtime::PoolingAllocationConfig::default();
+    // A Rust plugin has two core memories (its own and the WASI adapter's) and a handful of
+    // core instances; Python and JavaScript plugins more.
+    pool.total_component_instances(slots)
+        .total_core_instances(slots * 16)
+        .total_memories(slots * 4)
+        .total_tables(slots * 4)
+        .total_stacks(slots)
+        .max_memory_size(4 << 30);
+    Some(pool)
 }
 
 impl Drop for PluginEngine {

@@ -43,6 +43,10 @@ pub struct PluginState {
 impl PluginState {
     pub fn new(grants: Arc<Capabilities>, log: Arc<dyn LogSink>, report: SharedReport) -> Result<Self, String> {
         let mut wasi = WasiCtxBuilder::new();
+        // Plugins touch small local files (a version file, a manifest); a trip through Tokio's
+        // blocking pool for each operation costs more than the operation. Must precede the
+        // preopens, which capture it.
+        wasi.allow_blocking_current_thread(true);
         wasi.stdout(PluginOutput { sink: log.clone(), origin: LogOrigin::Stdout });
         wasi.stderr(PluginOutput { sink: log.clone(), origin: LogOrigin::Stderr });
         wasi.envs(&grants.env);
