@@ -32,6 +32,26 @@ pub struct Plugin {
 
 type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<Result<R, wit::PluginError>>> + Send + 'a>>;
 
+/// Checks the plugin is of `$kind`, then runs one export call in a fresh instance:
+/// `|instance, store| instance.interface().call_x(store, args...)`.
+macro_rules! call_export {
+    ($self:ident, $grants:expr, $log:expr, $kind:ident, |$instance:ident, $store:ident| $call:expr) => {{
+        if !matches!($self.pre, KindPre::$kind(_)) {
+            return Err($self.wrong_kind(PluginKind::$kind));
+        }
+        $self
+            .call($grants, $log, move |store, pre| {
+                Box::pin(async move {
+                    let KindPre::$kind(pre) = pre else { unreachable!("kind checked above") };
+                    let $instance = pre.instantiate_async(&mut *store).await?;
+                    let $store = &mut *store;
+                    $call.await
+                })
+            })
+            .await
+    }};
+}
+
 impl Plugin {
     pub(crate) fn new(manifest: PluginManifest, digest: Digest, pre: KindPre, engine: Engine) -> Self {
         Plugin { manifest, digest, pre, engine }
@@ -115,20 +135,11 @@ impl Plugin {
         source: &serde_json::Value,
         last: Option<&Version>,
     ) -> Result<Vec<Version>, CallError> {
-        if !matches!(self.pre, KindPre::ResourceType(_)) {
-            return Err(self.wrong_kind(PluginKind::ResourceType));
-        }
         let source = source.to_string();
         let last = last.map(wit::Version::from);
-        let versions = self
-            .call(grants, log, move |store, pre| {
-                Box::pin(async move {
-                    let KindPre::ResourceType(pre) = pre else { unreachable!() };
-                    let instance = pre.instantiate_async(&mut *store).await?;
-                    instance.pikoci_plugin_resource_type().call_check(&mut *store, &source, last.as_ref()).await
-                })
-            })
-            .await?;
+        let versions = call_export!(self, grants, log, ResourceType, |instance, store| instance
+            .pikoci_plugin_resource_type()
+            .call_check(store, &source, last.as_ref()))?;
         Ok(versions.into_iter().map(Version::from).collect())
     }
 
@@ -142,24 +153,12 @@ impl Plugin {
         params: &serde_json::Value,
         dir: &str,
     ) -> Result<Fetched, CallError> {
-        if !matches!(self.pre, KindPre::ResourceType(_)) {
-            return Err(self.wrong_kind(PluginKind::ResourceType));
-        }
         let (source, params, dir) = (source.to_string(), params.to_string(), dir.to_string());
         let version = wit::Version::from(version);
-        let fetched = self
-            .call(grants, log, move |store, pre| {
-                Box::pin(async move {
-                    let KindPre::ResourceType(pre) = pre else { unreachable!() };
-                    let instance = pre.instantiate_async(&mut *store).await?;
-                    instance.pikoci_plugin_resource_type().call_get(&mut *store, &source, &version, &params, &dir).await
-                })
-            })
-            .await?;
-        Ok(Fetched {
-            version: fetched.version.into(),
-            metadata: fetched.metadata.into_iter().map(|m| (m.name, m.value)).collect(),
-        })
+        let fetched = call_export!(self, grants, log, ResourceType, |instance, store| instance
+            .pikoci_plugin_resource_type()
+            .call_get(store, &source, &version, &params, &dir))?;
+        Ok(fetched.into())
     }
 
     /// Resource type: push from `dir`.
@@ -171,30 +170,15 @@ impl Plugin {
         params: &serde_json::Value,
         dir: &str,
     ) -> Result<Fetched, CallError> {
-        if !matches!(self.pre, KindPre::ResourceType(_)) {
-            return Err(self.wrong_kind(PluginKind::ResourceType));
-        }
         let (source, params, dir) = (source.to_string(), params.to_string(), dir.to_string());
-        let fetched = self
-            .call(grants, log, move |store, pre| {
-                Box::pin(async move {
-                    let KindPre::ResourceType(pre) = pre else { unreachable!() };
-                    let instance = pre.instantiate_async(&mut *store).await?;
-                    instance.pikoci_plugin_resource_type().call_put(&mut *store, &source, &params, &dir).await
-                })
-            })
-            .await?;
-        Ok(Fetched {
-            version: fetched.version.into(),
-            metadata: fetched.metadata.into_iter().map(|m| (m.name, m.value)).collect(),
-        })
+        let fetched = call_export!(self, grants, log, ResourceType, |instance, store| instance
+            .pikoci_plugin_resource_type()
+            .call_put(store, &source, &params, &dir))?;
+        Ok(fetched.into())
     }
 
     /// Runner: run a task, returning its exit code.
     pub async fn run(&self, grants: &Capabilities, log: Arc<dyn LogSink>, task: &TaskSpec) -> Result<i32, CallError> {
-        if !matches!(self.pre, KindPre::Runner(_)) {
-            return Err(self.wrong_kind(PluginKind::Runner));
-        }
         let task = wit::runner::exports::pikoci::plugin::runner::Task {
             path: task.path.clone(),
             args: task.args.clone(),
@@ -202,14 +186,7 @@ impl Plugin {
             dir: task.dir.clone(),
             params: task.params.to_string(),
         };
-        self.call(grants, log, move |store, pre| {
-            Box::pin(async move {
-                let KindPre::Runner(pre) = pre else { unreachable!() };
-                let instance = pre.instantiate_async(&mut *store).await?;
-                instance.pikoci_plugin_runner().call_run(&mut *store, &task).await
-            })
-        })
-        .await
+        call_export!(self, grants, log, Runner, |instance, store| instance.pikoci_plugin_runner().call_run(store, &task))
     }
 
     /// Service type: start the service.
@@ -220,19 +197,10 @@ impl Plugin {
         name: &str,
         params: &serde_json::Value,
     ) -> Result<StartedService, CallError> {
-        if !matches!(self.pre, KindPre::ServiceType(_)) {
-            return Err(self.wrong_kind(PluginKind::ServiceType));
-        }
         let (name, params) = (name.to_string(), params.to_string());
-        let started = self
-            .call(grants, log, move |store, pre| {
-                Box::pin(async move {
-                    let KindPre::ServiceType(pre) = pre else { unreachable!() };
-                    let instance = pre.instantiate_async(&mut *store).await?;
-                    instance.pikoci_plugin_service_type().call_start(&mut *store, &name, &params).await
-                })
-            })
-            .await?;
+        let started = call_export!(self, grants, log, ServiceType, |instance, store| instance
+            .pikoci_plugin_service_type()
+            .call_start(store, &name, &params))?;
         Ok(StartedService { state: started.state, exports: started.exports })
     }
 
@@ -244,18 +212,10 @@ impl Plugin {
         state: &str,
         params: &serde_json::Value,
     ) -> Result<bool, CallError> {
-        if !matches!(self.pre, KindPre::ServiceType(_)) {
-            return Err(self.wrong_kind(PluginKind::ServiceType));
-        }
         let (state, params) = (state.to_string(), params.to_string());
-        self.call(grants, log, move |store, pre| {
-            Box::pin(async move {
-                let KindPre::ServiceType(pre) = pre else { unreachable!() };
-                let instance = pre.instantiate_async(&mut *store).await?;
-                instance.pikoci_plugin_service_type().call_ready(&mut *store, &state, &params).await
-            })
-        })
-        .await
+        call_export!(self, grants, log, ServiceType, |instance, store| instance
+            .pikoci_plugin_service_type()
+            .call_ready(store, &state, &params))
     }
 
     /// Service type: stop the service.
@@ -266,18 +226,10 @@ impl Plugin {
         state: &str,
         params: &serde_json::Value,
     ) -> Result<(), CallError> {
-        if !matches!(self.pre, KindPre::ServiceType(_)) {
-            return Err(self.wrong_kind(PluginKind::ServiceType));
-        }
         let (state, params) = (state.to_string(), params.to_string());
-        self.call(grants, log, move |store, pre| {
-            Box::pin(async move {
-                let KindPre::ServiceType(pre) = pre else { unreachable!() };
-                let instance = pre.instantiate_async(&mut *store).await?;
-                instance.pikoci_plugin_service_type().call_stop(&mut *store, &state, &params).await
-            })
-        })
-        .await
+        call_export!(self, grants, log, ServiceType, |instance, store| instance
+            .pikoci_plugin_service_type()
+            .call_stop(store, &state, &params))
     }
 
     /// Secret type: look a secret up.
@@ -289,18 +241,10 @@ impl Plugin {
         path: &str,
         key: &str,
     ) -> Result<Option<String>, CallError> {
-        if !matches!(self.pre, KindPre::SecretType(_)) {
-            return Err(self.wrong_kind(PluginKind::SecretType));
-        }
         let (config, path, key) = (config.to_string(), path.to_string(), key.to_string());
-        self.call(grants, log, move |store, pre| {
-            Box::pin(async move {
-                let KindPre::SecretType(pre) = pre else { unreachable!() };
-                let instance = pre.instantiate_async(&mut *store).await?;
-                instance.pikoci_plugin_secret_type().call_get(&mut *store, &config, &path, &key).await
-            })
-        })
-        .await
+        call_export!(self, grants, log, SecretType, |instance, store| instance
+            .pikoci_plugin_secret_type()
+            .call_get(store, &config, &path, &key))
     }
 }
 

@@ -34,6 +34,12 @@ pub struct Fetched {
     pub metadata: Vec<(String, String)>,
 }
 
+impl From<wit::resource_type::exports::pikoci::plugin::resource_type::Fetched> for Fetched {
+    fn from(f: wit::resource_type::exports::pikoci::plugin::resource_type::Fetched) -> Self {
+        Fetched { version: f.version.into(), metadata: f.metadata.into_iter().map(|m| (m.name, m.value)).collect() }
+    }
+}
+
 /// What a runner executes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TaskSpec {
