@@ -176,11 +176,13 @@ async fn a_failing_ensure_hook_fails_a_successful_step() {
 #[tokio::test]
 async fn get_fetches_into_the_resource_directory_and_records_the_version() {
     let watched = tempfile::tempdir().unwrap();
-    std::fs::write(watched.path().join("app.txt"), "v1").unwrap();
+    let watched = watched.path().join("app");
+    std::fs::create_dir(&watched).unwrap();
+    std::fs::write(watched.join("app.txt"), "v1").unwrap();
     let fs = BoundPlugin { plugin: Arc::new(builtin("fs")), grants: Capabilities::default(), trusted: true };
     let get = Step {
         name: "get app".into(),
-        action: Action::Get(GetStep { resource: "app".into(), plugin: fs, source: json!({"path": watched.path()}), params: json!({}), version: None, local: None }),
+        action: Action::Get(GetStep { resource: "app".into(), directory: "app".into(), plugin: fs, source: json!({"path": watched}), params: json!({}), version: None, local: None }),
         timeout: None,
         attempts: 1,
         hooks: Hooks::default(),

@@ -53,7 +53,7 @@ async fn fs_finds_a_new_version_only_when_the_contents_change() {
     let mut get_caps = caps.clone();
     get_caps.grant(format!("write:{}", work.path().display()).parse().unwrap());
     fs.get(&get_caps, log, &source, &second[0], &json!({}), &work.path().display().to_string()).await.unwrap();
-    assert_eq!(std::fs::read_to_string(work.path().join("b.txt")).unwrap(), "two");
+    assert_eq!(std::fs::read_to_string(work.path().join("watched/b.txt")).unwrap(), "two");
 }
 
 #[tokio::test]

@@ -78,8 +78,10 @@ pub enum Action {
 
 #[derive(Clone)]
 pub struct GetStep {
-    /// The resource's name: also the directory in the work dir it is fetched into.
     pub resource: String,
+    /// Where in the work directory the resource's content lands (PikoCI's `name` param, else the
+    /// resource's name): where a `--input` directory is copied instead.
+    pub directory: String,
     pub plugin: BoundPlugin,
     pub source: serde_json::Value,
     pub params: serde_json::Value,

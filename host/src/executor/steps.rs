@@ -19,11 +19,11 @@ impl Build {
 
     pub(super) async fn get(&self, step: &str, get: &GetStep) -> Outcome {
         let log = self.log.step(step);
-        let target = self.workdir.join(&get.resource);
-        if let Err(e) = std::fs::create_dir_all(&target) {
-            return Outcome::Errored(format!("cannot create {}: {e}", target.display()));
-        }
         if let Some(local) = &get.local {
+            let target = self.workdir.join(&get.directory);
+            if let Err(e) = std::fs::create_dir_all(&target) {
+                return Outcome::Errored(format!("cannot create {}: {e}", target.display()));
+            }
             return match copy_dir(local, &target) {
                 Ok(()) => {
                     self.log.note(step, format!("using local input {} instead of fetching", local.display()));
@@ -46,8 +46,9 @@ impl Build {
                 }
             }
         };
-        let grants = grants::for_call(&get.plugin, &values, &[self.write_grant(&target)]);
-        match get.plugin.plugin.get(&grants, log, &get.source, &version, &get.params, &target.display().to_string()).await {
+        let grants = grants::for_call(&get.plugin, &values, &[self.write_grant(&self.workdir)]);
+        let dir = self.workdir.display().to_string();
+        match get.plugin.plugin.get(&grants, log, &get.source, &version, &get.params, &dir).await {
             Ok(fetched) => {
                 let shown: Vec<_> = fetched.version.0.iter().map(|(k, v)| format!("{k}: {v}")).collect();
                 self.log.note(step, format!("fetched {} ({})", get.resource, shown.join(", ")));

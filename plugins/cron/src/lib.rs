@@ -4,7 +4,7 @@
 //! `trigger = true` runs on the resource's `check_interval` (`@every 1h`, or a cron expression):
 //! the schedule lives in the pipeline, not here.
 
-use pikoci_sdk::{fs, Error, Fetched, NoParams, ResourceType, Result, Version};
+use pikoci_sdk::{Error, Fetched, NoParams, ResourceType, Result, Version};
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -19,9 +19,8 @@ impl ResourceType for Cron {
         Ok(vec![Version::new().with("time", now)])
     }
 
-    fn get(_source: NoParams, version: Version, _params: NoParams, dir: &Path) -> Result<Fetched> {
-        let time = version.field("time").ok_or_else(|| Error::failed("version has no `time` field"))?;
-        fs::write(dir.join("time"), time)?;
+    /// Nothing to fetch: the time is in the version, which steps see as `$version_time`.
+    fn get(_source: NoParams, version: Version, _params: NoParams, _dir: &Path) -> Result<Fetched> {
         Ok(Fetched::new(version))
     }
 

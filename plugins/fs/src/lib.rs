@@ -54,9 +54,10 @@ impl ResourceType for Fs {
     }
 
     fn get(source: Source, version: Version, _params: Self::Params, dir: &Path) -> Result<Fetched> {
-        let name = source.path.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("content"));
-        let target = if fs::metadata(&source.path)?.is_dir() { dir.to_path_buf() } else { dir.join(name) };
-        fs::copy_tree(&source.path, &target)?;
+        // The work directory is shared by the job's resources: the copy keeps the watched
+        // path's own name, as PikoCI's resources keep theirs.
+        let name = source.path.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("fs"));
+        fs::copy_tree(&source.path, dir.join(name))?;
         let fetched = current(&source)?;
         if version.field("sha256").is_some_and(|wanted| Some(wanted) != fetched.version.field("sha256")) {
             return Err(Error::failed(format!(
