@@ -46,7 +46,10 @@ out="$target_dir/wasm32-wasip2/release"
 mkdir -p plugins/dist
 for wasm in "$out"/pikoci_plugin_*.wasm; do
   name=$(basename "$wasm" .wasm)
-  cp "$wasm" "plugins/dist/${name#pikoci_plugin_}.wasm"
+  name=${name#pikoci_plugin_}
+  # Crate pikoci-plugin-exec-resource-type builds pikoci_plugin_exec_resource_type.wasm;
+  # the built-in is addressed as pikoci://exec-resource-type.
+  cp "$wasm" "plugins/dist/${name//_/-}.wasm"
 done
 scripts/plugin-sources-digest.sh > plugins/dist/SOURCES.sha256
 

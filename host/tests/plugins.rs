@@ -108,3 +108,43 @@ async fn calling_a_plugin_as_another_kind_is_refused() {
     let err = builtin("exec").check(&grants(&[]), log, &json!({}), None).await.unwrap_err();
     assert!(err.to_string().contains("it is a runner, not a resource-type"), "{err}");
 }
+
+#[tokio::test]
+async fn an_inline_exec_resource_type_checks_pulls_and_pushes_as_pikoci_does() {
+    let work = tempfile::tempdir().unwrap();
+    let definition = json!({
+        "name": "counter",
+        "check": {"path": "/bin/sh", "args": ["-ec", "echo \"[{\\\"n\\\": \\\"$param_start\\\"}, {\\\"n\\\": 2}]\""]},
+        "pull": {"path": "/bin/sh", "args": ["-ec", "echo $version_n > $param_name; echo pulled into $(pwd)"]},
+        "push": {"path": "/bin/sh", "args": ["-ec", "test \"$put_message\" = hello"]},
+        "params": {"start": "1", "name": "counted"},
+        "env": [["PATH", std::env::var("PATH").unwrap()], ["WORKDIR", work.path()]],
+    });
+    let adapter = builtin("exec-resource-type");
+    // Called directly, nothing is auto-granted: the executor grants a built-in's requests.
+    let caps = grants(&["run:/bin/sh".into(), format!("write:{}", work.path().display())]);
+    let (log, sink) = log();
+    let versions = adapter.check(&caps, sink.clone(), &definition, None).await.unwrap();
+    assert_eq!(versions.iter().map(|v| v.field("n").unwrap()).collect::<Vec<_>>(), ["1", "2"]);
+
+    let dir = work.path().display().to_string();
+    adapter.get(&caps, sink.clone(), &definition, &versions[1], &json!({}), &dir).await.unwrap();
+    assert_eq!(std::fs::read_to_string(work.path().join("counted")).unwrap(), "2\n");
+    assert!(log.text().contains(&format!("pulled into {dir}")), "{}", log.text());
+
+    adapter.put(&caps, sink.clone(), &definition, &json!({"message": "hello"}), &dir).await.unwrap();
+    let err = adapter.put(&caps, sink, &definition, &json!({"message": "bye"}), &dir).await.unwrap_err();
+    assert!(err.to_string().contains("push of `counter` exited with status 1"), "{err}");
+}
+
+#[tokio::test]
+async fn an_inline_check_that_prints_no_json_array_says_what_was_expected() {
+    let definition = json!({
+        "name": "broken",
+        "check": {"path": "/bin/sh", "args": ["-ec", "echo not json"]},
+        "env": [["PATH", std::env::var("PATH").unwrap()]],
+    });
+    let (_, log) = log();
+    let err = builtin("exec-resource-type").check(&grants(&["run:/bin/sh".into()]), log, &definition, None).await.unwrap_err();
+    assert!(err.to_string().contains("must print a JSON array of version objects"), "{err}");
+}
