@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the Rust counter as a wasm32-wasip2 component; the SDK's export macro writes its
+# manifest section. Usage: build.sh [OUT.wasm]
+set -euo pipefail
+out=$(realpath -m "${1:-$(dirname "$0")/counter.wasm}")
+cd "$(dirname "$0")"
+target_dir=${CARGO_TARGET_DIR:-target}
+
+if rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+  cargo build --quiet --release --target wasm32-wasip2 --target-dir "$target_dir"
+else
+  # No wasm target in rustup (pikoci's CI machines): Debian's rustc-web builds std from source,
+  # and rustup's wasm-component-ld turns the module into a component. Keep the flags identical
+  # between builds, or std is rebuilt.
+  linker="$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/wasm-component-ld"
+  [ -x "$linker" ] || linker=wasm-component-ld
+  RUSTFLAGS="-L /usr/lib/wasm32-wasi -C linker=$linker" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
+    /usr/bin/cargo build --quiet --release --target wasm32-wasip2 --target-dir "$target_dir" \
+    -Zbuild-std=std,panic_abort
+fi
+cp "$target_dir/wasm32-wasip2/release/counter_rust.wasm" "$out"
