@@ -1,0 +1,143 @@
+//! A build's log: its events (step started, a line, step finished) numbered 1, 2, 3... per build,
+//! committed batch by batch as they are written, readable from any point for live following.
+
+use crate::error::{failed, Result, StoreError};
+use crate::ids::BuildId;
+use crate::store::Store;
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogKind {
+    StepStarted,
+    Line,
+    StepFinished,
+}
+
+impl LogKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogKind::StepStarted => "step_started",
+            LogKind::Line => "line",
+            LogKind::StepFinished => "step_finished",
+        }
+    }
+
+    fn parse(s: &str) -> Option<LogKind> {
+        Some(match s {
+            "step_started" => LogKind::StepStarted,
+            "line" => LogKind::Line,
+            "step_finished" => LogKind::StepFinished,
+            _ => return None,
+        })
+    }
+}
+
+/// A log event to append. The executor's `BuildEvent` maps onto it: for a line, `origin` is the
+/// stream (`stdout`, `stderr`, `info`...); for a finished step, the outcome (`succeeded`,
+/// `failed`...) with the reason or duration in `text`; for a started step both may be empty.
+/// `text` must already be redacted: the store writes what it is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewLogLine {
+    pub kind: LogKind,
+    pub step: String,
+    pub origin: String,
+    pub text: String,
+    /// Unix milliseconds.
+    pub at: i64,
+}
+
+/// A stored log event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// 1, 2, 3... within the build, in the order appended.
+    pub seq: i64,
+    pub kind: LogKind,
+    pub step: String,
+    pub origin: String,
+    pub text: String,
+    pub at: i64,
+}
+
+impl FromRow<'_, AnyRow> for LogLine {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let kind: String = row.try_get("kind")?;
+        Ok(LogLine {
+            seq: row.try_get("seq")?,
+            kind: LogKind::parse(&kind).ok_or_else(|| sqlx::Error::ColumnDecode {
+                index: "kind".into(),
+                source: format!("unknown log event kind `{kind}`").into(),
+            })?,
+            step: row.try_get("step")?,
+            origin: row.try_get("origin")?,
+            text: row.try_get("text")?,
+            at: row.try_get("at")?,
+        })
+    }
+}
+
+/// Rows per INSERT: 6 parameters each stays far below SQLite's oldest limit of 999 parameters.
+const ROWS_PER_INSERT: usize = 100;
+
+impl Store {
+    /// Appends events to the build's log in one transaction: when this returns they are on disk
+    /// (SQLite file, PostgreSQL) and visible to readers. Returns the sequence number of the last
+    /// one (the build's current last, if `lines` is empty).
+    pub async fn append_log(&self, build: BuildId, lines: &[NewLogLine]) -> Result<i64> {
+        let action = || format!("appending to the log of build {build}");
+        let mut tx = self.pool.begin().await.map_err(failed(action()))?;
+        // Reserving the numbers first locks the build's row until commit: appends to one build
+        // queue, and a reader never sees seq 7 before seq 6 is committed.
+        let last: Option<i64> =
+            sqlx::query_scalar("UPDATE builds SET last_log_seq = last_log_seq + $2 WHERE id = $1 RETURNING last_log_seq")
+                .bind(build.0)
+                .bind(lines.len() as i64)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(failed(action()))?;
+        let Some(last) = last else { return Err(StoreError::NotFound(format!("build {build}"))) };
+        let mut seq = last - lines.len() as i64 + 1;
+        for chunk in lines.chunks(ROWS_PER_INSERT) {
+            let values = (0..chunk.len())
+                .map(|i| {
+                    let p = i * 6;
+                    format!("($1, ${}, ${}, ${}, ${}, ${}, ${})", p + 2, p + 3, p + 4, p + 5, p + 6, p + 7)
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!("INSERT INTO build_log (build_id, seq, kind, step, origin, text, at) VALUES {values}");
+            let mut query = sqlx::query(&sql).bind(build.0);
+            for line in chunk {
+                query = query.bind(seq).bind(line.kind.as_str()).bind(&line.step).bind(&line.origin).bind(&line.text).bind(line.at);
+                seq += 1;
+            }
+            query.execute(&mut *tx).await.map_err(failed(action()))?;
+        }
+        tx.commit().await.map_err(failed(action()))?;
+        Ok(last)
+    }
+
+    /// Up to `limit` events with a sequence number above `after_seq`, in order. Start at 0; to follow
+    /// a running build, ask again with the last `seq` seen.
+    pub async fn read_log(&self, build: BuildId, after_seq: i64, limit: u32) -> Result<Vec<LogLine>> {
+        sqlx::query_as(
+            "SELECT seq, kind, step, origin, text, at FROM build_log WHERE build_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(build.0)
+        .bind(after_seq)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed(format!("reading the log of build {build}")))
+    }
+
+    /// How many events the build's log holds.
+    pub async fn log_len(&self, build: BuildId) -> Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM build_log WHERE build_id = $1")
+            .bind(build.0)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(failed(format!("counting the log of build {build}")))
+    }
+}

@@ -1,0 +1,386 @@
+//! Builds: their life (pending, started, then one terminal state), their numbers per job, the
+//! versions they used and produced, and recovery after a restart.
+
+use crate::error::{failed, Result, StoreError};
+use crate::ids::{BuildId, JobId, ResourceId, VersionId};
+use crate::store::{flag, now_millis, Store};
+use crate::versions::{Page, ResourceVersion};
+use sqlx::any::AnyRow;
+use sqlx::{Any, FromRow, Row, Transaction};
+use std::fmt;
+use std::str::FromStr;
+
+/// A build's state. The same names as the executor's `BuildStatus`, which the server maps to this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildStatus {
+    Pending,
+    Started,
+    Succeeded,
+    Failed,
+    Errored,
+    Aborted,
+}
+
+impl BuildStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BuildStatus::Pending => "pending",
+            BuildStatus::Started => "started",
+            BuildStatus::Succeeded => "succeeded",
+            BuildStatus::Failed => "failed",
+            BuildStatus::Errored => "errored",
+            BuildStatus::Aborted => "aborted",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, BuildStatus::Pending | BuildStatus::Started)
+    }
+}
+
+impl fmt::Display for BuildStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for BuildStatus {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "pending" => BuildStatus::Pending,
+            "started" => BuildStatus::Started,
+            "succeeded" => BuildStatus::Succeeded,
+            "failed" => BuildStatus::Failed,
+            "errored" => BuildStatus::Errored,
+            "aborted" => BuildStatus::Aborted,
+            other => return Err(StoreError::Invalid(format!("unknown build status `{other}`"))),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Build {
+    pub id: BuildId,
+    pub job_id: JobId,
+    /// 1, 2, 3... per job.
+    pub number: i64,
+    pub status: BuildStatus,
+    /// Why it ended as it did (a failure's or error's message, who aborted it).
+    pub reason: Option<String>,
+    /// The worker that ran it.
+    pub worker: Option<String>,
+    /// The build this one re-runs with the same versions.
+    pub rerun_of: Option<BuildId>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+const BUILD: &str = "id, job_id, number, status, reason, worker, rerun_of, created_at, started_at, finished_at";
+
+impl FromRow<'_, AnyRow> for Build {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let status: String = row.try_get("status")?;
+        Ok(Build {
+            id: BuildId(row.try_get("id")?),
+            job_id: JobId(row.try_get("job_id")?),
+            number: row.try_get("number")?,
+            status: status
+                .parse()
+                .map_err(|e: StoreError| sqlx::Error::ColumnDecode { index: "status".into(), source: e.into() })?,
+            reason: row.try_get("reason")?,
+            worker: row.try_get("worker")?,
+            rerun_of: row.try_get::<Option<i64>, _>("rerun_of")?.map(BuildId),
+            created_at: row.try_get("created_at")?,
+            started_at: row.try_get("started_at")?,
+            finished_at: row.try_get("finished_at")?,
+        })
+    }
+}
+
+/// A version a build takes in, as the scheduler chose it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildInput {
+    /// The input's name in the job (the `get` step's name).
+    pub name: String,
+    pub resource: ResourceId,
+    pub version: VersionId,
+    /// Chosen through `passed` constraints.
+    pub passed: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Input,
+    Output,
+}
+
+impl Direction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Direction::Input => "input",
+            Direction::Output => "output",
+        }
+    }
+}
+
+/// A version a build used or produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildVersion {
+    pub direction: Direction,
+    pub name: String,
+    pub passed: bool,
+    pub version: ResourceVersion,
+}
+
+/// Statuses a build can still leave.
+const UNFINISHED: &str = "('pending', 'started')";
+
+impl Store {
+    /// A new pending build of the job, numbered one past the job's last, with the inputs the
+    /// scheduler chose (none yet for a manual trigger whose inputs are resolved later).
+    pub async fn create_build(&self, job: JobId, inputs: &[BuildInput]) -> Result<Build> {
+        self.insert_build(job, None, inputs).await
+    }
+
+    /// A new pending build of the same job with the same inputs as `build`.
+    pub async fn rerun_build(&self, build: BuildId) -> Result<Build> {
+        let old = self.build(build).await?.ok_or_else(|| StoreError::NotFound(format!("build {build}")))?;
+        let inputs = self
+            .build_versions(build)
+            .await?
+            .into_iter()
+            .filter(|v| v.direction == Direction::Input)
+            .map(|v| BuildInput { name: v.name, resource: v.version.resource_id, version: v.version.id, passed: v.passed })
+            .collect::<Vec<_>>();
+        self.insert_build(old.job_id, Some(build), &inputs).await
+    }
+
+    async fn insert_build(&self, job: JobId, rerun_of: Option<BuildId>, inputs: &[BuildInput]) -> Result<Build> {
+        let action = || format!("creating a build of job {job}");
+        let mut tx = self.pool.begin().await.map_err(failed(action()))?;
+        // Numbering first: the UPDATE locks the job's row (PostgreSQL) or the database (SQLite)
+        // until commit, so two builds of one job never get the same number.
+        let number: Option<i64> = sqlx::query_scalar(
+            "UPDATE jobs SET last_build_number = last_build_number + 1 WHERE id = $1 RETURNING last_build_number",
+        )
+        .bind(job.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(failed(action()))?;
+        let Some(number) = number else { return Err(StoreError::NotFound(format!("job {job}"))) };
+        let build: Build = sqlx::query_as(&format!(
+            "INSERT INTO builds (job_id, number, status, rerun_of, created_at) VALUES ($1, $2, 'pending', $3, $4) \
+             RETURNING {BUILD}"
+        ))
+        .bind(job.0)
+        .bind(number)
+        .bind(rerun_of.map(|b| b.0))
+        .bind(now_millis())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(failed(action()))?;
+        for input in inputs {
+            insert_build_resource(&mut tx, build.id, Direction::Input, &input.name, input.resource, input.version, input.passed)
+                .await?;
+        }
+        tx.commit().await.map_err(failed(action()))?;
+        Ok(build)
+    }
+
+    /// Records the inputs of a build created without them.
+    pub async fn record_build_inputs(&self, build: BuildId, inputs: &[BuildInput]) -> Result<()> {
+        let action = || format!("recording the inputs of build {build}");
+        let mut tx = self.pool.begin().await.map_err(failed(action()))?;
+        for input in inputs {
+            insert_build_resource(&mut tx, build, Direction::Input, &input.name, input.resource, input.version, input.passed)
+                .await?;
+        }
+        tx.commit().await.map_err(failed(action()))
+    }
+
+    /// Records a version a build's `put` produced (save it first with `save_versions`).
+    pub async fn record_build_output(&self, build: BuildId, name: &str, resource: ResourceId, version: VersionId) -> Result<()> {
+        let action = || format!("recording output `{name}` of build {build}");
+        let mut tx = self.pool.begin().await.map_err(failed(action()))?;
+        insert_build_resource(&mut tx, build, Direction::Output, name, resource, version, false).await?;
+        tx.commit().await.map_err(failed(action()))
+    }
+
+    /// Moves a pending build to started on `worker`. False if it was not pending (another worker
+    /// took it, or it was aborted), so exactly one worker runs each build.
+    pub async fn start_build(&self, build: BuildId, worker: &str) -> Result<bool> {
+        let done = sqlx::query("UPDATE builds SET status = 'started', worker = $2, started_at = $3 WHERE id = $1 AND status = 'pending'")
+            .bind(build.0)
+            .bind(worker)
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await
+            .map_err(failed(format!("starting build {build}")))?;
+        self.changed_or_missing(build, done.rows_affected()).await
+    }
+
+    /// Ends a pending or started build with a terminal `status`. False if it had already ended
+    /// (the first ending wins: a build aborted while finishing stays aborted).
+    pub async fn finish_build(&self, build: BuildId, status: BuildStatus, reason: Option<&str>) -> Result<bool> {
+        if !status.is_terminal() {
+            return Err(StoreError::Invalid(format!("cannot finish build {build} as {status}: not a final state")));
+        }
+        let done = sqlx::query(&format!(
+            "UPDATE builds SET status = $2, reason = $3, finished_at = $4 WHERE id = $1 AND status IN {UNFINISHED}"
+        ))
+        .bind(build.0)
+        .bind(status.as_str())
+        .bind(reason)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await
+        .map_err(failed(format!("finishing build {build}")))?;
+        self.changed_or_missing(build, done.rows_affected()).await
+    }
+
+    async fn changed_or_missing(&self, build: BuildId, rows: u64) -> Result<bool> {
+        if rows > 0 {
+            return Ok(true);
+        }
+        match self.build(build).await? {
+            Some(_) => Ok(false),
+            None => Err(StoreError::NotFound(format!("build {build}"))),
+        }
+    }
+
+    /// For a server starting up: every build left `started` by the previous run (which died or was
+    /// killed while it ran) becomes `errored` with `reason`. Pending builds are left alone: nothing
+    /// of them ran, and the scheduler starts them as if there had been no restart. Returns how many
+    /// builds were marked.
+    pub async fn mark_unfinished_builds_errored(&self, reason: &str) -> Result<u64> {
+        let done = sqlx::query("UPDATE builds SET status = 'errored', reason = $1, finished_at = $2 WHERE status = 'started'")
+            .bind(reason)
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await
+            .map_err(failed("marking interrupted builds errored"))?;
+        Ok(done.rows_affected())
+    }
+
+    pub async fn build(&self, id: BuildId) -> Result<Option<Build>> {
+        sqlx::query_as(&format!("SELECT {BUILD} FROM builds WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed(format!("reading build {id}")))
+    }
+
+    pub async fn build_by_number(&self, job: JobId, number: i64) -> Result<Option<Build>> {
+        sqlx::query_as(&format!("SELECT {BUILD} FROM builds WHERE job_id = $1 AND number = $2"))
+            .bind(job.0)
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed(format!("reading build {number} of job {job}")))
+    }
+
+    /// The job's builds, newest first, a page at a time.
+    pub async fn builds_of_job(&self, job: JobId, page: Page<BuildId>) -> Result<Vec<Build>> {
+        sqlx::query_as(&format!(
+            "SELECT {BUILD} FROM builds WHERE job_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+        ))
+        .bind(job.0)
+        .bind(page.before.map_or(i64::MAX, |b| b.0))
+        .bind(page.limit as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed(format!("listing builds of job {job}")))
+    }
+
+    pub async fn latest_build(&self, job: JobId) -> Result<Option<Build>> {
+        Ok(self.builds_of_job(job, Page::first(1)).await?.pop())
+    }
+
+    /// Builds waiting for a worker, oldest first.
+    pub async fn pending_builds(&self, limit: u32) -> Result<Vec<Build>> {
+        self.builds_in("pending", limit).await
+    }
+
+    /// Builds running now, oldest first.
+    pub async fn started_builds(&self, limit: u32) -> Result<Vec<Build>> {
+        self.builds_in("started", limit).await
+    }
+
+    async fn builds_in(&self, status: &str, limit: u32) -> Result<Vec<Build>> {
+        sqlx::query_as(&format!("SELECT {BUILD} FROM builds WHERE status = $1 ORDER BY id LIMIT $2"))
+            .bind(status)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed(format!("listing {status} builds")))
+    }
+
+    /// The versions a build used (inputs, by name) and produced (outputs, by name).
+    pub async fn build_versions(&self, build: BuildId) -> Result<Vec<BuildVersion>> {
+        let rows = sqlx::query(
+            "SELECT br.direction, br.name, br.passed, \
+             v.id, v.resource_id, v.version, v.metadata, v.check_order, v.created_at \
+             FROM build_resources br JOIN resource_versions v ON v.id = br.version_id \
+             WHERE br.build_id = $1 ORDER BY br.direction, br.name, v.check_order",
+        )
+        .bind(build.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed(format!("reading the versions of build {build}")))?;
+        let decode = |row: &AnyRow| -> Result<BuildVersion, sqlx::Error> {
+            let direction: String = row.try_get("direction")?;
+            Ok(BuildVersion {
+                direction: if direction == "output" { Direction::Output } else { Direction::Input },
+                name: row.try_get("name")?,
+                passed: flag(row, "passed")?,
+                version: ResourceVersion::from_row(row)?,
+            })
+        };
+        rows.iter().map(decode).collect::<Result<_, _>>().map_err(failed(format!("reading the versions of build {build}")))
+    }
+}
+
+/// Records one version a build used or produced. A version that is not the named resource's is
+/// refused: a build's inputs must be what the `passed` query and the history pages say they are.
+async fn insert_build_resource(
+    tx: &mut Transaction<'_, Any>,
+    build: BuildId,
+    direction: Direction,
+    name: &str,
+    resource: ResourceId,
+    version: VersionId,
+    passed: bool,
+) -> Result<()> {
+    let action = || format!("recording {} `{name}` of build {build}", direction.as_str());
+    let inserted = sqlx::query(
+        "INSERT INTO build_resources (build_id, direction, name, resource_id, version_id, passed) \
+         SELECT $1, $2, $3, resource_id, id, $6 FROM resource_versions WHERE id = $5 AND resource_id = $4 \
+         ON CONFLICT (build_id, direction, name, version_id) DO NOTHING",
+    )
+    .bind(build.0)
+    .bind(direction.as_str())
+    .bind(name)
+    .bind(resource.0)
+    .bind(version.0)
+    .bind(passed as i64)
+    .execute(&mut **tx)
+    .await
+    .map_err(failed(action()))?;
+    if inserted.rows_affected() == 0 {
+        // Either recorded already (fine) or the version is not this resource's.
+        let belongs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM resource_versions WHERE id = $1 AND resource_id = $2")
+            .bind(version.0)
+            .bind(resource.0)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(failed(action()))?;
+        if belongs == 0 {
+            return Err(StoreError::NotFound(format!("version {version} of resource {resource}")));
+        }
+    }
+    Ok(())
+}

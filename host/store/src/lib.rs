@@ -1,0 +1,35 @@
+//! pikoci-store: everything the pikoci server keeps — teams, users and tokens, pipelines, jobs,
+//! resources and their versions, builds with the versions they used and their logs, trigger events —
+//! on SQLite in memory (`--db-system mem`), an SQLite file, or PostgreSQL, with one API and one
+//! behaviour for all three.
+//!
+//! Secrets are stored hashed only: passwords with argon2, API and webhook tokens with sha256 (they
+//! are long random strings, so a fast hash is enough and lookups stay a single indexed query).
+
+mod build_log;
+mod builds;
+mod config;
+mod error;
+mod ids;
+mod migrations;
+mod pipelines;
+mod resources;
+mod secrets;
+mod store;
+mod teams;
+mod triggers;
+mod users;
+mod versions;
+
+pub use config::{redact_url, system_of_url, DbConfig, DbSystem, Secret};
+pub use error::{Result, StoreError};
+pub use ids::*;
+pub use store::{now_millis, Dialect, Store};
+pub use build_log::{LogKind, LogLine, NewLogLine};
+pub use builds::{Build, BuildInput, BuildStatus, BuildVersion, Direction};
+pub use pipelines::{Job, Pipeline};
+pub use resources::{CheckRecord, Resource};
+pub use teams::Team;
+pub use triggers::TriggerEvent;
+pub use users::{hash_password, password_matches, ApiToken, Role, User};
+pub use versions::{MetadataField, NewVersion, Page, Pin, ResourceVersion, VersionMap};

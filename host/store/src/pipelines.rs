@@ -1,0 +1,186 @@
+//! Pipelines (a team's named configurations) and their jobs.
+
+use crate::error::{failed, Result, StoreError};
+use crate::ids::{JobId, PipelineId, TeamId};
+use crate::store::{flag, now_millis, Store};
+use crate::teams::require_name;
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pipeline {
+    pub id: PipelineId,
+    pub team_id: TeamId,
+    pub name: String,
+    /// The pipeline's source text, as set (validated by the caller before it gets here).
+    pub config: String,
+    pub paused: bool,
+    /// Readable without logging in.
+    pub public: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const PIPELINE: &str = "id, team_id, name, config, paused, public, created_at, updated_at";
+
+impl FromRow<'_, AnyRow> for Pipeline {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Pipeline {
+            id: PipelineId(row.try_get("id")?),
+            team_id: TeamId(row.try_get("team_id")?),
+            name: row.try_get("name")?,
+            config: row.try_get("config")?,
+            paused: flag(row, "paused")?,
+            public: flag(row, "public")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: JobId,
+    pub pipeline_id: PipelineId,
+    pub name: String,
+    pub paused: bool,
+}
+
+const JOB: &str = "id, pipeline_id, name, paused";
+
+impl FromRow<'_, AnyRow> for Job {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Job {
+            id: JobId(row.try_get("id")?),
+            pipeline_id: PipelineId(row.try_get("pipeline_id")?),
+            name: row.try_get("name")?,
+            paused: flag(row, "paused")?,
+        })
+    }
+}
+
+impl Store {
+    /// Creates the pipeline or replaces its configuration, keeping its id, paused and public flags,
+    /// jobs, resources and history.
+    pub async fn set_pipeline(&self, team: TeamId, name: &str, config: &str) -> Result<Pipeline> {
+        require_name("pipeline", name)?;
+        let sql = format!(
+            "INSERT INTO pipelines (team_id, name, config, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
+             ON CONFLICT (team_id, name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at \
+             RETURNING {PIPELINE}"
+        );
+        sqlx::query_as(&sql)
+            .bind(team.0)
+            .bind(name)
+            .bind(config)
+            .bind(now_millis())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(failed(format!("setting pipeline `{name}` of team {team}")))
+    }
+
+    pub async fn pipeline(&self, id: PipelineId) -> Result<Option<Pipeline>> {
+        sqlx::query_as(&format!("SELECT {PIPELINE} FROM pipelines WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed(format!("reading pipeline {id}")))
+    }
+
+    pub async fn pipeline_by_name(&self, team: TeamId, name: &str) -> Result<Option<Pipeline>> {
+        sqlx::query_as(&format!("SELECT {PIPELINE} FROM pipelines WHERE team_id = $1 AND name = $2"))
+            .bind(team.0)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed(format!("reading pipeline `{name}` of team {team}")))
+    }
+
+    /// The team's pipelines by name; every team's if `team` is None.
+    pub async fn pipelines(&self, team: Option<TeamId>) -> Result<Vec<Pipeline>> {
+        sqlx::query_as(&format!(
+            "SELECT {PIPELINE} FROM pipelines WHERE team_id = $1 OR $1 = 0 ORDER BY team_id, name"
+        ))
+        .bind(team.map_or(0, |t| t.0))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed("listing pipelines"))
+    }
+
+    pub async fn set_pipeline_paused(&self, id: PipelineId, paused: bool) -> Result<()> {
+        self.set_flag("pipelines", "paused", id.0, paused, &format!("pipeline {id}")).await
+    }
+
+    pub async fn set_pipeline_public(&self, id: PipelineId, public: bool) -> Result<()> {
+        self.set_flag("pipelines", "public", id.0, public, &format!("pipeline {id}")).await
+    }
+
+    /// Deletes the pipeline with its jobs, resources, versions, builds and logs. False if absent.
+    pub async fn delete_pipeline(&self, id: PipelineId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM pipelines WHERE id = $1")
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(failed(format!("deleting pipeline {id}")))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The job called `name` in the pipeline, created (unpaused) if missing.
+    pub async fn ensure_job(&self, pipeline: PipelineId, name: &str) -> Result<Job> {
+        require_name("job", name)?;
+        // DO UPDATE with a no-op rather than DO NOTHING, so RETURNING yields the existing row too.
+        sqlx::query_as(&format!(
+            "INSERT INTO jobs (pipeline_id, name) VALUES ($1, $2) \
+             ON CONFLICT (pipeline_id, name) DO UPDATE SET name = excluded.name RETURNING {JOB}"
+        ))
+        .bind(pipeline.0)
+        .bind(name)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(failed(format!("saving job `{name}` of pipeline {pipeline}")))
+    }
+
+    pub async fn job(&self, id: JobId) -> Result<Option<Job>> {
+        sqlx::query_as(&format!("SELECT {JOB} FROM jobs WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed(format!("reading job {id}")))
+    }
+
+    pub async fn job_by_name(&self, pipeline: PipelineId, name: &str) -> Result<Option<Job>> {
+        sqlx::query_as(&format!("SELECT {JOB} FROM jobs WHERE pipeline_id = $1 AND name = $2"))
+            .bind(pipeline.0)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed(format!("reading job `{name}` of pipeline {pipeline}")))
+    }
+
+    pub async fn jobs(&self, pipeline: PipelineId) -> Result<Vec<Job>> {
+        sqlx::query_as(&format!("SELECT {JOB} FROM jobs WHERE pipeline_id = $1 ORDER BY name"))
+            .bind(pipeline.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed(format!("listing jobs of pipeline {pipeline}")))
+    }
+
+    pub async fn set_job_paused(&self, id: JobId, paused: bool) -> Result<()> {
+        self.set_flag("jobs", "paused", id.0, paused, &format!("job {id}")).await
+    }
+
+    /// Sets a 0/1 column of one row; `NotFound(what)` if there is no such row. `table` and
+    /// `column` are always literals from this crate, never input.
+    pub(crate) async fn set_flag(&self, table: &str, column: &str, id: i64, value: bool, what: &str) -> Result<()> {
+        let done = sqlx::query(&format!("UPDATE {table} SET {column} = $2 WHERE id = $1"))
+            .bind(id)
+            .bind(value as i64)
+            .execute(&self.pool)
+            .await
+            .map_err(failed(format!("setting {column} of {what}")))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(what.to_string()));
+        }
+        Ok(())
+    }
+}

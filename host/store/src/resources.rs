@@ -1,0 +1,156 @@
+//! Resources: what is checked for versions, when, how the last check went, and its webhook.
+
+use crate::error::{failed, Result, StoreError};
+use crate::ids::{PipelineId, ResourceId};
+use crate::secrets::{new_token, token_hash};
+use crate::store::Store;
+use crate::teams::require_name;
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    pub id: ResourceId,
+    pub pipeline_id: PipelineId,
+    pub name: String,
+    /// The resource type's name (a plugin or a built-in such as `trigger`).
+    pub type_name: String,
+    pub last_check_at: Option<i64>,
+    pub last_check_succeeded_at: Option<i64>,
+    /// Why the last check failed; None after a successful one.
+    pub last_check_error: Option<String>,
+    pub next_check_at: Option<i64>,
+    pub has_webhook_token: bool,
+}
+
+const RESOURCE: &str = "id, pipeline_id, name, type, last_check_at, last_check_succeeded_at, last_check_error, \
+                        next_check_at, webhook_token_hash";
+
+impl FromRow<'_, AnyRow> for Resource {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Resource {
+            id: ResourceId(row.try_get("id")?),
+            pipeline_id: PipelineId(row.try_get("pipeline_id")?),
+            name: row.try_get("name")?,
+            type_name: row.try_get("type")?,
+            last_check_at: row.try_get("last_check_at")?,
+            last_check_succeeded_at: row.try_get("last_check_succeeded_at")?,
+            last_check_error: row.try_get("last_check_error")?,
+            next_check_at: row.try_get("next_check_at")?,
+            has_webhook_token: row.try_get::<Option<String>, _>("webhook_token_hash")?.is_some(),
+        })
+    }
+}
+
+/// How a check went, for [`Store::record_check`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckRecord {
+    pub at: i64,
+    /// None if the check succeeded.
+    pub error: Option<String>,
+    pub next_check_at: Option<i64>,
+}
+
+/// Webhook tokens carry this prefix.
+const WEBHOOK_TOKEN_PREFIX: &str = "pikoci_wh_";
+
+impl Store {
+    /// The resource called `name` in the pipeline, created if missing; its type is updated to
+    /// `type_name` (a pipeline update may change it) and its versions are kept.
+    pub async fn ensure_resource(&self, pipeline: PipelineId, name: &str, type_name: &str) -> Result<Resource> {
+        require_name("resource", name)?;
+        sqlx::query_as(&format!(
+            "INSERT INTO resources (pipeline_id, name, type) VALUES ($1, $2, $3) \
+             ON CONFLICT (pipeline_id, name) DO UPDATE SET type = excluded.type RETURNING {RESOURCE}"
+        ))
+        .bind(pipeline.0)
+        .bind(name)
+        .bind(type_name)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(failed(format!("saving resource `{name}` of pipeline {pipeline}")))
+    }
+
+    pub async fn resource(&self, id: ResourceId) -> Result<Option<Resource>> {
+        sqlx::query_as(&format!("SELECT {RESOURCE} FROM resources WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed(format!("reading resource {id}")))
+    }
+
+    pub async fn resource_by_name(&self, pipeline: PipelineId, name: &str) -> Result<Option<Resource>> {
+        sqlx::query_as(&format!("SELECT {RESOURCE} FROM resources WHERE pipeline_id = $1 AND name = $2"))
+            .bind(pipeline.0)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed(format!("reading resource `{name}` of pipeline {pipeline}")))
+    }
+
+    pub async fn resources(&self, pipeline: PipelineId) -> Result<Vec<Resource>> {
+        sqlx::query_as(&format!("SELECT {RESOURCE} FROM resources WHERE pipeline_id = $1 ORDER BY name"))
+            .bind(pipeline.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed(format!("listing resources of pipeline {pipeline}")))
+    }
+
+    /// Resources whose next check is due at `now` (or never scheduled), most overdue first.
+    pub async fn resources_due(&self, now: i64) -> Result<Vec<Resource>> {
+        sqlx::query_as(&format!(
+            "SELECT {RESOURCE} FROM resources WHERE next_check_at IS NULL OR next_check_at <= $1 \
+             ORDER BY COALESCE(next_check_at, 0), id"
+        ))
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed("listing resources due for a check"))
+    }
+
+    /// Records a check's outcome: its time, its error (cleared by a success) and the next check.
+    pub async fn record_check(&self, id: ResourceId, check: &CheckRecord) -> Result<()> {
+        let succeeded_at = check.error.is_none().then_some(check.at);
+        let done = sqlx::query(
+            "UPDATE resources SET last_check_at = $2, last_check_error = $3, \
+             last_check_succeeded_at = COALESCE($4, last_check_succeeded_at), next_check_at = $5 WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(check.at)
+        .bind(check.error.as_deref())
+        .bind(succeeded_at)
+        .bind(check.next_check_at)
+        .execute(&self.pool)
+        .await
+        .map_err(failed(format!("recording a check of resource {id}")))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("resource {id}")));
+        }
+        Ok(())
+    }
+
+    /// Makes a new webhook token for the resource, replacing any old one, and returns it: this is
+    /// the only time it can be seen, the store keeps its hash.
+    pub async fn regenerate_webhook_token(&self, id: ResourceId) -> Result<String> {
+        let token = new_token(WEBHOOK_TOKEN_PREFIX);
+        let done = sqlx::query("UPDATE resources SET webhook_token_hash = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(token_hash(&token))
+            .execute(&self.pool)
+            .await
+            .map_err(failed(format!("setting the webhook token of resource {id}")))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("resource {id}")));
+        }
+        Ok(token)
+    }
+
+    /// The resource a webhook token belongs to, if any.
+    pub async fn resource_by_webhook_token(&self, token: &str) -> Result<Option<Resource>> {
+        sqlx::query_as(&format!("SELECT {RESOURCE} FROM resources WHERE webhook_token_hash = $1"))
+            .bind(token_hash(token))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed("looking up a webhook token"))
+    }
+}

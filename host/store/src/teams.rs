@@ -1,0 +1,85 @@
+//! Teams: the unit pipelines are grouped in and roles are granted on.
+
+use crate::error::{failed, failed_unique, Result, StoreError};
+use crate::ids::TeamId;
+use crate::store::{now_millis, Store};
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Team {
+    pub id: TeamId,
+    pub name: String,
+    pub created_at: i64,
+}
+
+impl FromRow<'_, AnyRow> for Team {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Team { id: TeamId(row.try_get("id")?), name: row.try_get("name")?, created_at: row.try_get("created_at")? })
+    }
+}
+
+/// Refuses the empty name, which no flag or URL could address.
+pub(crate) fn require_name(what: &str, name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(StoreError::Invalid(format!("a {what} needs a non-empty name")));
+    }
+    Ok(())
+}
+
+impl Store {
+    pub async fn create_team(&self, name: &str) -> Result<Team> {
+        require_name("team", name)?;
+        sqlx::query_as("INSERT INTO teams (name, created_at) VALUES ($1, $2) RETURNING id, name, created_at")
+            .bind(name)
+            .bind(now_millis())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(failed_unique(format!("creating team `{name}`"), format!("team `{name}`")))
+    }
+
+    /// The team called `name`, created if missing (the server's `--team-canonical` team at start).
+    pub async fn ensure_team(&self, name: &str) -> Result<Team> {
+        require_name("team", name)?;
+        sqlx::query("INSERT INTO teams (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(now_millis())
+            .execute(&self.pool)
+            .await
+            .map_err(failed(format!("creating team `{name}`")))?;
+        self.team_by_name(name).await?.ok_or_else(|| StoreError::NotFound(format!("team `{name}`")))
+    }
+
+    pub async fn team(&self, id: TeamId) -> Result<Option<Team>> {
+        sqlx::query_as("SELECT id, name, created_at FROM teams WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed(format!("reading team {id}")))
+    }
+
+    pub async fn team_by_name(&self, name: &str) -> Result<Option<Team>> {
+        sqlx::query_as("SELECT id, name, created_at FROM teams WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed(format!("reading team `{name}`")))
+    }
+
+    pub async fn teams(&self) -> Result<Vec<Team>> {
+        sqlx::query_as("SELECT id, name, created_at FROM teams ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed("listing teams"))
+    }
+
+    /// Deletes the team and everything in it (pipelines, builds, logs, members). False if absent.
+    pub async fn delete_team(&self, id: TeamId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM teams WHERE id = $1")
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(failed(format!("deleting team {id}")))?;
+        Ok(done.rows_affected() > 0)
+    }
+}

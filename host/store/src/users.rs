@@ -1,0 +1,368 @@
+//! Users, their passwords (argon2 hashes only), team membership with roles, and API tokens
+//! (sha256 hashes only; the clear token is returned once, at creation).
+
+use crate::error::{failed, failed_unique, Result, StoreError};
+use crate::ids::{TeamId, TokenId, UserId};
+use crate::secrets::{new_token, token_hash};
+use crate::store::{flag, now_millis, Store};
+use crate::teams::{require_name, Team};
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    /// May do anything on every team (the first user a server makes).
+    pub is_admin: bool,
+    pub has_password: bool,
+    pub created_at: i64,
+}
+
+const USER: &str = "id, username, is_admin, password_hash, created_at";
+
+impl FromRow<'_, AnyRow> for User {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(User {
+            id: UserId(row.try_get("id")?),
+            username: row.try_get("username")?,
+            is_admin: flag(row, "is_admin")?,
+            has_password: row.try_get::<Option<String>, _>("password_hash")?.is_some(),
+            created_at: row.try_get("created_at")?,
+        })
+    }
+}
+
+/// What a member may do on a team; each role includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read pipelines, builds and logs.
+    Viewer,
+    /// Also trigger, pause, pin, abort.
+    Operator,
+    /// Also set pipelines and manage members.
+    Owner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Owner => "owner",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "viewer" => Ok(Role::Viewer),
+            "operator" => Ok(Role::Operator),
+            "owner" => Ok(Role::Owner),
+            other => Err(StoreError::Invalid(format!("unknown role `{other}`; expected viewer, operator or owner"))),
+        }
+    }
+}
+
+fn role_of(row: &AnyRow) -> Result<Role, sqlx::Error> {
+    let role: String = row.try_get("role")?;
+    role.parse().map_err(|e: StoreError| sqlx::Error::ColumnDecode { index: "role".into(), source: e.into() })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub user_id: UserId,
+    pub name: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
+const TOKEN: &str = "id, user_id, name, created_at, expires_at, last_used_at";
+
+impl FromRow<'_, AnyRow> for ApiToken {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(ApiToken {
+            id: TokenId(row.try_get("id")?),
+            user_id: UserId(row.try_get("user_id")?),
+            name: row.try_get("name")?,
+            created_at: row.try_get("created_at")?,
+            expires_at: row.try_get("expires_at")?,
+            last_used_at: row.try_get("last_used_at")?,
+        })
+    }
+}
+
+/// API tokens carry this prefix.
+const API_TOKEN_PREFIX: &str = "pikoci_at_";
+
+/// An argon2id PHC string for `password` with a fresh salt (what `--users` and
+/// `pikoci user-password` take). Slow on purpose: call it off the async threads.
+pub fn hash_password(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| StoreError::PasswordHash(e.to_string()))
+}
+
+/// Whether `password` matches an argon2 PHC string. A malformed hash matches nothing.
+pub fn password_matches(hash: &str, password: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| StoreError::PasswordHash(format!("hashing task failed: {e}")))
+}
+
+impl Store {
+    /// A new user, with a password if given (stored as its argon2 hash only).
+    pub async fn create_user(&self, username: &str, password: Option<&str>, is_admin: bool) -> Result<User> {
+        require_name("user", username)?;
+        let hash = match password {
+            Some(p) => {
+                let p = p.to_string();
+                Some(blocking(move || hash_password(&p)).await??)
+            }
+            None => None,
+        };
+        self.insert_user(username, hash.as_deref(), is_admin).await
+    }
+
+    /// A new user whose password hash was made elsewhere (`--users name:<argon2 hash>`).
+    pub async fn create_user_with_hash(&self, username: &str, password_hash: &str, is_admin: bool) -> Result<User> {
+        require_name("user", username)?;
+        PasswordHash::new(password_hash)
+            .map_err(|e| StoreError::Invalid(format!("the password hash for user `{username}` is not a PHC string: {e}")))?;
+        self.insert_user(username, Some(password_hash), is_admin).await
+    }
+
+    async fn insert_user(&self, username: &str, hash: Option<&str>, is_admin: bool) -> Result<User> {
+        sqlx::query_as(&format!(
+            "INSERT INTO users (username, password_hash, is_admin, created_at) VALUES ($1, $2, $3, $4) RETURNING {USER}"
+        ))
+        .bind(username)
+        .bind(hash)
+        .bind(is_admin as i64)
+        .bind(now_millis())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(failed_unique(format!("creating user `{username}`"), format!("user `{username}`")))
+    }
+
+    pub async fn user(&self, id: UserId) -> Result<Option<User>> {
+        sqlx::query_as(&format!("SELECT {USER} FROM users WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed(format!("reading user {id}")))
+    }
+
+    pub async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
+        sqlx::query_as(&format!("SELECT {USER} FROM users WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed(format!("reading user `{username}`")))
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>> {
+        sqlx::query_as(&format!("SELECT {USER} FROM users ORDER BY username"))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed("listing users"))
+    }
+
+    /// Replaces the user's password (None: password login disabled).
+    pub async fn set_password(&self, user: UserId, password: Option<&str>) -> Result<()> {
+        let hash = match password {
+            Some(p) => {
+                let p = p.to_string();
+                Some(blocking(move || hash_password(&p)).await??)
+            }
+            None => None,
+        };
+        let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(user.0)
+            .bind(hash)
+            .execute(&self.pool)
+            .await
+            .map_err(failed(format!("setting the password of user {user}")))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {user}")));
+        }
+        Ok(())
+    }
+
+    /// The user, if `username` exists and `password` is theirs. An unknown user costs the same
+    /// hashing time as a wrong password, so timing does not tell which names exist.
+    pub async fn verify_password(&self, username: &str, password: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER} FROM users WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed(format!("reading user `{username}`")))?;
+        let (user, hash) = match &row {
+            Some(row) => {
+                let user = User::from_row(row).map_err(failed(format!("reading user `{username}`")))?;
+                let hash: Option<String> = row.try_get("password_hash").map_err(failed(format!("reading user `{username}`")))?;
+                (Some(user), hash)
+            }
+            None => (None, None),
+        };
+        let password = password.to_string();
+        let matches = blocking(move || match hash {
+            Some(hash) => password_matches(&hash, &password),
+            None => {
+                // Spend the time anyway.
+                let _ = hash_password(&password);
+                false
+            }
+        })
+        .await?;
+        Ok(if matches { user } else { None })
+    }
+
+    /// Gives the user `role` on the team (replacing any role they had there).
+    pub async fn set_member(&self, team: TeamId, user: UserId, role: Role) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, $3) \
+             ON CONFLICT (team_id, user_id) DO UPDATE SET role = excluded.role",
+        )
+        .bind(team.0)
+        .bind(user.0)
+        .bind(role.as_str())
+        .execute(&self.pool)
+        .await
+        .map_err(failed(format!("making user {user} a member of team {team}")))?;
+        Ok(())
+    }
+
+    /// False if the user was not a member.
+    pub async fn remove_member(&self, team: TeamId, user: UserId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
+            .bind(team.0)
+            .bind(user.0)
+            .execute(&self.pool)
+            .await
+            .map_err(failed(format!("removing user {user} from team {team}")))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The user's role on the team, if a member.
+    pub async fn role(&self, team: TeamId, user: UserId) -> Result<Option<Role>> {
+        let row = sqlx::query("SELECT role FROM team_members WHERE team_id = $1 AND user_id = $2")
+            .bind(team.0)
+            .bind(user.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed(format!("reading the role of user {user} on team {team}")))?;
+        row.as_ref().map(role_of).transpose().map_err(failed(format!("reading the role of user {user} on team {team}")))
+    }
+
+    /// The team's members and their roles, by username.
+    pub async fn members(&self, team: TeamId) -> Result<Vec<(User, Role)>> {
+        let rows = sqlx::query(
+            "SELECT u.id, u.username, u.is_admin, u.password_hash, u.created_at, m.role \
+             FROM team_members m JOIN users u ON u.id = m.user_id WHERE m.team_id = $1 ORDER BY u.username",
+        )
+        .bind(team.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed(format!("listing members of team {team}")))?;
+        rows.iter()
+            .map(|row| Ok((User::from_row(row)?, role_of(row)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(failed(format!("listing members of team {team}")))
+    }
+
+    /// The teams the user belongs to, with their role on each, by team name.
+    pub async fn teams_of(&self, user: UserId) -> Result<Vec<(Team, Role)>> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.name, t.created_at, m.role FROM team_members m JOIN teams t ON t.id = m.team_id \
+             WHERE m.user_id = $1 ORDER BY t.name",
+        )
+        .bind(user.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed(format!("listing the teams of user {user}")))?;
+        rows.iter()
+            .map(|row| Ok((Team::from_row(row)?, role_of(row)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(failed(format!("listing the teams of user {user}")))
+    }
+
+    /// A new API token for the user. The returned string is the token: shown now, never again
+    /// (the store keeps its sha256).
+    pub async fn create_token(&self, user: UserId, name: &str, expires_at: Option<i64>) -> Result<(ApiToken, String)> {
+        let token = new_token(API_TOKEN_PREFIX);
+        let row = sqlx::query_as(&format!(
+            "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
+             RETURNING {TOKEN}"
+        ))
+        .bind(user.0)
+        .bind(name)
+        .bind(token_hash(&token))
+        .bind(now_millis())
+        .bind(expires_at)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(failed(format!("creating token `{name}` for user {user}")))?;
+        Ok((row, token))
+    }
+
+    /// The user a token belongs to, if it exists and has not expired; notes its use.
+    pub async fn verify_token(&self, token: &str) -> Result<Option<(User, ApiToken)>> {
+        let now = now_millis();
+        let action = "checking an API token";
+        let found: Option<ApiToken> = sqlx::query_as(&format!(
+            "UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2) \
+             RETURNING {TOKEN}"
+        ))
+        .bind(token_hash(token))
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(failed(action))?;
+        let Some(found) = found else { return Ok(None) };
+        let user = self.user(found.user_id).await?;
+        Ok(user.map(|u| (u, found)))
+    }
+
+    pub async fn tokens(&self, user: UserId) -> Result<Vec<ApiToken>> {
+        sqlx::query_as(&format!("SELECT {TOKEN} FROM api_tokens WHERE user_id = $1 ORDER BY id"))
+            .bind(user.0)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed(format!("listing the tokens of user {user}")))
+    }
+
+    /// False if there was no such token.
+    pub async fn revoke_token(&self, id: TokenId) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1")
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .map_err(failed(format!("revoking token {id}")))?;
+        Ok(done.rows_affected() > 0)
+    }
+}
