@@ -58,7 +58,8 @@ if [ -f tests/plugins/Cargo.toml ]; then
   mkdir -p target/test-plugins
   for wasm in "$out"/test_plugin_*.wasm; do
     name=$(basename "$wasm" .wasm)
-    cp "$wasm" "target/test-plugins/${name#test_plugin_}.wasm"
+    name=${name#test_plugin_}
+    cp "$wasm" "target/test-plugins/${name//_/-}.wasm"
   done
 fi
 ls -l plugins/dist/*.wasm target/test-plugins/*.wasm 2>/dev/null | awk '{print $5, $NF}'

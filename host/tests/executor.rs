@@ -42,6 +42,7 @@ fn plan(steps: Vec<Step>) -> JobPlan {
         build: BuildIdentity { team: "main".into(), pipeline: "demo".into(), job: "test".into(), number: 7 },
         steps,
         hooks: Hooks::default(),
+        secrets: vec![],
     }
 }
 
@@ -265,4 +266,21 @@ async fn secrets_never_reach_the_log_in_any_common_form() {
         assert!(text.contains(&format!("leak | {label}: ((redacted))\n")), "{label} not redacted in:\n{text}");
     }
     assert!(!text.contains("pa55"), "{text}");
+}
+
+#[tokio::test]
+async fn a_secret_backed_variable_is_resolved_when_its_step_starts_and_redacted() {
+    use pikoci::executor::{secret_placeholder, SecretVariable};
+    let store = BoundPlugin { plugin: Arc::new(fixture("static-secrets")), grants: Capabilities::default(), trusted: false };
+    let config = json!({"secrets": {"db": {"password": "hunter22"}}});
+    let mut job = plan(vec![sh("connect", &format!("echo connecting with {}; test {} = hunter22", secret_placeholder("db_password"), secret_placeholder("db_password")))]);
+    job.secrets.push(SecretVariable { name: "db_password".into(), secret_type: store.clone(), config: config.clone(), path: "db".into(), key: "password".into() });
+    let (outcome, events) = run(&job).await;
+    assert_eq!(outcome, Outcome::Succeeded, "{}", events.text());
+    assert!(events.text().contains("connect | connecting with ((redacted))"), "{}", events.text());
+
+    let mut job = plan(vec![sh("connect", &format!("echo {}", secret_placeholder("missing")))]);
+    job.secrets.push(SecretVariable { name: "missing".into(), secret_type: store, config, path: "db".into(), key: "nope".into() });
+    let (outcome, _) = run(&job).await;
+    assert_eq!(outcome, Outcome::Errored("secret for variable `missing` not found (path `db`, key `nope`)".into()));
 }

@@ -10,11 +10,13 @@ pub mod grants;
 pub mod outcome;
 pub mod plan;
 pub mod redact;
+pub mod secrets;
 mod services;
 mod steps;
 
 pub use build_log::{BuildEvent, BuildEventSink, BuildLog, MemoryEvents, TerminalEvents};
 pub use outcome::{BuildStatus, Outcome};
+pub use secrets::{placeholder as secret_placeholder, SecretVariable};
 pub use plan::{Action, BoundPlugin, BuildIdentity, GetStep, Hooks, JobPlan, PutStep, ServiceStep, Step, TaskStep};
 
 use crate::runtime::host_process::BackgroundProcesses;
@@ -67,6 +69,7 @@ pub(crate) struct Build {
     /// Variables services exported, for the steps after them.
     pub exports: Mutex<Vec<(String, String)>>,
     pub versions: Mutex<Vec<(String, Version)>>,
+    pub secrets: Vec<SecretVariable>,
     pub options: ExecOptions,
 }
 
@@ -98,6 +101,7 @@ pub async fn run_job(plan: &JobPlan, events: std::sync::Arc<dyn BuildEventSink>,
         services: services::Services::default(),
         exports: Mutex::new(Vec::new()),
         versions: Mutex::new(Vec::new()),
+        secrets: plan.secrets.clone(),
         options,
     };
 
@@ -154,6 +158,17 @@ impl Build {
             self.log.started(&step.name);
         }
         let started = Instant::now();
+        let step = match self.with_secrets(step).await {
+            Ok(step) => step,
+            Err(why) => {
+                let outcome = Outcome::Errored(why);
+                if leaf {
+                    self.log.finished(&step.name, &outcome, started.elapsed());
+                }
+                return outcome;
+            }
+        };
+        let step = &step;
         let action = self.run_action(step, cancel);
         let outcome = tokio::select! {
             _ = cancel.cancelled() => Outcome::Aborted,

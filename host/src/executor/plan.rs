@@ -32,6 +32,8 @@ pub struct JobPlan {
     pub build: BuildIdentity,
     pub steps: Vec<Step>,
     pub hooks: Hooks,
+    /// Secret-backed variables the steps refer to by placeholder.
+    pub secrets: Vec<super::secrets::SecretVariable>,
 }
 
 /// Steps run on completion of a step or job, by how it ended (Concourse's hooks).
