@@ -213,14 +213,12 @@ impl Store {
     /// Moves a pending build to started on `worker`. False if it was not pending (another worker
     /// took it, or it was aborted), so exactly one worker runs each build.
     pub async fn start_build(&self, build: BuildId, worker: &str) -> Result<bool> {
-        let done = sqlx::query("UPDATE builds SET status = 'started', worker = $2, started_at = $3 WHERE id = $1 AND status = 'pending'")
+        let query = sqlx::query("UPDATE builds SET status = 'started', worker = $2, started_at = $3 WHERE id = $1 AND status = 'pending'")
             .bind(build.0)
             .bind(worker)
-            .bind(now_millis())
-            .execute(&self.pool)
-            .await
-            .map_err(failed(format!("starting build {build}")))?;
-        self.changed_or_missing(build, done.rows_affected()).await
+            .bind(now_millis());
+        let changed = self.rows_changed(query, format!("starting build {build}")).await?;
+        self.changed_or_missing(build, changed).await
     }
 
     /// Ends a pending or started build with a terminal `status`. False if it had already ended
@@ -229,17 +227,10 @@ impl Store {
         if !status.is_terminal() {
             return Err(StoreError::Invalid(format!("cannot finish build {build} as {status}: not a final state")));
         }
-        let done = sqlx::query(&format!(
-            "UPDATE builds SET status = $2, reason = $3, finished_at = $4 WHERE id = $1 AND status IN {UNFINISHED}"
-        ))
-        .bind(build.0)
-        .bind(status.as_str())
-        .bind(reason)
-        .bind(now_millis())
-        .execute(&self.pool)
-        .await
-        .map_err(failed(format!("finishing build {build}")))?;
-        self.changed_or_missing(build, done.rows_affected()).await
+        let sql = format!("UPDATE builds SET status = $2, reason = $3, finished_at = $4 WHERE id = $1 AND status IN {UNFINISHED}");
+        let query = sqlx::query(&sql).bind(build.0).bind(status.as_str()).bind(reason).bind(now_millis());
+        let changed = self.rows_changed(query, format!("finishing build {build}")).await?;
+        self.changed_or_missing(build, changed).await
     }
 
     async fn changed_or_missing(&self, build: BuildId, rows: u64) -> Result<bool> {
@@ -257,13 +248,10 @@ impl Store {
     /// of them ran, and the scheduler starts them as if there had been no restart. Returns how many
     /// builds were marked.
     pub async fn mark_unfinished_builds_errored(&self, reason: &str) -> Result<u64> {
-        let done = sqlx::query("UPDATE builds SET status = 'errored', reason = $1, finished_at = $2 WHERE status = 'started'")
+        let query = sqlx::query("UPDATE builds SET status = 'errored', reason = $1, finished_at = $2 WHERE status = 'started'")
             .bind(reason)
-            .bind(now_millis())
-            .execute(&self.pool)
-            .await
-            .map_err(failed("marking interrupted builds errored"))?;
-        Ok(done.rows_affected())
+            .bind(now_millis());
+        self.rows_changed(query, "marking interrupted builds errored").await
     }
 
     pub async fn build(&self, id: BuildId) -> Result<Option<Build>> {

@@ -1,6 +1,6 @@
 //! Pipelines (a team's named configurations) and their jobs.
 
-use crate::error::{failed, Result, StoreError};
+use crate::error::{failed, Result};
 use crate::ids::{JobId, PipelineId, TeamId};
 use crate::store::{flag, now_millis, Store};
 use crate::teams::require_name;
@@ -117,12 +117,9 @@ impl Store {
 
     /// Deletes the pipeline with its jobs, resources, versions, builds and logs. False if absent.
     pub async fn delete_pipeline(&self, id: PipelineId) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM pipelines WHERE id = $1")
-            .bind(id.0)
-            .execute(&self.pool)
-            .await
-            .map_err(failed(format!("deleting pipeline {id}")))?;
-        Ok(done.rows_affected() > 0)
+        let query = sqlx::query("DELETE FROM pipelines WHERE id = $1")
+            .bind(id.0);
+        Ok(self.rows_changed(query, format!("deleting pipeline {id}")).await? > 0)
     }
 
     /// The job called `name` in the pipeline, created (unpaused) if missing.
@@ -172,15 +169,8 @@ impl Store {
     /// Sets a 0/1 column of one row; `NotFound(what)` if there is no such row. `table` and
     /// `column` are always literals from this crate, never input.
     pub(crate) async fn set_flag(&self, table: &str, column: &str, id: i64, value: bool, what: &str) -> Result<()> {
-        let done = sqlx::query(&format!("UPDATE {table} SET {column} = $2 WHERE id = $1"))
-            .bind(id)
-            .bind(value as i64)
-            .execute(&self.pool)
-            .await
-            .map_err(failed(format!("setting {column} of {what}")))?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(what.to_string()));
-        }
-        Ok(())
+        let sql = format!("UPDATE {table} SET {column} = $2 WHERE id = $1");
+        let query = sqlx::query(&sql).bind(id).bind(value as i64);
+        self.change_one(query, format!("setting {column} of {what}"), || what.to_string()).await
     }
 }

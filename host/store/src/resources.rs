@@ -1,6 +1,6 @@
 //! Resources: what is checked for versions, when, how the last check went, and its webhook.
 
-use crate::error::{failed, Result, StoreError};
+use crate::error::{failed, Result};
 use crate::ids::{PipelineId, ResourceId};
 use crate::secrets::{new_token, token_hash};
 use crate::store::Store;
@@ -111,7 +111,7 @@ impl Store {
     /// Records a check's outcome: its time, its error (cleared by a success) and the next check.
     pub async fn record_check(&self, id: ResourceId, check: &CheckRecord) -> Result<()> {
         let succeeded_at = check.error.is_none().then_some(check.at);
-        let done = sqlx::query(
+        let query = sqlx::query(
             "UPDATE resources SET last_check_at = $2, last_check_error = $3, \
              last_check_succeeded_at = COALESCE($4, last_check_succeeded_at), next_check_at = $5 WHERE id = $1",
         )
@@ -119,29 +119,18 @@ impl Store {
         .bind(check.at)
         .bind(check.error.as_deref())
         .bind(succeeded_at)
-        .bind(check.next_check_at)
-        .execute(&self.pool)
-        .await
-        .map_err(failed(format!("recording a check of resource {id}")))?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("resource {id}")));
-        }
-        Ok(())
+        .bind(check.next_check_at);
+        self.change_one(query, format!("recording a check of resource {id}"), || format!("resource {id}")).await
     }
 
     /// Makes a new webhook token for the resource, replacing any old one, and returns it: this is
     /// the only time it can be seen, the store keeps its hash.
     pub async fn regenerate_webhook_token(&self, id: ResourceId) -> Result<String> {
         let token = new_token(WEBHOOK_TOKEN_PREFIX);
-        let done = sqlx::query("UPDATE resources SET webhook_token_hash = $2 WHERE id = $1")
+        let query = sqlx::query("UPDATE resources SET webhook_token_hash = $2 WHERE id = $1")
             .bind(id.0)
-            .bind(token_hash(&token))
-            .execute(&self.pool)
-            .await
-            .map_err(failed(format!("setting the webhook token of resource {id}")))?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("resource {id}")));
-        }
+            .bind(token_hash(&token));
+        self.change_one(query, format!("setting the webhook token of resource {id}"), || format!("resource {id}")).await?;
         Ok(token)
     }
 

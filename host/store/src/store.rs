@@ -176,3 +176,28 @@ pub(crate) fn flag(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::
 pub(crate) fn placeholders(first: usize, count: usize) -> String {
     (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
+
+pub(crate) type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+impl Store {
+    /// Runs a statement; how many rows it changed.
+    pub(crate) async fn rows_changed(&self, query: Query<'_>, action: impl Into<String>) -> Result<u64> {
+        Ok(query.execute(&self.pool).await.map_err(failed(action))?.rows_affected())
+    }
+
+    /// Runs a statement that must change a row: `NotFound(what)` if it changed none.
+    pub(crate) async fn change_one(&self, query: Query<'_>, action: impl Into<String>, what: impl FnOnce() -> String) -> Result<()> {
+        if self.rows_changed(query, action).await? == 0 {
+            return Err(StoreError::NotFound(what()));
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Whether the database answers, for readiness checks.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(failed("pinging the database"))?;
+        Ok(())
+    }
+}

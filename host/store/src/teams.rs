@@ -75,11 +75,8 @@ impl Store {
 
     /// Deletes the team and everything in it (pipelines, builds, logs, members). False if absent.
     pub async fn delete_team(&self, id: TeamId) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM teams WHERE id = $1")
-            .bind(id.0)
-            .execute(&self.pool)
-            .await
-            .map_err(failed(format!("deleting team {id}")))?;
-        Ok(done.rows_affected() > 0)
+        let query = sqlx::query("DELETE FROM teams WHERE id = $1")
+            .bind(id.0);
+        Ok(self.rows_changed(query, format!("deleting team {id}")).await? > 0)
     }
 }

@@ -201,16 +201,10 @@ impl Store {
             }
             None => None,
         };
-        let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+        let query = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
             .bind(user.0)
-            .bind(hash)
-            .execute(&self.pool)
-            .await
-            .map_err(failed(format!("setting the password of user {user}")))?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("user {user}")));
-        }
-        Ok(())
+            .bind(hash);
+        self.change_one(query, format!("setting the password of user {user}"), || format!("user {user}")).await
     }
 
     /// The user, if `username` exists and `password` is theirs. An unknown user costs the same
@@ -259,13 +253,10 @@ impl Store {
 
     /// False if the user was not a member.
     pub async fn remove_member(&self, team: TeamId, user: UserId) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
+        let query = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
             .bind(team.0)
-            .bind(user.0)
-            .execute(&self.pool)
-            .await
-            .map_err(failed(format!("removing user {user} from team {team}")))?;
-        Ok(done.rows_affected() > 0)
+            .bind(user.0);
+        Ok(self.rows_changed(query, format!("removing user {user} from team {team}")).await? > 0)
     }
 
     /// The user's role on the team, if a member.
@@ -358,11 +349,8 @@ impl Store {
 
     /// False if there was no such token.
     pub async fn revoke_token(&self, id: TokenId) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1")
-            .bind(id.0)
-            .execute(&self.pool)
-            .await
-            .map_err(failed(format!("revoking token {id}")))?;
-        Ok(done.rows_affected() > 0)
+        let query = sqlx::query("DELETE FROM api_tokens WHERE id = $1")
+            .bind(id.0);
+        Ok(self.rows_changed(query, format!("revoking token {id}")).await? > 0)
     }
 }

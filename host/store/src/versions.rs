@@ -216,7 +216,7 @@ impl Store {
     pub async fn pin_version(&self, resource: ResourceId, version: VersionId, comment: &str) -> Result<()> {
         // Through a SELECT so a version of another resource pins nothing; `WHERE` keeps SQLite
         // from reading ON CONFLICT as a join clause.
-        let done = sqlx::query(
+        let query = sqlx::query(
             "INSERT INTO resource_pins (resource_id, version_id, comment, pinned_at) \
              SELECT resource_id, id, $3, $4 FROM resource_versions WHERE id = $2 AND resource_id = $1 \
              ON CONFLICT (resource_id) DO UPDATE SET version_id = excluded.version_id, comment = excluded.comment, \
@@ -225,24 +225,15 @@ impl Store {
         .bind(resource.0)
         .bind(version.0)
         .bind(comment)
-        .bind(now_millis())
-        .execute(&self.pool)
-        .await
-        .map_err(failed(format!("pinning resource {resource}")))?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("version {version} of resource {resource}")));
-        }
-        Ok(())
+        .bind(now_millis());
+        self.change_one(query, format!("pinning resource {resource}"), || format!("version {version} of resource {resource}")).await
     }
 
     /// Removes the pin; false if there was none.
     pub async fn unpin(&self, resource: ResourceId) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM resource_pins WHERE resource_id = $1")
-            .bind(resource.0)
-            .execute(&self.pool)
-            .await
-            .map_err(failed(format!("unpinning resource {resource}")))?;
-        Ok(done.rows_affected() > 0)
+        let query = sqlx::query("DELETE FROM resource_pins WHERE resource_id = $1")
+            .bind(resource.0);
+        Ok(self.rows_changed(query, format!("unpinning resource {resource}")).await? > 0)
     }
 
     pub async fn pinned_version(&self, resource: ResourceId) -> Result<Option<Pin>> {

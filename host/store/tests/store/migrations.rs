@@ -39,3 +39,44 @@ async fn memory_is_always_migrated() {
     let store = Store::connect("sqlite::memory:", false).await.unwrap();
     store.create_team("main").await.unwrap();
 }
+
+/// The two dialects' migrations must make the same tables with the same columns: the queries are
+/// shared, so a column missing on one side would only show as a runtime error there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_dialects_make_the_same_tables_and_columns() {
+    let sqlite = TestDb::new(Backend::SqliteFile).await;
+    let pg = TestDb::new(Backend::Postgres).await;
+    let sqlite_raw = sqlite.raw_or_none().await.unwrap();
+    let pg_raw = pg.raw_or_none().await.unwrap();
+    let sqlite_columns: Vec<(String, String)> = sqlx::query_as(
+        "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' ORDER BY 1, 2",
+    )
+    .fetch_all(&sqlite_raw)
+    .await
+    .unwrap();
+    let pg_columns: Vec<(String, String)> = sqlx::query_as(
+        "SELECT CAST(table_name AS TEXT), CAST(column_name AS TEXT) FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name NOT LIKE '_sqlx%' ORDER BY 1, 2",
+    )
+    .fetch_all(&pg_raw)
+    .await
+    .unwrap();
+    assert!(sqlite_columns.len() > 50, "{sqlite_columns:?}");
+    assert_eq!(sqlite_columns, pg_columns);
+    sqlite_raw.close().await;
+    pg_raw.close().await;
+}
+
+/// A password in the URL shows nowhere: not in the store's Debug, not in errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_password_in_a_url_is_never_shown() {
+    let pg = crate::common::PgDatabase::create().await;
+    // The test server trusts loopback, so any password gets in.
+    let url = pg.url.replacen("postgres@", "postgres:hunter2@", 1);
+    assert!(url.contains("hunter2"), "{url}");
+    let store = Store::connect(&url, true).await.unwrap();
+    store.ping().await.unwrap();
+    assert!(!format!("{store:?}").contains("hunter2"), "{store:?}");
+    store.close().await;
+}
