@@ -4,33 +4,18 @@
 use crate::error::{failed, Result, StoreError};
 use crate::ids::BuildId;
 use crate::store::Store;
+use crate::text_enum::text_enum;
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LogKind {
-    StepStarted,
-    Line,
-    StepFinished,
-}
-
-impl LogKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogKind::StepStarted => "step_started",
-            LogKind::Line => "line",
-            LogKind::StepFinished => "step_finished",
-        }
-    }
-
-    fn parse(s: &str) -> Option<LogKind> {
-        Some(match s {
-            "step_started" => LogKind::StepStarted,
-            "line" => LogKind::Line,
-            "step_finished" => LogKind::StepFinished,
-            _ => return None,
-        })
+text_enum! {
+    /// What a log event records.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum LogKind ("log event kind") {
+        StepStarted = "step_started",
+        Line = "line",
+        StepFinished = "step_finished",
     }
 }
 
@@ -62,13 +47,9 @@ pub struct LogLine {
 
 impl FromRow<'_, AnyRow> for LogLine {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
-        let kind: String = row.try_get("kind")?;
         Ok(LogLine {
             seq: row.try_get("seq")?,
-            kind: LogKind::parse(&kind).ok_or_else(|| sqlx::Error::ColumnDecode {
-                index: "kind".into(),
-                source: format!("unknown log event kind `{kind}`").into(),
-            })?,
+            kind: LogKind::decode(row, "kind")?,
             step: row.try_get("step")?,
             origin: row.try_get("origin")?,
             text: row.try_get("text")?,

@@ -7,57 +7,25 @@ use crate::store::{flag, now_millis, Store};
 use crate::versions::{Page, ResourceVersion};
 use sqlx::any::AnyRow;
 use sqlx::{Any, FromRow, Row, Transaction};
-use std::fmt;
-use std::str::FromStr;
+use crate::text_enum::text_enum;
 
-/// A build's state. The same names as the executor's `BuildStatus`, which the server maps to this.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BuildStatus {
-    Pending,
-    Started,
-    Succeeded,
-    Failed,
-    Errored,
-    Aborted,
+text_enum! {
+    /// A build's state. The same names as the executor's `BuildStatus`, which the server maps to this.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum BuildStatus ("build status") {
+        Pending = "pending",
+        Started = "started",
+        Succeeded = "succeeded",
+        Failed = "failed",
+        Errored = "errored",
+        Aborted = "aborted",
+    }
 }
 
 impl BuildStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BuildStatus::Pending => "pending",
-            BuildStatus::Started => "started",
-            BuildStatus::Succeeded => "succeeded",
-            BuildStatus::Failed => "failed",
-            BuildStatus::Errored => "errored",
-            BuildStatus::Aborted => "aborted",
-        }
-    }
-
     pub fn is_terminal(self) -> bool {
         !matches!(self, BuildStatus::Pending | BuildStatus::Started)
-    }
-}
-
-impl fmt::Display for BuildStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for BuildStatus {
-    type Err = StoreError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        Ok(match s {
-            "pending" => BuildStatus::Pending,
-            "started" => BuildStatus::Started,
-            "succeeded" => BuildStatus::Succeeded,
-            "failed" => BuildStatus::Failed,
-            "errored" => BuildStatus::Errored,
-            "aborted" => BuildStatus::Aborted,
-            other => return Err(StoreError::Invalid(format!("unknown build status `{other}`"))),
-        })
     }
 }
 
@@ -83,14 +51,11 @@ const BUILD: &str = "id, job_id, number, status, reason, worker, rerun_of, creat
 
 impl FromRow<'_, AnyRow> for Build {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
-        let status: String = row.try_get("status")?;
         Ok(Build {
             id: BuildId(row.try_get("id")?),
             job_id: JobId(row.try_get("job_id")?),
             number: row.try_get("number")?,
-            status: status
-                .parse()
-                .map_err(|e: StoreError| sqlx::Error::ColumnDecode { index: "status".into(), source: e.into() })?,
+            status: BuildStatus::decode(row, "status")?,
             reason: row.try_get("reason")?,
             worker: row.try_get("worker")?,
             rerun_of: row.try_get::<Option<i64>, _>("rerun_of")?.map(BuildId),
@@ -112,18 +77,13 @@ pub struct BuildInput {
     pub passed: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    Input,
-    Output,
-}
-
-impl Direction {
-    fn as_str(self) -> &'static str {
-        match self {
-            Direction::Input => "input",
-            Direction::Output => "output",
-        }
+text_enum! {
+    /// Whether a build took a version in or put it out.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Direction ("direction") {
+        Input = "input",
+        Output = "output",
     }
 }
 
@@ -320,9 +280,8 @@ impl Store {
         .await
         .map_err(failed(format!("reading the versions of build {build}")))?;
         let decode = |row: &AnyRow| -> Result<BuildVersion, sqlx::Error> {
-            let direction: String = row.try_get("direction")?;
             Ok(BuildVersion {
-                direction: if direction == "output" { Direction::Output } else { Direction::Input },
+                direction: Direction::decode(row, "direction")?,
                 name: row.try_get("name")?,
                 passed: flag(row, "passed")?,
                 version: ResourceVersion::from_row(row)?,

@@ -17,6 +17,7 @@ mod resources;
 mod secrets;
 mod store;
 mod teams;
+mod text_enum;
 mod triggers;
 mod users;
 mod versions;

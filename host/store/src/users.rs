@@ -11,8 +11,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
-use std::fmt;
-use std::str::FromStr;
+use crate::text_enum::text_enum;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -38,50 +37,18 @@ impl FromRow<'_, AnyRow> for User {
     }
 }
 
-/// What a member may do on a team; each role includes the ones before it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Read pipelines, builds and logs.
-    Viewer,
-    /// Also trigger, pause, pin, abort.
-    Operator,
-    /// Also set pipelines and manage members.
-    Owner,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Owner => "owner",
-        }
+text_enum! {
+    /// What a member may do on a team; each role includes the ones before it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    pub enum Role ("role") {
+        /// Read pipelines, builds and logs.
+        Viewer = "viewer",
+        /// Also trigger, pause, pin, abort.
+        Operator = "operator",
+        /// Also set pipelines and manage members.
+        Owner = "owner",
     }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = StoreError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "viewer" => Ok(Role::Viewer),
-            "operator" => Ok(Role::Operator),
-            "owner" => Ok(Role::Owner),
-            other => Err(StoreError::Invalid(format!("unknown role `{other}`; expected viewer, operator or owner"))),
-        }
-    }
-}
-
-fn role_of(row: &AnyRow) -> Result<Role, sqlx::Error> {
-    let role: String = row.try_get("role")?;
-    role.parse().map_err(|e: StoreError| sqlx::Error::ColumnDecode { index: "role".into(), source: e.into() })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -267,7 +234,7 @@ impl Store {
             .fetch_optional(&self.pool)
             .await
             .map_err(failed(format!("reading the role of user {user} on team {team}")))?;
-        row.as_ref().map(role_of).transpose().map_err(failed(format!("reading the role of user {user} on team {team}")))
+        row.as_ref().map(|row| Role::decode(row, "role")).transpose().map_err(failed(format!("reading the role of user {user} on team {team}")))
     }
 
     /// The team's members and their roles, by username.
@@ -281,7 +248,7 @@ impl Store {
         .await
         .map_err(failed(format!("listing members of team {team}")))?;
         rows.iter()
-            .map(|row| Ok((User::from_row(row)?, role_of(row)?)))
+            .map(|row| Ok((User::from_row(row)?, Role::decode(row, "role")?)))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(failed(format!("listing members of team {team}")))
     }
@@ -297,7 +264,7 @@ impl Store {
         .await
         .map_err(failed(format!("listing the teams of user {user}")))?;
         rows.iter()
-            .map(|row| Ok((Team::from_row(row)?, role_of(row)?)))
+            .map(|row| Ok((Team::from_row(row)?, Role::decode(row, "role")?)))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(failed(format!("listing the teams of user {user}")))
     }
