@@ -3,6 +3,12 @@
 //! on SQLite in memory (`--db-system mem`), an SQLite file, or PostgreSQL, with one API and one
 //! behaviour for all three.
 //!
+//! Use: `Store::connect(&DbConfig { .. }.to_url()?, run_migrations)`; on start, after connecting,
+//! `mark_unfinished_builds_errored("the server restarted while this build ran")`. The executor's
+//! `BuildStatus` maps one to one onto [`BuildStatus`]; its `BuildEvent`s onto [`NewLogLine`]s (see
+//! there), appended in batches with [`Store::append_log`] and followed with [`Store::read_log`].
+//! Times are unix milliseconds ([`now_millis`]).
+//!
 //! Secrets are stored hashed only: passwords with argon2, API and webhook tokens with sha256 (they
 //! are long random strings, so a fast hash is enough and lookups stay a single indexed query).
 
