@@ -3,7 +3,7 @@
 # examples/plugins/ and the projects `pikoci plugin new` scaffolds:
 #   - componentize-py (Python -> component), in a venv under target/guest-toolchains/;
 #   - componentize-js (JavaScript -> component), in examples/plugins/js/node_modules (git-ignored);
-#   - clang, lld and wasi-libc (C -> wasm32-wasi core module), from Debian;
+#   - clang, lld, wasi-libc and the wasm32 compiler-rt builtins (C -> wasm32-wasi module), from Debian;
 #   - wasm-tools and wit-bindgen-cli (C bindings, module -> component), into target/tools/;
 #   - the WASI preview-1 adapter, into target/tools/.
 # Idempotent: each step checks what is there first, so a second run takes about a second.
@@ -19,7 +19,7 @@ WIT_BINDGEN=0.63.0
 
 as_root() { if [ "$(id -u)" -ne 0 ]; then sudo "$@"; else "$@"; fi; }
 
-apt_packages=(clang lld wasi-libc python3-venv)
+apt_packages=(clang lld wasi-libc libclang-rt-14-dev-wasm32 python3-venv)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

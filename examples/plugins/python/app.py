@@ -7,6 +7,7 @@ directories the pipeline granted, and anything else fails with an OSError that i
 """
 import errno
 import json
+import os
 
 from componentize_py_types import Err
 from wit_world import exports
@@ -24,11 +25,23 @@ from wit_world.imports.types import (
 _DENIED = {getattr(errno, "ENOTCAPABLE", 76), errno.EACCES, errno.EPERM, errno.EROFS}
 
 
+def _outside_grants(path):
+    """componentize-py's libc reports a path under no granted directory as ENOENT, like a missing
+    file. Granted directories are visible, so a path none of whose ancestors is visible was not
+    granted."""
+    parent = os.path.dirname(os.path.abspath(path))
+    while parent not in ("/", ""):
+        if os.path.isdir(parent):
+            return False
+        parent = os.path.dirname(parent)
+    return True
+
+
 def _file_op(action, path, body):
     try:
         return body()
     except OSError as e:
-        if e.errno in _DENIED:
+        if e.errno in _DENIED or (e.errno == errno.ENOENT and _outside_grants(path)):
             raise Err(PluginError_CapabilityDenied(f"{action} {path}"))
         raise Err(PluginError_Failed(f"cannot {action} {path}: {e.strerror}"))
 
