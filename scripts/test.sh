@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
+bash scripts/install-guest-toolchains.sh
 bash scripts/build-plugins.sh >/dev/null
+bash examples/plugins/build-all.sh >/dev/null
 
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
