@@ -9,3 +9,4 @@ pub mod cli;
 pub mod executor;
 pub mod plugin_source;
 pub mod runtime;
+pub mod server;

@@ -1,7 +1,9 @@
 //! The `pikoci` command line.
 
 mod bench;
+mod embed;
 mod plugin;
+mod scaffold;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -40,6 +42,16 @@ enum Command {
     /// Inspect, call and manage plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Run the CI server: scheduler, API and (with --run-worker) an embedded worker.
+    Server(crate::server::ServerArgs),
+    /// Print `USERNAME:HASH` for the server's --users flag.
+    UserPassword {
+        #[arg(short, long)]
+        username: String,
+        /// The password; prefer PIKOCI_PASSWORD to keep it out of shell history.
+        #[arg(short, long, env = "PIKOCI_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
     /// Measure plugin load and call times against a process-per-call baseline.
     Bench(bench::BenchArgs),
     /// Internal: the process-per-check baseline of `pikoci bench` (JSON on stdin, JSON on stdout).
@@ -89,6 +101,11 @@ pub fn main() -> ExitCode {
         match &cli.command {
             Command::Plugin(cmd) => plugin::run(&cli, cmd).await,
             Command::Bench(args) => bench::run(&cli, args).await,
+            Command::Server(args) => crate::server::run(args.clone(), cli.cache_dir()).await.map(|()| ExitCode::SUCCESS),
+            Command::UserPassword { username, password } => {
+                println!("{}", crate::server::users::hash_for_flag(username, password)?);
+                Ok(ExitCode::SUCCESS)
+            }
             Command::BenchProcessCheck => bench::process_check(),
         }
     });

@@ -40,6 +40,10 @@ pub enum PluginCommand {
     },
     /// List the plugins in the local cache.
     List,
+    /// Add the `pikoci:manifest` section to a component built by a non-Rust toolchain.
+    EmbedManifest(super::embed::EmbedArgs),
+    /// Create a plugin project (Rust, Python or JavaScript) that builds and tests out of the box.
+    New(super::scaffold::NewArgs),
 }
 
 #[derive(clap::Args)]
@@ -107,6 +111,8 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         PluginCommand::List => list(cli),
+        PluginCommand::EmbedManifest(args) => super::embed::run(args).await,
+        PluginCommand::New(args) => super::scaffold::run(args).await,
         PluginCommand::Builtins => {
             for b in builtin::BUILTINS {
                 let m = crate::runtime::PluginManifest::from_component(b.bytes, b.name)?;

@@ -1,6 +1,6 @@
 //! How a step or a build ended, with Concourse's distinction between failure and error.
 
-use std::fmt;
+pub use pikoci_store::BuildStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -18,6 +18,7 @@ impl Outcome {
         matches!(self, Outcome::Succeeded)
     }
 
+    /// The build state this outcome leaves a build in.
     pub fn status(&self) -> BuildStatus {
         match self {
             Outcome::Succeeded => BuildStatus::Succeeded,
@@ -38,40 +39,5 @@ impl Outcome {
             }
         }
         if rank(&other) > rank(&self) { other } else { self }
-    }
-}
-
-/// The state of a build, as stored and shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BuildStatus {
-    Pending,
-    Started,
-    Succeeded,
-    Failed,
-    Errored,
-    Aborted,
-}
-
-impl BuildStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BuildStatus::Pending => "pending",
-            BuildStatus::Started => "started",
-            BuildStatus::Succeeded => "succeeded",
-            BuildStatus::Failed => "failed",
-            BuildStatus::Errored => "errored",
-            BuildStatus::Aborted => "aborted",
-        }
-    }
-
-    pub fn is_terminal(self) -> bool {
-        !matches!(self, BuildStatus::Pending | BuildStatus::Started)
-    }
-}
-
-impl fmt::Display for BuildStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }

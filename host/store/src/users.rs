@@ -174,6 +174,14 @@ impl Store {
         self.change_one(query, format!("setting the password of user {user}"), || format!("user {user}")).await
     }
 
+    /// Replaces the user's password hash with one made elsewhere (`--users name:<argon2 hash>`).
+    pub async fn set_password_hash(&self, user: UserId, password_hash: &str) -> Result<()> {
+        PasswordHash::new(password_hash)
+            .map_err(|e| StoreError::Invalid(format!("the password hash for user {user} is not a PHC string: {e}")))?;
+        let query = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(user.0).bind(password_hash);
+        self.change_one(query, format!("setting the password of user {user}"), || format!("user {user}")).await
+    }
+
     /// The user, if `username` exists and `password` is theirs. An unknown user costs the same
     /// hashing time as a wrong password, so timing does not tell which names exist.
     pub async fn verify_password(&self, username: &str, password: &str) -> Result<Option<User>> {

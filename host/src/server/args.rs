@@ -1,0 +1,84 @@
+//! `pikoci server` flags: PikoCI's, so an operator's command line and environment carry over.
+//! Every flag can also be set as the upper-cased environment variable (`DB_SYSTEM=sqlite`).
+
+use pikoci_store::{DbConfig, DbSystem, Secret};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// HTTP port (on all interfaces; use --listen for one address).
+    #[arg(short, long, env = "PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Address to listen on, overriding --port.
+    #[arg(long, env = "LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// Database: mem (nothing on disk), sqlite or postgresql.
+    #[arg(long, env = "DB_SYSTEM", default_value = "mem")]
+    pub db_system: DbSystem,
+    #[arg(long, env = "DB_HOST")]
+    pub db_host: Option<String>,
+    #[arg(long, env = "DB_PORT")]
+    pub db_port: Option<u16>,
+    #[arg(long, env = "DB_USER")]
+    pub db_user: Option<String>,
+    #[arg(long, env = "DB_PASSWORD", hide_env_values = true)]
+    pub db_password: Option<String>,
+    /// Database name (for sqlite: the file).
+    #[arg(long, env = "DB_NAME")]
+    pub db_name: Option<String>,
+    /// The whole database URL instead of the --db-* flags (sqlite://FILE, postgres://...).
+    #[arg(long, env = "DB_URL", hide_env_values = true)]
+    pub db_url: Option<String>,
+    /// Apply database migrations on start.
+    #[arg(long, env = "RUN_MIGRATIONS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub run_migrations: bool,
+    /// Run builds in this process.
+    #[arg(long, env = "RUN_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
+    pub run_worker: bool,
+    /// Builds the embedded worker runs at once.
+    #[arg(long, env = "CONCURRENCY", default_value_t = 1)]
+    pub concurrency: usize,
+    /// On SIGQUIT, how long running builds may take to finish.
+    #[arg(long, env = "DRAIN_TIMEOUT", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub drain_timeout: Duration,
+    /// Team of the pipeline given with --pipeline-config.
+    #[arg(long, env = "TEAM_CANONICAL", default_value = "main")]
+    pub team_canonical: String,
+    /// A pipeline to set on start.
+    #[arg(long, env = "PIPELINE_CONFIG")]
+    pub pipeline_config: Option<PathBuf>,
+    /// Its name (default: the file's name without extension).
+    #[arg(short = 'n', long, env = "PIPELINE_NAME")]
+    pub pipeline_name: Option<String>,
+    /// A JSON file of variable values for that pipeline.
+    #[arg(short = 'v', long, env = "VARS")]
+    pub vars: Option<PathBuf>,
+    /// A variable value for that pipeline, NAME=VALUE. Repeatable.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub var: Vec<String>,
+    /// Users as USERNAME:HASH (from `pikoci user-password`). Repeatable; idempotent.
+    #[arg(long, env = "USERS", value_delimiter = ',')]
+    pub users: Vec<String>,
+    /// Accepted for PikoCI compatibility; pikoci's tokens are random and stored hashed, no JWT.
+    #[arg(long, env = "JWT_SECRET", hide = true, hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+}
+
+impl ServerArgs {
+    pub fn db_config(&self) -> DbConfig {
+        DbConfig {
+            system: self.db_system,
+            url: self.db_url.clone().map(Secret::new),
+            host: self.db_host.clone(),
+            port: self.db_port,
+            user: self.db_user.clone(),
+            password: self.db_password.clone().map(Secret::new),
+            name: self.db_name.clone(),
+        }
+    }
+
+    pub fn address(&self) -> std::net::SocketAddr {
+        self.listen.unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], self.port)))
+    }
+}

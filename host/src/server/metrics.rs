@@ -1,0 +1,62 @@
+//! Prometheus metrics at `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabel {
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    pub kind: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub builds: Family<StatusLabel, Counter>,
+    pub build_duration: Histogram,
+    pub check_duration: Histogram,
+    pub plugin_calls: Family<KindLabel, Histogram>,
+    pub queue_depth: Gauge,
+    pub running_builds: Gauge,
+    pub workers: Family<StatusLabel, Gauge>,
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("pikoci");
+        let builds = Family::<StatusLabel, Counter>::default();
+        registry.register("builds", "Builds finished, by status", builds.clone());
+        let build_duration = Histogram::new(exponential_buckets(0.05, 2.0, 16));
+        registry.register("build_duration_seconds", "How long builds took", build_duration.clone());
+        let check_duration = Histogram::new(exponential_buckets(0.001, 2.0, 16));
+        registry.register("check_duration_seconds", "How long resource checks took", check_duration.clone());
+        let plugin_calls = Family::<KindLabel, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0001, 2.0, 20)));
+        registry.register("plugin_call_duration_seconds", "Latency of plugin calls, by kind", plugin_calls.clone());
+        let queue_depth = Gauge::default();
+        registry.register("build_queue_depth", "Builds waiting for a worker", queue_depth.clone());
+        let running_builds = Gauge::default();
+        registry.register("running_builds", "Builds running now", running_builds.clone());
+        let workers = Family::<StatusLabel, Gauge>::default();
+        registry.register("workers", "Workers, by status", workers.clone());
+        Metrics { registry, builds, build_duration, check_duration, plugin_calls, queue_depth, running_builds, workers }
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,92 @@
+//! `pikoci server`: storage, scheduler, API and an embedded worker in one process.
+
+mod api;
+pub mod args;
+mod auth;
+pub mod build_sink;
+pub mod metrics;
+mod pipelines_api;
+pub mod state;
+pub mod users;
+
+pub use args::ServerArgs;
+
+use crate::runtime::PluginEngine;
+use anyhow::Context;
+use state::AppState;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Run the server until SIGTERM/SIGINT (cancel running builds) or SIGQUIT (let them finish, up to
+/// the drain timeout).
+pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf) -> anyhow::Result<()> {
+    let url = args.db_config().to_url()?;
+    let store = pikoci_store::Store::connect(&url, args.run_migrations)
+        .await
+        .with_context(|| format!("cannot open the {} database", args.db_system))?;
+    let interrupted = store.mark_unfinished_builds_errored("the server stopped while this build ran").await?;
+    if interrupted > 0 {
+        tracing::warn!(builds = interrupted, "builds left running by the last server marked errored");
+    }
+    users::apply_users_flag(&store, &args.users).await?;
+    if let Some(password) = users::ensure_admin(&store).await? {
+        // Shown once, to whoever started the server; never logged through tracing.
+        eprintln!("pikoci: created user `admin` with password: {password}");
+        eprintln!("pikoci: set your own with `pikoci user-password -u admin` and --users");
+    }
+
+    let state = AppState {
+        store,
+        engine: Arc::new(PluginEngine::new(Some(&cache_dir))?),
+        metrics: Arc::new(metrics::Metrics::new()),
+        running: Default::default(),
+        shutdown: CancellationToken::new(),
+    };
+
+    let listener = tokio::net::TcpListener::bind(args.address()).await.with_context(|| format!("cannot listen on {}", args.address()))?;
+    eprintln!("pikoci: listening on http://{}", listener.local_addr()?);
+    let app = api::router(state.clone());
+    let stop_http = CancellationToken::new();
+    let server = {
+        let stop = stop_http.clone();
+        tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await })
+    };
+
+    shutdown_signal(&state, args.drain_timeout).await;
+    stop_http.cancel();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
+    state.store.close().await;
+    Ok(())
+}
+
+/// Wait for a stop signal and act on it: SIGQUIT drains, SIGTERM/SIGINT aborts.
+async fn shutdown_signal(state: &AppState, drain_timeout: std::time::Duration) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int), Ok(mut quit)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()), signal(SignalKind::quit())) else {
+        tracing::error!("cannot install signal handlers");
+        return;
+    };
+    let drain = tokio::select! {
+        _ = term.recv() => false,
+        _ = int.recv() => false,
+        _ = quit.recv() => true,
+    };
+    if drain {
+        eprintln!("pikoci: draining: no new builds; waiting up to {} for running ones", humantime::format_duration(drain_timeout));
+        state.shutdown.cancel();
+        let deadline = tokio::time::Instant::now() + drain_timeout;
+        while !state.running.lock().unwrap().is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    } else {
+        state.shutdown.cancel();
+    }
+    // Whatever still runs is aborted; wait briefly for it to record that.
+    for token in state.running.lock().unwrap().values() {
+        token.cancel();
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !state.running.lock().unwrap().is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
