@@ -7,6 +7,7 @@
 pub mod builtin;
 pub mod cli;
 pub mod executor;
+pub mod planner;
 pub mod plugin_source;
 pub mod runtime;
 pub mod server;

@@ -3,6 +3,7 @@
 mod bench;
 mod embed;
 mod plugin;
+mod run;
 mod scaffold;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +43,8 @@ enum Command {
     /// Inspect, call and manage plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Run one job of a pipeline on this machine, with no server.
+    Run(run::RunArgs),
     /// Run the CI server: scheduler, API and (with --run-worker) an embedded worker.
     Server(crate::server::ServerArgs),
     /// Print `USERNAME:HASH` for the server's --users flag.
@@ -101,6 +104,7 @@ pub fn main() -> ExitCode {
         match &cli.command {
             Command::Plugin(cmd) => plugin::run(&cli, cmd).await,
             Command::Bench(args) => bench::run(&cli, args).await,
+            Command::Run(args) => run::run(&cli, args).await,
             Command::Server(args) => crate::server::run(args.clone(), cli.cache_dir()).await.map(|()| ExitCode::SUCCESS),
             Command::UserPassword { username, password } => {
                 println!("{}", crate::server::users::hash_for_flag(username, password)?);

@@ -1,0 +1,6 @@
+#!/bin/sh
+# The "tests" of the example application.
+set -e
+echo "testing $(cat VERSION)"
+test "$(cat VERSION)" != ""
+echo "ok"
