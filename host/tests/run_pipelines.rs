@@ -1,0 +1,273 @@
+//! `pikoci run` end to end: real pipeline files, the real binary, real git repositories,
+//! a real OCI registry and real processes.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+use support::*;
+
+fn pikoci(cache: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pikoci"));
+    cmd.env("PIKOCI_CACHE_DIR", cache).env("DOCKER_CONFIG", cache.join("no-docker-config")).stdin(Stdio::null());
+    cmd
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@t")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@t")
+        .output()
+        .expect("git");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn the_readme_example_runs() {
+    let cache = tempfile::tempdir().unwrap();
+    let root = repo_root();
+    let out = pikoci(cache.path())
+        .args(["run", "--pipeline-config"])
+        .arg(root.join("examples/hello/pipeline.hcl"))
+        .args(["--job", "test", "--var"])
+        .arg(format!("app_dir={}", root.join("examples/hello/app").display()))
+        .output()
+        .unwrap();
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("task unit | testing 1.0.0"), "{log}");
+    assert!(log.contains("on_success | all good"), "{log}");
+    assert!(log.contains("job test succeeded"), "{log}");
+}
+
+#[test]
+fn a_pipeline_with_a_mistake_runs_nothing_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("broken.hcl");
+    std::fs::write(&file, "job \"test\" {\n  task \"t\" {\n    run \"exec\" {\n      path = \"/bin/touch\"\n      args = [\"ran\"]\n    }\n  }\n  get \"fs\" \"nope\" {}\n}\n").unwrap();
+    let out = pikoci(dir.path()).args(["run", "-c"]).arg(&file).args(["-j", "test"]).current_dir(dir.path()).output().unwrap();
+    assert!(!out.status.success());
+    let log = text(&out);
+    assert!(log.contains("resource `nope` is not defined"), "{log}");
+    assert!(!dir.path().join("ran").exists(), "nothing may run");
+
+    std::fs::write(&file, "job \"test\" {\n  task \"t\" {\n").unwrap();
+    let out = pikoci(dir.path()).args(["run", "-c"]).arg(&file).args(["-j", "test"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("broken.hcl"), "{}", text(&out));
+}
+
+#[test]
+fn an_inline_git_resource_type_sees_new_commits_pulls_and_pushes_a_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let origin = dir.path().join("origin.git");
+    let seed = dir.path().join("seed");
+    std::fs::create_dir_all(&seed).unwrap();
+    git(dir.path(), &["init", "-q", "--bare", "-b", "main", origin.to_str().unwrap()]);
+    git(&seed, &["init", "-q", "-b", "main"]);
+    std::fs::write(seed.join("README"), "one\n").unwrap();
+    git(&seed, &["add", "."]);
+    git(&seed, &["commit", "-q", "-m", "first"]);
+    git(&seed, &["push", "-q", origin.to_str().unwrap(), "main"]);
+
+    // PikoCI's own example of an inline git type, with a tag push.
+    let pipeline = dir.path().join("pipeline.hcl");
+    std::fs::write(
+        &pipeline,
+        format!(
+            r#"
+resource_type "git" {{
+  params = ["url", "name"]
+  check "exec" {{
+    path = "/bin/sh"
+    args = ["-ec", "printf '[{{\"ref\":\"%s\"}}]' $(git ls-remote $param_url refs/heads/main | cut -f1)"]
+  }}
+  pull "exec" {{
+    path = "/bin/sh"
+    args = ["-ec", "git clone -q $param_url $param_name && cd $param_name && git checkout -q $version_ref"]
+  }}
+  push "exec" {{
+    path = "/bin/sh"
+    args = ["-ec", "cd $param_name && git -c user.name=ci -c user.email=ci@ci tag $put_tag && git push -q origin $put_tag"]
+  }}
+}}
+
+resource "git" "repo" {{
+  params {{
+    url  = "file://{origin}"
+    name = "repo"
+  }}
+}}
+
+job "build" {{
+  get "git" "repo" {{ trigger = true }}
+  task "read" {{
+    inputs = ["repo/README"]
+    run "exec" {{
+      path = "/bin/cat"
+      args = ["repo/README"]
+    }}
+  }}
+  put "git" "repo" {{
+    params {{
+      tag = "v1"
+    }}
+  }}
+}}
+"#,
+            origin = origin.display()
+        ),
+    )
+    .unwrap();
+    let run = |cache: &Path| pikoci(cache).args(["run", "-c"]).arg(&pipeline).args(["-j", "build"]).output().unwrap();
+    let out = run(dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("task read | one"), "{}", text(&out));
+    let tags = Command::new("git").args(["tag"]).current_dir(&origin).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&tags.stdout).trim(), "v1");
+
+    // A new commit is the version the next build fetches.
+    std::fs::write(seed.join("README"), "two\n").unwrap();
+    git(&seed, &["commit", "-qam", "second"]);
+    git(&seed, &["push", "-q", origin.to_str().unwrap(), "main"]);
+    std::fs::write(&pipeline, std::fs::read_to_string(&pipeline).unwrap().replace("\"v1\"", "\"v2\"")).unwrap();
+    let out = run(dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("task read | two"), "{}", text(&out));
+}
+
+#[test]
+fn an_input_directory_replaces_a_get() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("local");
+    std::fs::create_dir_all(&local).unwrap();
+    std::fs::write(local.join("VERSION"), "from my laptop").unwrap();
+    let pipeline = dir.path().join("p.hcl");
+    std::fs::write(
+        &pipeline,
+        r#"
+resource "fs" "app" {
+  params { path = "/nonexistent/never/read" }
+}
+job "test" {
+  get "fs" "app" {}
+  task "show" {
+    run "exec" {
+      path = "/bin/cat"
+      args = ["app/VERSION"]
+    }
+  }
+}
+"#,
+    )
+    .unwrap();
+    let out = pikoci(dir.path()).args(["run", "-c"]).arg(&pipeline).args(["-j", "test", "--input"]).arg(format!("app={}", local.display())).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("task show | from my laptop"), "{}", text(&out));
+}
+
+#[test]
+fn ctrl_c_aborts_the_build_runs_its_hooks_and_leaves_no_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("pid");
+    let pipeline = dir.path().join("p.hcl");
+    std::fs::write(
+        &pipeline,
+        format!(
+            r#"
+job "slow" {{
+  task "sleep" {{
+    run "exec" {{
+      path = "/bin/sh"
+      args = ["-ec", "echo $$ > {pid}; exec sleep 300"]
+    }}
+  }}
+  on_abort "exec" {{
+    path = "/bin/echo"
+    args = ["aborted, cleaning up"]
+  }}
+}}
+"#,
+            pid = pid_file.display()
+        ),
+    )
+    .unwrap();
+    let child = pikoci(dir.path()).args(["run", "-c"]).arg(&pipeline).args(["-j", "slow"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    for _ in 0..200 {
+        if pid_file.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(text(&out).contains("on_abort | aborted, cleaning up"), "{}", text(&out));
+    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    let gone = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "));
+    assert!(gone, "the task's process {pid} outlived pikoci run");
+}
+
+#[test]
+fn a_plugin_published_to_a_registry_is_pulled_and_run_by_a_job() {
+    let registry = pikoci_registry::testing::TestRegistry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let counter_file = dir.path().join("count");
+    std::fs::write(&counter_file, "41").unwrap();
+    let reference = format!("oci://{}/plugins/counter:1.0.0", registry.host());
+    let publish = pikoci(dir.path())
+        .env("PIKOCI_INSECURE_REGISTRIES", registry.host())
+        .args(["plugin", "publish"])
+        .arg(repo_root().join("target/test-plugins/counter.wasm"))
+        .arg(&reference)
+        .output()
+        .unwrap();
+    assert!(publish.status.success(), "{}", text(&publish));
+
+    let pipeline = dir.path().join("p.hcl");
+    std::fs::write(
+        &pipeline,
+        format!(
+            r#"
+resource_type "counter" {{
+  source = "{reference}"
+  allow {{
+    write = ["{dir}"]
+  }}
+}}
+resource "counter" "n" {{
+  params {{ file = "{file}" }}
+}}
+job "count" {{
+  get "counter" "n" {{}}
+  task "show" {{
+    run "exec" {{
+      path = "/bin/cat"
+      args = ["count"]
+    }}
+  }}
+  put "counter" "n" {{}}
+}}
+"#,
+            dir = dir.path().display(),
+            file = counter_file.display()
+        ),
+    )
+    .unwrap();
+    // A fresh cache: the plugin must come from the registry.
+    let user_cache = tempfile::tempdir().unwrap();
+    let out = pikoci(user_cache.path()).env("PIKOCI_INSECURE_REGISTRIES", registry.host()).args(["run", "-c"]).arg(&pipeline).args(["-j", "count"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("task show | 41"), "{}", text(&out));
+    assert_eq!(std::fs::read_to_string(&counter_file).unwrap(), "42");
+}
