@@ -62,10 +62,10 @@ pub fn plan_job(pipeline: &LoadedPipeline, job: &Block, build: BuildIdentity, in
     Ok(JobPlan { build: build.clone(), steps, hooks, secrets: pipeline.secrets.clone() })
 }
 
-struct Planner<'a> {
-    pipeline: &'a LoadedPipeline,
-    inputs: &'a JobInputs,
-    build: &'a BuildIdentity,
+pub(super) struct Planner<'a> {
+    pub(super) pipeline: &'a LoadedPipeline,
+    pub(super) inputs: &'a JobInputs,
+    pub(super) build: &'a BuildIdentity,
 }
 
 impl Planner<'_> {
@@ -209,7 +209,7 @@ impl Planner<'_> {
     }
 
     /// The configuration a resource's plugin receives, and the plugin.
-    fn resource_call(&self, resource: &str, place: &Place) -> LoadResult<(crate::executor::BoundPlugin, Value, String)> {
+    pub(super) fn resource_call(&self, resource: &str, place: &Place) -> LoadResult<(crate::executor::BoundPlugin, Value, String)> {
         let def = self.pipeline.resource(resource).ok_or_else(|| {
             let names: Vec<&str> = self.pipeline.resources.iter().map(|r| r.name.as_str()).collect();
             format!("{place}: resource `{resource}` is not defined (resources: {})", names.join(", "))

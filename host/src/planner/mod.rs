@@ -128,6 +128,14 @@ impl LoadedPipeline {
         jobs::plan_job(self, block, identity, inputs)
     }
 
+    /// The plugin and configuration that check `resource`, as a scheduler calls it.
+    pub fn resource_plugin(&self, resource: &str) -> LoadResult<(crate::executor::BoundPlugin, serde_json::Value)> {
+        let identity = BuildIdentity { team: self.team.clone(), pipeline: self.name.clone(), job: String::new(), number: 0 };
+        let inputs = JobInputs::default();
+        let planner = jobs::Planner { pipeline: self, inputs: &inputs, build: &identity };
+        planner.resource_call(resource, &Place::default()).map(|(plugin, source, _)| (plugin, source))
+    }
+
     /// The get steps of `job`: what triggers it and through which upstream jobs.
     pub fn gets_of(&self, job: &str) -> Vec<GetInput> {
         self.body

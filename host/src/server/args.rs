@@ -58,7 +58,7 @@ pub struct ServerArgs {
     #[arg(long = "var", value_name = "NAME=VALUE")]
     pub var: Vec<String>,
     /// Users as USERNAME:HASH (from `pikoci user-password`). Repeatable; idempotent.
-    #[arg(long, env = "USERS", value_delimiter = ',')]
+    #[arg(long, env = "USERS")]
     pub users: Vec<String>,
     /// Accepted for PikoCI compatibility; pikoci's tokens are random and stored hashed, no JWT.
     #[arg(long, env = "JWT_SECRET", hide = true, hide_env_values = true)]

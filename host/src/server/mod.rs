@@ -1,13 +1,16 @@
 //! `pikoci server`: storage, scheduler, API and an embedded worker in one process.
 
+pub mod active;
 mod api;
 pub mod args;
 mod auth;
 pub mod build_sink;
 pub mod metrics;
 mod pipelines_api;
+pub mod scheduler;
 pub mod state;
 pub mod users;
+pub mod worker;
 
 pub use args::ServerArgs;
 
@@ -41,7 +44,25 @@ pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf) -> anyhow::Res
         metrics: Arc::new(metrics::Metrics::new()),
         running: Default::default(),
         shutdown: CancellationToken::new(),
+        pipelines: Default::default(),
+        cache_dir: cache_dir.clone(),
+        wake: Default::default(),
+        check_now: Default::default(),
+        concurrency: args.concurrency.max(1),
+        run_worker: args.run_worker,
     };
+
+    if let Some(path) = &args.pipeline_config {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let vars = crate::planner::VarValues::from_cli(&args.var, args.vars.as_deref()).map_err(anyhow::Error::msg)?;
+        let name = args.pipeline_name.clone().unwrap_or_else(|| crate::planner::default_name(path));
+        active::set_pipeline(&state, &args.team_canonical, &name, &text, &vars).await.map_err(anyhow::Error::msg)?;
+        eprintln!("pikoci: pipeline {}/{name} set from {}", args.team_canonical, path.display());
+    }
+    tokio::spawn(scheduler::run(state.clone()));
+    if state.run_worker {
+        tokio::spawn(worker::run(state.clone()));
+    }
 
     let listener = tokio::net::TcpListener::bind(args.address()).await.with_context(|| format!("cannot listen on {}", args.address()))?;
     eprintln!("pikoci: listening on http://{}", listener.local_addr()?);

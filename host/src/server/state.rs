@@ -14,6 +14,15 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Cancellation of each build running on the embedded worker.
     pub running: Arc<Mutex<HashMap<BuildId, CancellationToken>>>,
-    /// Cancelled on SIGTERM/SIGINT: every running build is aborted.
+    /// Cancelled on SIGTERM/SIGINT/SIGQUIT: no new builds start.
     pub shutdown: CancellationToken,
+    pub pipelines: super::active::ActivePipelines,
+    /// Where compiled and pulled plugins, and inline types' caches, live.
+    pub cache_dir: std::path::PathBuf,
+    /// Wakes the scheduler at once (a new version, a finished build, a webhook, a trigger).
+    pub wake: Arc<tokio::sync::Notify>,
+    /// Resources to check at once (webhooks, manual checks).
+    pub check_now: Arc<Mutex<Vec<pikoci_store::ResourceId>>>,
+    pub concurrency: usize,
+    pub run_worker: bool,
 }

@@ -1,0 +1,92 @@
+//! The embedded worker: runs pending builds with the executor, storing their logs as they run.
+
+use super::build_sink::StoreEvents;
+use super::state::AppState;
+use crate::executor::{run_job, ExecOptions, Outcome};
+use crate::planner::JobInputs;
+use crate::runtime::Version;
+use pikoci_store::{Build, BuildStatus};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub const WORKER_NAME: &str = "embedded";
+
+pub async fn run(state: AppState) {
+    state.metrics.workers.get_or_create(&super::metrics::StatusLabel { status: "running".into() }).set(1);
+    loop {
+        if state.shutdown.is_cancelled() {
+            return;
+        }
+        let running = state.running.lock().unwrap().len();
+        if running < state.concurrency {
+            match state.store.pending_builds((state.concurrency - running) as u32).await {
+                Ok(builds) => {
+                    state.metrics.queue_depth.set(builds.len() as i64);
+                    for build in builds {
+                        let token = CancellationToken::new();
+                        if !claim(&state, &build, &token).await {
+                            continue;
+                        }
+                        tokio::spawn(run_build(state.clone(), build, token));
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "cannot read pending builds"),
+            }
+        }
+        tokio::select! {
+            _ = state.wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            _ = state.shutdown.cancelled() => return,
+        }
+    }
+}
+
+async fn claim(state: &AppState, build: &Build, token: &CancellationToken) -> bool {
+    match state.store.start_build(build.id, WORKER_NAME).await {
+        Ok(true) => {
+            state.running.lock().unwrap().insert(build.id, token.clone());
+            true
+        }
+        _ => false,
+    }
+}
+
+async fn run_build(state: AppState, build: Build, cancel: CancellationToken) {
+    state.metrics.running_builds.inc();
+    let (status, reason, duration) = match execute(&state, &build, cancel).await {
+        Ok((outcome, duration)) => {
+            let reason = match &outcome {
+                Outcome::Failed(why) | Outcome::Errored(why) => Some(why.clone()),
+                Outcome::Aborted => Some("aborted".to_string()),
+                Outcome::Succeeded => None,
+            };
+            (outcome.status(), reason, duration)
+        }
+        Err(why) => (BuildStatus::Errored, Some(why), Duration::ZERO),
+    };
+    if let Err(e) = state.store.finish_build(build.id, status, reason.as_deref()).await {
+        tracing::error!(build = %build.id, error = %e, "cannot record the end of a build");
+    }
+    state.metrics.builds.get_or_create(&super::metrics::StatusLabel { status: status.as_str().into() }).inc();
+    state.metrics.build_duration.observe(duration.as_secs_f64());
+    state.metrics.running_builds.dec();
+    state.running.lock().unwrap().remove(&build.id);
+    // Downstream jobs may now have a version that passed.
+    state.wake.notify_waiters();
+    state.wake.notify_one();
+}
+
+async fn execute(state: &AppState, build: &Build, cancel: CancellationToken) -> Result<(Outcome, Duration), String> {
+    let pipeline = state.pipelines.by_job(build.job_id).ok_or("the build's pipeline is not loaded on this server")?;
+    let job = pipeline.job_name(build.job_id).ok_or("the build's job is no longer in its pipeline")?.to_string();
+    let mut inputs = JobInputs::default();
+    for used in state.store.build_versions(build.id).await.map_err(|e| e.to_string())? {
+        inputs.versions.insert(used.name, Version(used.version.version));
+    }
+    let plan = pipeline.loaded.plan(&job, &inputs, build.number as u64)?;
+    let (sink, writer) = StoreEvents::new(state.store.clone(), build.id);
+    let report = run_job(&plan, Arc::new(sink), ExecOptions::default(), cancel).await;
+    writer.finish().await;
+    Ok((report.outcome, report.duration))
+}

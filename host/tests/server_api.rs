@@ -1,0 +1,238 @@
+//! `pikoci server` end to end: the real binary on loopback, driven by a real HTTP client.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn hash(user: &str, password: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_pikoci")).args(["user-password", "-u", user, "-p", password]).output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+fn start(extra: &[&str]) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_pikoci"))
+        .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--users", &hash("admin", "adminpw"), "--users", &hash("viewer", "viewerpw")])
+        .args(extra)
+        .env("PIKOCI_CACHE_DIR", support::repo_root().join("target/test-cache"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start: {}", std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server { child, base, _dir: dir }
+}
+
+fn client() -> reqwest::Client {
+    pikoci_registry::install_tls_provider();
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+async fn login(c: &reqwest::Client, base: &str, user: &str, password: &str) -> String {
+    let r = c.post(format!("{base}/api/v1/login")).json(&json!({"username": user, "password": password})).send().await.unwrap();
+    assert_eq!(r.status(), 200, "login {user}");
+    r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+}
+
+fn pipeline_text(watched: &Path) -> String {
+    format!(
+        r#"
+resource "fs" "app" {{
+  check_interval = "@every 1h"
+  params {{ path = "{path}" }}
+}}
+
+job "test" {{
+  get "fs" "app" {{ trigger = true }}
+  task "unit" {{
+    run "exec" {{
+      path = "/bin/sh"
+      args = ["-ec", "for i in 1 2 3; do echo line $i; sleep 0.2; done; cat app/v"]
+    }}
+  }}
+}}
+
+job "deploy" {{
+  get "fs" "app" {{
+    trigger = true
+    passed  = ["test"]
+  }}
+  task "ship" {{
+    run "exec" {{
+      path = "/bin/cat"
+      args = ["app/v"]
+    }}
+  }}
+}}
+"#,
+        path = watched.display()
+    )
+}
+
+async fn wait_for_builds(c: &reqwest::Client, base: &str, token: &str, job: &str, count: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let builds: Vec<Value> = c
+            .get(format!("{base}/api/v1/teams/main/pipelines/app/jobs/{job}/builds"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let done = builds.iter().filter(|b| b["finished_at"].is_number()).count();
+        if done >= count {
+            return builds;
+        }
+        assert!(Instant::now() < deadline, "{job}: waited for {count} finished builds, have {builds:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_a_pipeline_trigger_it_follow_the_log_and_see_downstream_run() {
+    let server = start(&[]);
+    let c = client();
+    let base = &server.base;
+    let watched = tempfile::tempdir().unwrap();
+    let app = watched.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    std::fs::write(app.join("v"), "v1").unwrap();
+
+    // Unauthenticated and wrong credentials are refused.
+    let anon = c.put(format!("{base}/api/v1/teams/main/pipelines/app")).json(&json!({"config": pipeline_text(&app)})).send().await.unwrap();
+    assert_eq!(anon.status(), 401);
+    let bad = c.post(format!("{base}/api/v1/login")).json(&json!({"username": "admin", "password": "nope"})).send().await.unwrap();
+    assert_eq!(bad.status(), 401);
+
+    let admin = login(&c, base, "admin", "adminpw").await;
+    // A broken pipeline is refused with the reason, and nothing is set.
+    let broken = c.put(format!("{base}/api/v1/teams/main/pipelines/app")).bearer_auth(&admin).json(&json!({"config": "job \"x\" {\n  get \"fs\" \"missing\" {}\n}\n"})).send().await.unwrap();
+    assert_eq!(broken.status(), 400);
+    let reason = broken.text().await.unwrap();
+    assert!(reason.contains("resource `missing` is not defined"), "{reason}");
+
+    let set = c.put(format!("{base}/api/v1/teams/main/pipelines/app")).bearer_auth(&admin).json(&json!({"config": pipeline_text(&app)})).send().await.unwrap();
+    assert_eq!(set.status(), 200, "{}", set.text().await.unwrap());
+
+    // The first check finds v1: test runs, then deploy through `passed`.
+    let first = wait_for_builds(&c, base, &admin, "test", 1).await;
+    let build_id = first[0]["id"].as_i64().unwrap();
+    assert_eq!(first[0]["status"], "succeeded", "{first:?}");
+    wait_for_builds(&c, base, &admin, "deploy", 1).await;
+
+    // A new version through the webhook: a new test build, whose log we follow live over SSE.
+    let hook: Value = c
+        .post(format!("{base}/api/v1/teams/main/pipelines/app/resources/app/webhook_token"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    std::fs::write(app.join("v"), "v2").unwrap();
+    let webhook = c.post(format!("{base}{}", hook["url"].as_str().unwrap())).send().await.unwrap();
+    assert_eq!(webhook.status(), 202);
+    let builds = wait_for_builds(&c, base, &admin, "test", 2).await;
+    let second = builds.iter().find(|b| b["id"].as_i64() != Some(build_id)).unwrap();
+    let mut events = c.get(format!("{base}/api/v1/builds/{}/events", second["id"])).bearer_auth(&admin).send().await.unwrap();
+    let mut body = String::new();
+    while let Some(chunk) = events.chunk().await.unwrap() {
+        body.push_str(&String::from_utf8_lossy(&chunk));
+        if body.contains("event: end") {
+            break;
+        }
+    }
+    assert!(body.contains("line 3") && body.contains("v2"), "{body}");
+    let deploys = wait_for_builds(&c, base, &admin, "deploy", 2).await;
+    assert!(deploys.iter().all(|b| b["status"] == "succeeded"), "{deploys:?}");
+
+    // A viewer (no role in the team) may not trigger; the admin may.
+    let viewer = login(&c, base, "viewer", "viewerpw").await;
+    let refused = c.post(format!("{base}/api/v1/teams/main/pipelines/app/jobs/test/builds")).bearer_auth(&viewer).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+    let triggered = c.post(format!("{base}/api/v1/teams/main/pipelines/app/jobs/test/builds")).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(triggered.status(), 201);
+    wait_for_builds(&c, base, &admin, "test", 3).await;
+
+    let metrics = c.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("pikoci_builds_total{status=\"succeeded\"}"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_sqlite_server_keeps_builds_and_logs_and_ends_interrupted_builds() {
+    let db_dir = tempfile::tempdir().unwrap();
+    let db = db_dir.path().join("pikoci.db");
+    let watched = tempfile::tempdir().unwrap();
+    let app = watched.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    std::fs::write(app.join("v"), "v1").unwrap();
+    let pipeline = watched.path().join("app.hcl");
+    // `test` finishes; `slow` is still running when the server is killed.
+    std::fs::write(&pipeline, pipeline_text(&app).replace("job \"deploy\"", "job \"slow\"").replace("passed  = [\"test\"]", "").replace("\"/bin/cat\"", "\"/bin/sh\"").replace("args = [\"app/v\"]", "args = [\"-ec\", \"echo started; sleep 300\"]")).unwrap();
+    let args = ["--db-system", "sqlite", "--db-name", db.to_str().unwrap(), "--pipeline-config", pipeline.to_str().unwrap(), "--concurrency", "2"];
+    let c = client();
+    let (test_builds, log_len) = {
+        let server = start(&args);
+        let admin = login(&c, &server.base, "admin", "adminpw").await;
+        let builds = wait_for_builds(&c, &server.base, &admin, "test", 1).await;
+        // Wait until `slow` is running and has logged.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let slow: Vec<Value> = c.get(format!("{}/api/v1/teams/main/pipelines/app/jobs/slow/builds", server.base)).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+            if let Some(b) = slow.first() {
+                let log: Vec<Value> = c.get(format!("{}/api/v1/builds/{}/log", server.base, b["id"])).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+                if log.iter().any(|l| l["text"] == "started") {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "slow never started");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let log: Vec<Value> = c.get(format!("{}/api/v1/builds/{}/log", server.base, builds[0]["id"])).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+        let mut server = server;
+        // Killed, not stopped: nothing gets the chance to tidy up.
+        let _ = server.child.kill();
+        let _ = server.child.wait();
+        (builds, log.len())
+    };
+    let server = start(&args);
+    let admin = login(&c, &server.base, "admin", "adminpw").await;
+    let builds: Vec<Value> = c.get(format!("{}/api/v1/teams/main/pipelines/app/jobs/test/builds", server.base)).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    let kept = builds.iter().find(|b| b["id"] == test_builds[0]["id"]).expect("the finished build survives the restart");
+    assert_eq!(kept["status"], "succeeded");
+    let log: Vec<Value> = c.get(format!("{}/api/v1/builds/{}/log", server.base, kept["id"])).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    assert_eq!(log.len(), log_len, "every log line survives the restart");
+    let slow: Vec<Value> = c.get(format!("{}/api/v1/teams/main/pipelines/app/jobs/slow/builds", server.base)).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    let interrupted = slow.iter().find(|b| b["status"] == "errored").expect("the interrupted build is ended");
+    assert!(interrupted["reason"].as_str().unwrap().contains("stopped while this build ran"), "{interrupted}");
+}
