@@ -13,9 +13,9 @@ pub struct ServerArgs {
     /// Address to listen on, overriding --port.
     #[arg(long, env = "LISTEN")]
     pub listen: Option<std::net::SocketAddr>,
-    /// Database: mem (nothing on disk), sqlite or postgresql.
-    #[arg(long, env = "DB_SYSTEM", default_value = "mem")]
-    pub db_system: DbSystem,
+    /// Database: mem (nothing on disk, the default), sqlite or postgresql; implied by --db-url.
+    #[arg(long, env = "DB_SYSTEM")]
+    pub db_system: Option<DbSystem>,
     #[arg(long, env = "DB_HOST")]
     pub db_host: Option<String>,
     #[arg(long, env = "DB_PORT")]
@@ -66,9 +66,15 @@ pub struct ServerArgs {
 }
 
 impl ServerArgs {
+    pub fn db_system(&self) -> DbSystem {
+        self.db_system
+            .or_else(|| self.db_url.as_deref().and_then(|u| pikoci_store::system_of_url(u).ok()))
+            .unwrap_or(DbSystem::Mem)
+    }
+
     pub fn db_config(&self) -> DbConfig {
         DbConfig {
-            system: self.db_system,
+            system: self.db_system(),
             url: self.db_url.clone().map(Secret::new),
             host: self.db_host.clone(),
             port: self.db_port,

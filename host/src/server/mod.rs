@@ -26,7 +26,7 @@ pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf) -> anyhow::Res
     let url = args.db_config().to_url()?;
     let store = pikoci_store::Store::connect(&url, args.run_migrations)
         .await
-        .with_context(|| format!("cannot open the {} database", args.db_system))?;
+        .with_context(|| format!("cannot open the {} database", args.db_system()))?;
     let interrupted = store.mark_unfinished_builds_errored("the server stopped while this build ran").await?;
     if interrupted > 0 {
         tracing::warn!(builds = interrupted, "builds left running by the last server marked errored");

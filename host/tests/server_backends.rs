@@ -1,0 +1,232 @@
+//! The same scheduler scenario and restart test on every database backend: in memory, SQLite,
+//! and the machine's real PostgreSQL (a fresh database per test, dropped afterwards).
+
+mod support;
+
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A database for one test; a PostgreSQL one is created fresh and dropped on drop.
+enum Db {
+    Mem,
+    Sqlite(tempfile::TempDir),
+    Postgres(String),
+}
+
+impl Db {
+    fn postgres() -> Db {
+        let name = format!("pikoci_test_{}_{}", std::process::id(), rand_suffix());
+        let out = Command::new("psql").args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", &format!("CREATE DATABASE {name}")]).output().expect("psql");
+        assert!(
+            out.status.success(),
+            "cannot create a PostgreSQL database ({}); start the server with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Db::Postgres(name)
+    }
+
+    fn args(&self) -> Vec<String> {
+        match self {
+            Db::Mem => vec!["--db-system".into(), "mem".into()],
+            Db::Sqlite(dir) => vec!["--db-system".into(), "sqlite".into(), "--db-name".into(), dir.path().join("pikoci.db").display().to_string()],
+            Db::Postgres(name) => vec!["--db-url".into(), format!("postgres://postgres@127.0.0.1:5432/{name}")],
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Db::Postgres(name) = self {
+            let _ = Command::new("psql").args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")]).output();
+        }
+    }
+}
+
+fn rand_suffix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+fn start(db: &Db, pipeline: &std::path::Path) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let hash = Command::new(env!("CARGO_BIN_EXE_pikoci")).args(["user-password", "-u", "admin", "-p", "pw"]).output().unwrap();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_pikoci"))
+        .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--users", String::from_utf8_lossy(&hash.stdout).trim()])
+        .args(db.args())
+        .arg("--pipeline-config")
+        .arg(pipeline)
+        .args(["--concurrency", "2"])
+        .env("PIKOCI_CACHE_DIR", support::repo_root().join("target/test-cache"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start: {}", std::fs::read_to_string(log.path()).unwrap_or_default());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server { child, base: format!("http://127.0.0.1:{port}") }
+}
+
+struct Api {
+    c: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn login(server: &Server) -> Api {
+        pikoci_registry::install_tls_provider();
+        let c = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        let r: Value = c.post(format!("{}/api/v1/login", server.base)).json(&json!({"username": "admin", "password": "pw"})).send().await.unwrap().json().await.unwrap();
+        Api { c, base: server.base.clone(), token: r["token"].as_str().unwrap().to_string() }
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.c.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap().json().await.unwrap()
+    }
+
+    async fn post(&self, path: &str) -> Value {
+        self.c.post(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap().json().await.unwrap_or(Value::Null)
+    }
+
+    /// Finished builds of a job, oldest first, once there are `count`.
+    async fn finished(&self, job: &str, count: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let builds = self.get(&format!("/api/v1/teams/main/pipelines/flow/jobs/{job}/builds")).await;
+            let mut done: Vec<Value> = builds.as_array().unwrap().iter().filter(|b| b["finished_at"].is_number()).cloned().collect();
+            if done.len() >= count {
+                done.sort_by_key(|b| b["number"].as_i64());
+                return done;
+            }
+            assert!(Instant::now() < deadline, "{job}: waited for {count} finished builds: {builds}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The text the `get app` step logged about the version it fetched.
+    async fn fetched(&self, build: &Value) -> String {
+        let log = self.get(&format!("/api/v1/builds/{}/log", build["id"])).await;
+        log.as_array().unwrap().iter().filter_map(|l| l["text"].as_str()).find(|t| t.starts_with("fetched app")).unwrap_or_default().to_string()
+    }
+}
+
+fn pipeline(dir: &std::path::Path) -> std::path::PathBuf {
+    let app = dir.join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("v"), "one").unwrap();
+    let file = dir.join("flow.hcl");
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+resource "fs" "app" {{
+  check_interval = "@every 1h"
+  params {{ path = "{app}" }}
+}}
+job "test" {{
+  get "fs" "app" {{ trigger = true }}
+  task "t" {{
+    run "exec" {{
+      path = "/bin/cat"
+      args = ["app/v"]
+    }}
+  }}
+}}
+job "deploy" {{
+  get "fs" "app" {{
+    trigger = true
+    passed  = ["test"]
+  }}
+  task "d" {{
+    run "exec" {{
+      path = "/bin/cat"
+      args = ["app/v"]
+    }}
+  }}
+}}
+"#,
+            app = app.display()
+        ),
+    )
+    .unwrap();
+    file
+}
+
+/// check -> new version -> triggered build -> downstream build via `passed`, twice.
+async fn scenario(db: Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = pipeline(dir.path());
+    let server = start(&db, &file);
+    let api = Api::login(&server).await;
+
+    let test = api.finished("test", 1).await;
+    let deploy = api.finished("deploy", 1).await;
+    let v1 = api.fetched(&test[0]).await;
+    assert!(v1.contains("sha256"), "{v1}");
+    assert_eq!(api.fetched(&deploy[0]).await, v1, "deploy used the version that passed test");
+
+    std::fs::write(dir.path().join("app/v"), "two").unwrap();
+    let hook = api.post("/api/v1/teams/main/pipelines/flow/resources/app/webhook_token").await;
+    api.c.post(format!("{}{}", api.base, hook["url"].as_str().unwrap())).send().await.unwrap();
+    let test = api.finished("test", 2).await;
+    let deploy = api.finished("deploy", 2).await;
+    let v2 = api.fetched(&test[1]).await;
+    assert_ne!(v2, v1);
+    assert_eq!(api.fetched(&deploy[1]).await, v2);
+    assert!(test.iter().chain(deploy.iter()).all(|b| b["status"] == "succeeded"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduler_scenario_in_memory() {
+    scenario(Db::Mem).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduler_scenario_on_sqlite() {
+    scenario(Db::Sqlite(tempfile::tempdir().unwrap())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduler_scenario_on_postgresql() {
+    scenario(Db::postgres()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_postgresql_server_loses_nothing_on_restart() {
+    let db = Db::postgres();
+    let dir = tempfile::tempdir().unwrap();
+    let file = pipeline(dir.path());
+    let (builds, log_len) = {
+        let mut server = start(&db, &file);
+        let api = Api::login(&server).await;
+        let builds = api.finished("deploy", 1).await;
+        let log = api.get(&format!("/api/v1/builds/{}/log", builds[0]["id"])).await;
+        let _ = server.child.kill();
+        let _ = server.child.wait();
+        (builds, log.as_array().unwrap().len())
+    };
+    let server = start(&db, &file);
+    let api = Api::login(&server).await;
+    let after = api.get("/api/v1/teams/main/pipelines/flow/jobs/deploy/builds").await;
+    let kept = after.as_array().unwrap().iter().find(|b| b["id"] == builds[0]["id"]).expect("the build survives");
+    assert_eq!(kept["status"], "succeeded");
+    let log = api.get(&format!("/api/v1/builds/{}/log", kept["id"])).await;
+    assert_eq!(log.as_array().unwrap().len(), log_len);
+}
