@@ -1,6 +1,7 @@
 //! The `pikoci` command line.
 
 mod bench;
+mod bench_server;
 mod embed;
 mod plugin;
 mod run;
@@ -57,6 +58,8 @@ enum Command {
     },
     /// Measure plugin load and call times against a process-per-call baseline.
     Bench(bench::BenchArgs),
+    /// Measure the server: new version to first log line, builds per minute.
+    BenchServer(bench_server::ServerBenchArgs),
     /// Internal: the process-per-check baseline of `pikoci bench` (JSON on stdin, JSON on stdout).
     #[command(hide = true)]
     BenchProcessCheck,
@@ -104,6 +107,7 @@ pub fn main() -> ExitCode {
         match &cli.command {
             Command::Plugin(cmd) => plugin::run(&cli, cmd).await,
             Command::Bench(args) => bench::run(&cli, args).await,
+            Command::BenchServer(args) => bench_server::run(args).await,
             Command::Run(args) => run::run(&cli, args).await,
             Command::Server(args) => crate::server::run(args.clone(), cli.cache_dir()).await.map(|()| ExitCode::SUCCESS),
             Command::UserPassword { username, password } => {

@@ -38,19 +38,8 @@ pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf) -> anyhow::Res
         eprintln!("pikoci: set your own with `pikoci user-password -u admin` and --users");
     }
 
-    let state = AppState {
-        store,
-        engine: Arc::new(PluginEngine::new(Some(&cache_dir))?),
-        metrics: Arc::new(metrics::Metrics::new()),
-        running: Default::default(),
-        shutdown: CancellationToken::new(),
-        pipelines: Default::default(),
-        cache_dir: cache_dir.clone(),
-        wake: Default::default(),
-        check_now: Default::default(),
-        concurrency: args.concurrency.max(1),
-        run_worker: args.run_worker,
-    };
+    let engine = Arc::new(PluginEngine::new(Some(&cache_dir))?);
+    let state = AppState::new(store, engine, cache_dir.clone(), args.concurrency, args.run_worker);
 
     if let Some(path) = &args.pipeline_config {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -59,10 +48,7 @@ pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf) -> anyhow::Res
         active::set_pipeline(&state, &args.team_canonical, &name, &text, &vars).await.map_err(anyhow::Error::msg)?;
         eprintln!("pikoci: pipeline {}/{name} set from {}", args.team_canonical, path.display());
     }
-    tokio::spawn(scheduler::run(state.clone()));
-    if state.run_worker {
-        tokio::spawn(worker::run(state.clone()));
-    }
+    state.spawn_background();
 
     let listener = tokio::net::TcpListener::bind(args.address()).await.with_context(|| format!("cannot listen on {}", args.address()))?;
     eprintln!("pikoci: listening on http://{}", listener.local_addr()?);

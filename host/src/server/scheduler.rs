@@ -56,6 +56,8 @@ pub async fn run(state: AppState) {
                 }
             }
         }
+        // Builds created by anyone (this tick, the API) are the worker's to pick up now.
+        state.wake_worker.notify_one();
         tokio::select! {
             _ = state.wake.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -129,7 +131,7 @@ async fn trigger(state: &AppState, pipeline: &ActivePipeline, job: &str) -> Resu
     if changed {
         let build = store.create_build(job_id, &inputs).await.map_err(|e| e.to_string())?;
         tracing::info!(pipeline = %pipeline.loaded.name, job, build = build.number, "triggered");
-        state.wake.notify_one();
+        state.wake_worker.notify_one();
     }
     Ok(())
 }

@@ -19,10 +19,40 @@ pub struct AppState {
     pub pipelines: super::active::ActivePipelines,
     /// Where compiled and pulled plugins, and inline types' caches, live.
     pub cache_dir: std::path::PathBuf,
-    /// Wakes the scheduler at once (a new version, a finished build, a webhook, a trigger).
+    /// Wakes the scheduler at once (a finished build, a webhook, a manual check or trigger);
+    /// a wake-up sent while it is busy is kept for its next wait, never lost.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Wakes the worker at once (a new build).
+    pub wake_worker: Arc<tokio::sync::Notify>,
     /// Resources to check at once (webhooks, manual checks).
     pub check_now: Arc<Mutex<Vec<pikoci_store::ResourceId>>>,
     pub concurrency: usize,
     pub run_worker: bool,
+}
+
+impl AppState {
+    pub fn new(store: Store, engine: Arc<PluginEngine>, cache_dir: std::path::PathBuf, concurrency: usize, run_worker: bool) -> Self {
+        AppState {
+            store,
+            engine,
+            metrics: Arc::new(Metrics::new()),
+            running: Default::default(),
+            shutdown: CancellationToken::new(),
+            pipelines: Default::default(),
+            cache_dir,
+            wake: Default::default(),
+            wake_worker: Default::default(),
+            check_now: Default::default(),
+            concurrency: concurrency.max(1),
+            run_worker,
+        }
+    }
+
+    /// Start the scheduler and, when this process runs builds, the embedded worker.
+    pub fn spawn_background(&self) {
+        tokio::spawn(super::scheduler::run(self.clone()));
+        if self.run_worker {
+            tokio::spawn(super::worker::run(self.clone()));
+        }
+    }
 }

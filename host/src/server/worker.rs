@@ -35,7 +35,7 @@ pub async fn run(state: AppState) {
             }
         }
         tokio::select! {
-            _ = state.wake.notified() => {}
+            _ = state.wake_worker.notified() => {}
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
             _ = state.shutdown.cancelled() => return,
         }
@@ -72,9 +72,9 @@ async fn run_build(state: AppState, build: Build, cancel: CancellationToken) {
     state.metrics.build_duration.observe(duration.as_secs_f64());
     state.metrics.running_builds.dec();
     state.running.lock().unwrap().remove(&build.id);
-    // Downstream jobs may now have a version that passed.
-    state.wake.notify_waiters();
+    // Downstream jobs may now have a version that passed, and a slot is free.
     state.wake.notify_one();
+    state.wake_worker.notify_one();
 }
 
 async fn execute(state: &AppState, build: &Build, cancel: CancellationToken) -> Result<(Outcome, Duration), String> {
