@@ -271,3 +271,98 @@ job "count" {{
     assert!(text(&out).contains("task show | 41"), "{}", text(&out));
     assert_eq!(std::fs::read_to_string(&counter_file).unwrap(), "42");
 }
+
+/// A PikoCI-style exec-defined service (a real HTTP server), the task that uses it, and how the
+/// job ends: `succeed`, `fail`, or `hang` (to be interrupted).
+fn service_pipeline(dir: &Path, port: u16, task_script: &str) -> std::path::PathBuf {
+    let pid_file = dir.join("service.pid");
+    let file = dir.join("service.hcl");
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+service_type "web" {{
+  params = ["port"]
+  start "exec" {{
+    path = "/bin/sh"
+    args = ["-ec", "echo $$ > {pid}; exec python3 -m http.server --bind 127.0.0.1 $param_port"]
+  }}
+  ready_check "exec" {{
+    path     = "/bin/sh"
+    args     = ["-ec", "python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:$param_port/')\""]
+    interval = "100ms"
+    timeout  = "20s"
+  }}
+  stop "exec" {{
+    path = "/bin/echo"
+    args = ["stopping the web service"]
+  }}
+}}
+
+job "it" {{
+  service "web" {{
+    port = "{port}"
+  }}
+  task "use" {{
+    run "exec" {{
+      path = "/bin/sh"
+      args = ["-ec", "{task}"]
+    }}
+  }}
+}}
+"#,
+            pid = pid_file.display(),
+            task = task_script.replace('"', "\\\"")
+        ),
+    )
+    .unwrap();
+    file
+}
+
+fn service_is_gone(dir: &Path) -> bool {
+    let pid: i32 = std::fs::read_to_string(dir.join("service.pid")).unwrap().trim().parse().unwrap();
+    (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "))
+    })
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn a_service_is_ready_before_the_task_and_stopped_after_success_and_failure() {
+    for (script, should_pass) in [("python3 -c 'import urllib.request; print(urllib.request.urlopen(\"http://127.0.0.1:PORT/\").status)'", true), ("exit 3", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let file = service_pipeline(dir.path(), port, &script.replace("PORT", &port.to_string()));
+        let out = pikoci(dir.path()).args(["run", "-c"]).arg(&file).args(["-j", "it"]).output().unwrap();
+        let log = text(&out);
+        assert_eq!(out.status.success(), should_pass, "{log}");
+        if should_pass {
+            assert!(log.contains("task use | 200"), "the task reached the service: {log}");
+        }
+        assert!(log.contains("stopping the web service"), "{log}");
+        assert!(service_is_gone(dir.path()), "the service outlived its job: {log}");
+    }
+}
+
+#[test]
+fn ctrl_c_stops_the_service_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let file = service_pipeline(dir.path(), port, "echo waiting; sleep 300");
+    let child = pikoci(dir.path()).args(["run", "-c"]).arg(&file).args(["-j", "it"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    // Wait until the service is up and the task runs.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "the service never came up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(service_is_gone(dir.path()), "the service outlived Ctrl-C: {}", text(&out));
+}

@@ -194,3 +194,27 @@ async fn environment_variables_are_only_those_granted() {
     let versions = probe.check(&grants(&["run:sh".into()]), log, &run, None).await.unwrap();
     assert_eq!(answer(&versions), "unset");
 }
+
+#[tokio::test]
+async fn a_process_may_outlive_its_call_only_where_the_call_allows_it() {
+    let probe = fixture("probe");
+    let detach = json!({"action": "detach", "program": "sleep", "args": ["300"]});
+    let (_, log) = log();
+    let err = probe.check(&grants(&["run:sleep".into()]), log.clone(), &detach, None).await.unwrap_err();
+    let CallError::Denied { what, .. } = &err else { panic!("expected a denial, got {err}") };
+    assert_eq!(what, "leave a process running after the call");
+
+    let background = pikoci::runtime::host_process::BackgroundProcesses::default();
+    let mut caps = grants(&["run:sleep".into()]);
+    caps.background = Some(background.clone());
+    let versions = probe.check(&caps, log, &detach, None).await.unwrap();
+    let (pid, second_refused) = answer(&versions).split_once(' ').unwrap();
+    assert_eq!(second_refused, "true");
+    assert_eq!(background.len(), 1);
+    let running = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
+    assert!(running(pid), "the detached process must outlive its call");
+    background.kill_all();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!running(pid), "killing the scope kills the process");
+    still_serves_calls().await;
+}

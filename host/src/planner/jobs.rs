@@ -1,7 +1,7 @@
 //! A job block to a [`JobPlan`]: steps in order, hooks, services, in_parallel.
 
 use super::body::{self, LoadResult, Place};
-use super::types::{ResourceTypeImpl, RunnerImpl};
+use super::types::{ResourceTypeImpl, RunnerImpl, ServiceTypeImpl};
 use super::LoadedPipeline;
 use crate::executor::{Action, BuildIdentity, GetStep, Hooks, JobPlan, PutStep, ServiceStep, Step, TaskStep};
 use crate::runtime::Version;
@@ -114,12 +114,23 @@ impl Planner<'_> {
             }
             "service" => {
                 let name = label(0).ok_or_else(|| format!("{place}: name the service type: service \"TYPE\" {{ ... }}"))?;
-                let (plugin, mut params) = self.pipeline.types.service_type(&name).map_err(|e| format!("{place}: {e}"))?;
-                if let Value::Object(map) = &mut params {
-                    map.extend(body::attributes(&block.body, ctx, &place, &["interval", "timeout"])?);
-                }
-                let ready_interval = body::duration_attr(&block.body, ctx, &place, "interval")?.unwrap_or(Duration::from_secs(1));
-                let ready_timeout = body::duration_attr(&block.body, ctx, &place, "timeout")?.unwrap_or(Duration::from_secs(60));
+                let overrides = body::attributes(&block.body, ctx, &place, &["interval", "timeout"])?;
+                let (plugin, params, interval, timeout) = match self.pipeline.types.service_type(&name).map_err(|e| format!("{place}: {e}"))? {
+                    ServiceTypeImpl::Plugin(plugin, mut params) => {
+                        if let Value::Object(map) = &mut params {
+                            map.extend(overrides);
+                        }
+                        (plugin, params, None, None)
+                    }
+                    ServiceTypeImpl::Inline { adapter, mut definition, interval, timeout } => {
+                        let map = definition.as_object_mut().expect("inline definitions are objects");
+                        map.insert("params".into(), Value::Object(overrides));
+                        map.insert("env".into(), serde_json::to_value(self.inline_env()).unwrap_or_default());
+                        (adapter, definition, interval, timeout)
+                    }
+                };
+                let ready_interval = body::duration_attr(&block.body, ctx, &place, "interval")?.or(interval).unwrap_or(Duration::from_secs(1));
+                let ready_timeout = body::duration_attr(&block.body, ctx, &place, "timeout")?.or(timeout).unwrap_or(Duration::from_secs(60));
                 (format!("service {name}"), Action::Service(ServiceStep { name, plugin, params, ready_interval, ready_timeout }))
             }
             "in_parallel" => {
@@ -219,13 +230,7 @@ impl Planner<'_> {
             ResourceTypeImpl::Plugin(plugin) => Ok((plugin, def.params.clone(), directory)),
             ResourceTypeImpl::Inline { adapter, mut definition, cache } => {
                 let b = self.build;
-                let mut env: Vec<(String, String)> = ["PATH", "HOME", "USER", "LANG"].iter().filter_map(|n| std::env::var(n).ok().map(|v| (n.to_string(), v))).collect();
-                env.extend([
-                    ("BUILD_NUMBER".to_string(), b.number.to_string()),
-                    ("BUILD_JOB_NAME".to_string(), b.job.clone()),
-                    ("BUILD_PIPELINE_NAME".to_string(), b.pipeline.clone()),
-                    ("BUILD_TEAM_NAME".to_string(), b.team.clone()),
-                ]);
+                let env = self.inline_env();
                 let map = definition.as_object_mut().expect("inline definitions are objects");
                 map.insert("params".into(), def.params.clone());
                 map.insert("env".into(), serde_json::to_value(env).unwrap_or_default());
@@ -237,6 +242,19 @@ impl Planner<'_> {
                 Ok((adapter, definition, directory))
             }
         }
+    }
+
+    /// What inline exec commands see besides their params: the worker's basics and the build.
+    fn inline_env(&self) -> Vec<(String, String)> {
+        let b = self.build;
+        let mut env: Vec<(String, String)> = ["PATH", "HOME", "USER", "LANG"].iter().filter_map(|n| std::env::var(n).ok().map(|v| (n.to_string(), v))).collect();
+        env.extend([
+            ("BUILD_NUMBER".to_string(), b.number.to_string()),
+            ("BUILD_JOB_NAME".to_string(), b.job.clone()),
+            ("BUILD_PIPELINE_NAME".to_string(), b.pipeline.clone()),
+            ("BUILD_TEAM_NAME".to_string(), b.team.clone()),
+        ]);
+        env
     }
 
     fn get(&self, resource: &str, place: &Place) -> LoadResult<GetStep> {

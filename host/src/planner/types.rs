@@ -31,11 +31,20 @@ pub enum RunnerImpl {
     Template { exec: BoundPlugin, path: String, args: Vec<String> },
 }
 
+/// How a service type runs.
+#[derive(Clone)]
+pub enum ServiceTypeImpl {
+    /// A plugin, with its type block's attributes as default params.
+    Plugin(BoundPlugin, Value),
+    /// PikoCI's inline start/ready_check/stop commands, run by `pikoci://exec-service-type`.
+    Inline { adapter: BoundPlugin, definition: Value, interval: Option<std::time::Duration>, timeout: Option<std::time::Duration> },
+}
+
 #[derive(Default)]
 pub struct TypeTable {
     resource_types: BTreeMap<String, ResourceTypeImpl>,
     runners: BTreeMap<String, RunnerImpl>,
-    service_types: BTreeMap<String, (BoundPlugin, Value)>,
+    service_types: BTreeMap<String, ServiceTypeImpl>,
     secret_types: BTreeMap<String, (BoundPlugin, Value)>,
     builtins: BTreeMap<String, Arc<crate::runtime::Plugin>>,
 }
@@ -127,9 +136,29 @@ impl TypeTable {
                     let exec = table.builtin_bound("exec", grants)?;
                     table.runners.insert(name, RunnerImpl::Template { exec, path, args });
                 }
-                PluginKind::ServiceType | PluginKind::SecretType => {
+                PluginKind::ServiceType => {
+                    let mut definition = serde_json::Map::new();
+                    definition.insert("name".into(), Value::String(name.clone()));
+                    let (mut interval, mut timeout) = (None, None);
+                    for op in ["start", "ready_check", "stop"] {
+                        if let Some(b) = inline.iter().find(|b| b.identifier.as_str() == op) {
+                            definition.insert(op.into(), exec_of(b, ctx, &place)?);
+                            if op == "ready_check" {
+                                let check_place = place.child(b);
+                                interval = body::duration_attr(&b.body, ctx, &check_place, "interval")?;
+                                timeout = body::duration_attr(&b.body, ctx, &check_place, "timeout")?;
+                            }
+                        }
+                    }
+                    if !definition.contains_key("start") {
+                        return Err(format!("{place}: a service_type needs `source` or a `start \"exec\" {{ ... }}` block"));
+                    }
+                    let adapter = table.builtin_bound("exec-service-type", grants)?;
+                    table.service_types.insert(name, ServiceTypeImpl::Inline { adapter, definition: Value::Object(definition), interval, timeout });
+                }
+                PluginKind::SecretType => {
                     return Err(format!(
-                        "{place}: inline {kind} commands are not supported yet; use `source` with a plugin (e.g. a built-in pikoci://NAME)"
+                        "{place}: inline secret_type commands are not supported yet; use `source` with a plugin (e.g. a built-in pikoci://NAME)"
                     ));
                 }
             }
@@ -146,7 +175,7 @@ impl TypeTable {
                 self.runners.insert(name, RunnerImpl::Plugin(bound));
             }
             PluginKind::ServiceType => {
-                self.service_types.insert(name, (bound, config));
+                self.service_types.insert(name, ServiceTypeImpl::Plugin(bound, config));
             }
             PluginKind::SecretType => {
                 self.secret_types.insert(name, (bound, config));
@@ -185,10 +214,10 @@ impl TypeTable {
         }
     }
 
-    pub fn service_type(&self, name: &str) -> LoadResult<(BoundPlugin, Value)> {
+    pub fn service_type(&self, name: &str) -> LoadResult<ServiceTypeImpl> {
         match self.service_types.get(name) {
             Some(found) => Ok(found.clone()),
-            None => self.builtin_of(PluginKind::ServiceType, name).map(|b| (b, Value::Object(Default::default()))),
+            None => self.builtin_of(PluginKind::ServiceType, name).map(|b| ServiceTypeImpl::Plugin(b, Value::Object(Default::default()))),
         }
     }
 

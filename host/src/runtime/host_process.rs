@@ -25,7 +25,9 @@ const MAX_CAPTURE: usize = 64 * 1024 * 1024;
 /// A program started by a plugin.
 pub struct ChildHandle {
     pid: u32,
-    child: tokio::process::Child,
+    /// `None` once the child was detached: the process then belongs to the build's
+    /// [`BackgroundProcesses`], and this handle (still in the plugin's table) no longer owns it.
+    child: Option<tokio::process::Child>,
     captured: mpsc::Receiver<Chunk>,
     /// Tasks moving output into the log or the capture channel; awaited before `wait` returns so
     /// that every line is in the log by the time the plugin learns the program ended.
@@ -45,7 +47,10 @@ impl ChildHandle {
         if let Some(status) = self.status {
             return Ok(status);
         }
-        let status = self.child.wait().await?;
+        let Some(child) = self.child.as_mut() else {
+            return Err(wasmtime::Error::msg("the child was detached; use stop-detached"));
+        };
+        let status = child.wait().await?;
         for pump in self.pumps.drain(..) {
             let _ = pump.await;
         }
@@ -55,9 +60,28 @@ impl ChildHandle {
     }
 }
 
+impl ChildHandle {
+    /// Move the process out of this handle, leaving a husk that owns nothing.
+    fn take(&mut self) -> Option<ChildHandle> {
+        let child = self.child.take()?;
+        let (_, closed) = mpsc::channel(1);
+        Some(ChildHandle {
+            pid: self.pid,
+            child: Some(child),
+            captured: std::mem::replace(&mut self.captured, closed),
+            pumps: std::mem::take(&mut self.pumps),
+            status: self.status,
+        })
+    }
+
+    fn is_running(&mut self) -> bool {
+        self.status.is_none() && self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+}
+
 impl Drop for ChildHandle {
     fn drop(&mut self) {
-        if self.status.is_none() {
+        if self.status.is_none() && self.child.is_some() {
             self.kill_group();
         }
         for pump in &self.pumps {
@@ -156,7 +180,7 @@ impl PluginState {
         if let Some(err) = child.stderr.take() {
             pumps.push(self.pump(err, cmd.stderr, StreamName::Stderr, LogOrigin::Stderr, sender));
         }
-        Ok(ChildHandle { pid, child, captured, pumps, status: None })
+        Ok(ChildHandle { pid, child: Some(child), captured, pumps, status: None })
     }
 
     fn pump(
@@ -213,10 +237,7 @@ impl wit::Host for PluginState {
     async fn is_running(&mut self, handle: u32) -> wasmtime::Result<bool> {
         let Some(background) = &self.grants.background else { return Ok(false) };
         let mut children = background.0.lock().unwrap();
-        Ok(match children.get_mut(&handle) {
-            Some(child) => child.status.is_none() && matches!(child.child.try_wait(), Ok(None)),
-            None => false,
-        })
+        Ok(children.get_mut(&handle).is_some_and(ChildHandle::is_running))
     }
 
     async fn spawn(&mut self, cmd: Command) -> wasmtime::Result<Result<Resource<ChildHandle>, PluginError>> {
@@ -257,7 +278,7 @@ impl wit::HostChild for PluginState {
 
     async fn kill(&mut self, child: Resource<ChildHandle>) -> wasmtime::Result<()> {
         let child = self.table.get_mut(&child)?;
-        if child.status.is_none() {
+        if child.status.is_none() && child.child.is_some() {
             child.kill_group();
         }
         Ok(())
@@ -269,9 +290,12 @@ impl wit::HostChild for PluginState {
             record_denial(&self.report, what.clone());
             return Ok(Err(PluginError::CapabilityDenied(what)));
         };
-        let child = self.table.delete(child)?;
-        let pid = child.pid;
-        background.0.lock().unwrap().insert(pid, child);
+        // `detach` borrows the child: the guest keeps its handle, which becomes an empty husk.
+        let Some(taken) = self.table.get_mut(&child)?.take() else {
+            return Ok(Err(PluginError::Failed("the child was already detached".into())));
+        };
+        let pid = taken.pid;
+        background.0.lock().unwrap().insert(pid, taken);
         Ok(Ok(pid))
     }
 

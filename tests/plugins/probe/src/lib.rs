@@ -14,6 +14,8 @@ enum Probe {
     Run { program: String, #[serde(default)] args: Vec<String> },
     Capture { program: String, #[serde(default)] args: Vec<String> },
     Http { url: String },
+    /// Start a program and try to leave it running after the call.
+    Detach { program: String, #[serde(default)] args: Vec<String> },
     Loop,
     Alloc,
     Panic,
@@ -43,6 +45,13 @@ impl ResourceType for ProbePlugin {
             }
             Probe::Capture { program, args } => answer(Command::new(program).args(args).capture().run_ok()?),
             Probe::Http { url } => answer(http_get(&url)?.to_string()),
+            Probe::Detach { program, args } => {
+                let child = Command::new(program).args(args).spawn()?;
+                let handle = child.detach()?;
+                // A second detach of the same handle must fail cleanly, not bring the host down.
+                let again = child.detach().map_err(pikoci_sdk::Error::from);
+                answer(format!("{handle} {}", again.is_err()))
+            }
             Probe::Loop => {
                 let mut n: u64 = 0;
                 loop {
