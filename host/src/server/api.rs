@@ -1,5 +1,6 @@
 //! The HTTP API under `/api/v1`, plus `/metrics`, `/health` and `/ready`.
 
+use super::api_common::{internal, may_read, ApiError, ApiResult, ErrorBody};
 use super::auth::{require_role, Caller, MaybeCaller};
 use super::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -12,12 +13,7 @@ use pikoci_store::{BuildId, LogLine, Role};
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
 use std::time::Duration;
-
-type ApiError = (StatusCode, String);
-
-fn internal(e: impl std::fmt::Display) -> ApiError {
-    (StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-}
+use utoipa::ToSchema;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -29,12 +25,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/builds/{id}/log", get(build_log))
         .route("/api/v1/builds/{id}/events", get(build_events))
         .route("/api/v1/builds/{id}/cancel", post(cancel_build))
+        .route("/api/v1/builds/{id}/retry", post(retry_build))
+        .route("/api/v1/openapi.json", get(|| async { Json(super::api_doc::spec()) }))
         .merge(super::pipelines_api::routes())
+        .merge(super::api_pipelines::routes())
+        .merge(super::api_teams::routes())
         .with_state(state)
 }
 
 async fn ready(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    state.store.ping().await.map_err(|e| (StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    state.store.ping().await.map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     Ok("ready")
 }
 
@@ -42,72 +42,69 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }
 
-#[derive(Deserialize)]
-struct Login {
+#[derive(Deserialize, ToSchema)]
+pub struct Login {
     username: String,
     password: String,
 }
 
-#[derive(Serialize)]
-struct LoginAnswer {
+#[derive(Serialize, ToSchema)]
+pub struct LoginAnswer {
+    /// Send it as `Authorization: Bearer <token>`.
     token: String,
 }
 
-/// Exchange a password for an API token (sent as `Authorization: Bearer`). Tokens last 30 days.
-async fn login(State(state): State<AppState>, Json(body): Json<Login>) -> Result<Json<LoginAnswer>, ApiError> {
-    let user = state.store.verify_password(&body.username, &body.password).await.map_err(internal)?;
+/// Exchange a password for an API token. Tokens from a login last 30 days.
+#[utoipa::path(post, path = "/api/v1/login", tag = "users", request_body = Login,
+    responses((status = 200, body = LoginAnswer), (status = 401, description = "wrong user name or password", body = ErrorBody)))]
+pub async fn login(State(state): State<AppState>, Json(body): Json<Login>) -> ApiResult<Json<LoginAnswer>> {
+    let user = state.store.verify_password(&body.username, &body.password).await?;
     let Some(user) = user else {
-        return Err((StatusCode::UNAUTHORIZED, "wrong user name or password".into()));
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password"));
     };
     let expires = pikoci_store::now_millis() + 30 * 24 * 3600 * 1000;
-    let (_, token) = state.store.create_token(user.id, "login", Some(expires)).await.map_err(internal)?;
+    let (_, token) = state.store.create_token(user.id, "login", Some(expires)).await?;
     Ok(Json(LoginAnswer { token }))
 }
 
-/// The team a build belongs to, and whether its pipeline is public.
-async fn build_scope(state: &AppState, id: BuildId) -> Result<(pikoci_store::Build, pikoci_store::Pipeline), ApiError> {
-    let build = state.store.build(id).await.map_err(internal)?.ok_or((StatusCode::NOT_FOUND, format!("no build {id}")))?;
-    let job = state.store.job(build.job_id).await.map_err(internal)?.ok_or((StatusCode::NOT_FOUND, "the build's job is gone".into()))?;
-    let pipeline = state
-        .store
-        .pipeline(job.pipeline_id)
-        .await
-        .map_err(internal)?
-        .ok_or((StatusCode::NOT_FOUND, "the build's pipeline is gone".into()))?;
-    Ok((build, pipeline))
+/// The build, its job and its pipeline (which says its team and whether it is public).
+pub async fn build_scope(state: &AppState, id: BuildId) -> ApiResult<(pikoci_store::Build, pikoci_store::Job, pikoci_store::Pipeline)> {
+    let build = state.store.build(id).await?.ok_or_else(|| ApiError::not_found(format!("no build {id}")))?;
+    let job = state.store.job(build.job_id).await?.ok_or_else(|| ApiError::not_found("the build's job is gone"))?;
+    let pipeline = state.store.pipeline(job.pipeline_id).await?.ok_or_else(|| ApiError::not_found("the build's pipeline is gone"))?;
+    Ok((build, job, pipeline))
 }
 
-/// Reading needs the viewer role, unless the pipeline is public.
-async fn may_read(state: &AppState, caller: &MaybeCaller, pipeline: &pikoci_store::Pipeline) -> Result<(), ApiError> {
-    if pipeline.public {
-        return Ok(());
-    }
-    match &caller.0 {
-        Some(user) => require_role(state, user, pipeline.team_id, Role::Viewer).await,
-        None => Err((StatusCode::UNAUTHORIZED, "log in first: send `Authorization: Bearer <token>`".into())),
-    }
-}
-
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct BuildView {
+    /// Server-wide id, used by `/api/v1/builds/{id}`.
     pub id: i64,
+    /// 1, 2, 3... per job.
     pub number: i64,
+    pub job: String,
+    /// pending, started, succeeded, failed, errored or aborted.
     pub status: String,
+    /// Why it ended as it did.
     pub reason: Option<String>,
     pub worker: Option<String>,
+    /// The build this one re-runs with the same versions.
+    pub rerun_of: Option<i64>,
+    /// Unix milliseconds.
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
 }
 
-impl From<pikoci_store::Build> for BuildView {
-    fn from(b: pikoci_store::Build) -> Self {
+impl BuildView {
+    pub fn new(b: pikoci_store::Build, job: &str) -> Self {
         BuildView {
             id: b.id.get(),
             number: b.number,
+            job: job.to_string(),
             status: b.status.as_str().to_string(),
             reason: b.reason,
             worker: b.worker,
+            rerun_of: b.rerun_of.map(BuildId::get),
             created_at: b.created_at,
             started_at: b.started_at,
             finished_at: b.finished_at,
@@ -115,25 +112,62 @@ impl From<pikoci_store::Build> for BuildView {
     }
 }
 
-async fn build(State(state): State<AppState>, caller: MaybeCaller, Path(id): Path<i64>) -> Result<Json<BuildView>, ApiError> {
-    let (build, pipeline) = build_scope(&state, BuildId(id)).await?;
-    may_read(&state, &caller, &pipeline).await?;
-    Ok(Json(build.into()))
+/// A version a build took in or put out.
+#[derive(Serialize, ToSchema)]
+pub struct BuildVersionView {
+    /// input or output.
+    pub direction: String,
+    /// The get's or put's name in the job.
+    pub name: String,
+    /// Chosen through `passed` constraints.
+    pub passed: bool,
+    pub version: super::api_pipelines::VersionView,
 }
 
-#[derive(Deserialize)]
-struct After {
+#[derive(Serialize, ToSchema)]
+pub struct BuildDetail {
+    #[serde(flatten)]
+    pub build: BuildView,
+    pub pipeline: String,
+    pub team: String,
+    pub versions: Vec<BuildVersionView>,
+}
+
+#[utoipa::path(get, path = "/api/v1/builds/{id}", tag = "builds", params(("id" = i64, Path, description = "build id")),
+    responses((status = 200, body = BuildDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn build(State(state): State<AppState>, caller: MaybeCaller, Path(id): Path<i64>) -> ApiResult<Json<BuildDetail>> {
+    let (build, job, pipeline) = build_scope(&state, BuildId(id)).await?;
+    may_read(&state, &caller, &pipeline).await?;
+    let team = state.store.team(pipeline.team_id).await?.map(|t| t.name).unwrap_or_default();
+    let versions = state
+        .store
+        .build_versions(build.id)
+        .await?
+        .into_iter()
+        .map(|v| BuildVersionView { direction: v.direction.as_str().to_string(), name: v.name, passed: v.passed, version: v.version.into() })
+        .collect();
+    Ok(Json(BuildDetail { build: BuildView::new(build, &job.name), pipeline: pipeline.name, team, versions }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct After {
+    /// Only events with a higher sequence number (0: from the start).
     #[serde(default)]
     after: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct LogView {
+    /// 1, 2, 3... within the build.
     pub seq: i64,
+    /// step_started, line or step_finished.
+    #[schema(value_type = String)]
     pub kind: pikoci_store::LogKind,
     pub step: String,
+    /// For a line its stream (stdout, stderr, info...); for a finished step its outcome.
     pub origin: String,
     pub text: String,
+    /// Unix milliseconds.
     pub at: i64,
 }
 
@@ -143,22 +177,29 @@ impl From<LogLine> for LogView {
     }
 }
 
-async fn build_log(State(state): State<AppState>, caller: MaybeCaller, Path(id): Path<i64>, Query(q): Query<After>) -> Result<Json<Vec<LogView>>, ApiError> {
-    let (_, pipeline) = build_scope(&state, BuildId(id)).await?;
+/// The build's log so far (up to 10 000 events after `after`).
+#[utoipa::path(get, path = "/api/v1/builds/{id}/log", tag = "builds", params(("id" = i64, Path, description = "build id"), After),
+    responses((status = 200, body = [LogView]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn build_log(State(state): State<AppState>, caller: MaybeCaller, Path(id): Path<i64>, Query(q): Query<After>) -> ApiResult<Json<Vec<LogView>>> {
+    let (_, _, pipeline) = build_scope(&state, BuildId(id)).await?;
     may_read(&state, &caller, &pipeline).await?;
-    let lines = state.store.read_log(BuildId(id), q.after, 10_000).await.map_err(internal)?;
+    let lines = state.store.read_log(BuildId(id), q.after, 10_000).await?;
     Ok(Json(lines.into_iter().map(LogView::from).collect()))
 }
 
 /// The build's log as server-sent events, live: stored lines first, then new ones as they are
-/// written, ending with an `end` event once the build is over and everything was sent.
-async fn build_events(
+/// written, each a `log` event whose data is a LogView in JSON and whose id is its `seq`; an `end`
+/// event once the build is over and everything was sent.
+#[utoipa::path(get, path = "/api/v1/builds/{id}/events", tag = "builds", params(("id" = i64, Path, description = "build id"), After),
+    responses((status = 200, description = "text/event-stream of `log` events (data: LogView JSON), then `end`", content_type = "text/event-stream", body = String),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn build_events(
     State(state): State<AppState>,
     caller: MaybeCaller,
     Path(id): Path<i64>,
     Query(q): Query<After>,
-) -> Result<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let (_, pipeline) = build_scope(&state, BuildId(id)).await?;
+) -> ApiResult<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>> {
+    let (_, _, pipeline) = build_scope(&state, BuildId(id)).await?;
     may_read(&state, &caller, &pipeline).await?;
     let stream = async_stream::stream! {
         let mut after = q.after;
@@ -185,11 +226,15 @@ async fn build_events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-async fn cancel_build(State(state): State<AppState>, Caller(user): Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
-    let (build, pipeline) = build_scope(&state, BuildId(id)).await?;
+/// Abort a pending or running build (operator).
+#[utoipa::path(post, path = "/api/v1/builds/{id}/cancel", tag = "builds", params(("id" = i64, Path, description = "build id")), security(("bearer" = [])),
+    responses((status = 202, description = "the build is being aborted"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "the build already ended", body = ErrorBody)))]
+pub async fn cancel_build(State(state): State<AppState>, Caller(user): Caller, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    let (build, _, pipeline) = build_scope(&state, BuildId(id)).await?;
     require_role(&state, &user, pipeline.team_id, Role::Operator).await?;
     if build.status.is_terminal() {
-        return Err((StatusCode::CONFLICT, format!("build {id} is already {}", build.status.as_str())));
+        return Err(ApiError::conflict(format!("build {id} is already {}", build.status.as_str())));
     }
     let token = state.running.lock().unwrap().get(&BuildId(id)).cloned();
     match token {
@@ -200,4 +245,16 @@ async fn cancel_build(State(state): State<AppState>, Caller(user): Caller, Path(
         }
     }
     Ok(StatusCode::ACCEPTED)
+}
+
+/// Run the build's job again with exactly the versions this build used (operator).
+#[utoipa::path(post, path = "/api/v1/builds/{id}/retry", tag = "builds", params(("id" = i64, Path, description = "build id")), security(("bearer" = [])),
+    responses((status = 201, description = "the new build", body = BuildView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn retry_build(State(state): State<AppState>, Caller(user): Caller, Path(id): Path<i64>) -> ApiResult<(StatusCode, Json<BuildView>)> {
+    let (build, job, pipeline) = build_scope(&state, BuildId(id)).await?;
+    require_role(&state, &user, pipeline.team_id, Role::Operator).await?;
+    let new = state.store.rerun_build(build.id).await?;
+    state.wake.notify_waiters();
+    state.wake_worker.notify_one();
+    Ok((StatusCode::CREATED, Json(BuildView::new(new, &job.name))))
 }

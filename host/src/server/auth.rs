@@ -1,10 +1,11 @@
 //! Who is calling: API tokens (from `POST /api/v1/login` or created for scripts), checked
 //! against their hashes in the store; roles per team.
 
+use super::api_common::ApiError;
 use super::state::AppState;
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use pikoci_store::{Role, TeamId, User};
 
 /// The authenticated user of a request; rejects the request with 401 when there is none.
@@ -18,36 +19,44 @@ fn bearer(parts: &Parts) -> Option<&str> {
 }
 
 impl FromRequestParts<AppState> for MaybeCaller {
-    type Rejection = (StatusCode, String);
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Some(token) = bearer(parts) else { return Ok(MaybeCaller(None)) };
         match state.store.verify_token(token).await {
             Ok(found) => Ok(MaybeCaller(found.map(|(user, _)| user))),
-            Err(e) => Err((StatusCode::INTERNAL_SERVER_ERROR, format!("cannot check the token: {e}"))),
+            Err(e) => Err(super::api_common::internal(format!("cannot check the token: {e}"))),
         }
     }
 }
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = (StatusCode, String);
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         match MaybeCaller::from_request_parts(parts, state).await? {
             MaybeCaller(Some(user)) => Ok(Caller(user)),
-            MaybeCaller(None) => Err((StatusCode::UNAUTHORIZED, "log in first: send `Authorization: Bearer <token>`".into())),
+            MaybeCaller(None) => Err(ApiError::unauthenticated()),
         }
     }
 }
 
 /// Whether `user` holds at least `needed` in `team` (admins hold every role everywhere).
-pub async fn require_role(state: &AppState, user: &User, team: TeamId, needed: Role) -> Result<(), (StatusCode, String)> {
+pub async fn require_role(state: &AppState, user: &User, team: TeamId, needed: Role) -> Result<(), ApiError> {
     if user.is_admin {
         return Ok(());
     }
-    let role = state.store.role(team, user.id).await.map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    match role {
+    match state.store.role(team, user.id).await? {
         Some(role) if role >= needed => Ok(()),
-        _ => Err((StatusCode::FORBIDDEN, format!("this needs the {needed:?} role in the team").to_lowercase())),
+        _ => Err(ApiError::new(StatusCode::FORBIDDEN, format!("this needs the {} role in the team", needed.as_str()))),
+    }
+}
+
+/// Server-wide actions (users, teams) are the admins'.
+pub fn require_admin(user: &User) -> Result<(), ApiError> {
+    if user.is_admin {
+        Ok(())
+    } else {
+        Err(ApiError::new(StatusCode::FORBIDDEN, "only an admin may do this"))
     }
 }

@@ -2,6 +2,10 @@
 
 pub mod active;
 mod api;
+mod api_common;
+pub mod api_doc;
+mod api_pipelines;
+mod api_teams;
 pub mod args;
 mod auth;
 pub mod build_sink;

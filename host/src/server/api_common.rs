@@ -1,0 +1,123 @@
+//! What every API handler shares: the error answer, and finding a team, pipeline, job or resource
+//! by the names in the URL while checking the caller may see it.
+
+use super::auth::{require_role, MaybeCaller};
+use super::state::AppState;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use pikoci_store::{Job, Pipeline, Resource, Role, StoreError, Team};
+use serde::Serialize;
+
+/// An API error: its status and a message meant for the person reading it, sent as
+/// `{"error": "..."}` so scripts can parse it and people can read it.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, and when it helps, what to do about it.
+    pub error: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError { status, message: message.into() }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, message)
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "log in first: send `Authorization: Bearer <token>`")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::warn!(status = %self.status, error = %self.message, "API request failed");
+        }
+        (self.status, Json(ErrorBody { error: self.message })).into_response()
+    }
+}
+
+impl From<(StatusCode, String)> for ApiError {
+    fn from((status, message): (StatusCode, String)) -> Self {
+        ApiError { status, message }
+    }
+}
+
+/// Store errors the caller caused get their own status; the rest are the server's fault.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        let status = match &e {
+            StoreError::NotFound(_) => StatusCode::NOT_FOUND,
+            StoreError::AlreadyExists(_) => StatusCode::CONFLICT,
+            StoreError::Invalid(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+pub fn internal(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+pub async fn team(state: &AppState, name: &str) -> ApiResult<Team> {
+    state.store.team_by_name(name).await?.ok_or_else(|| ApiError::not_found(format!("no team `{name}`")))
+}
+
+pub async fn pipeline(state: &AppState, team_name: &str, name: &str) -> ApiResult<Pipeline> {
+    let team = team(state, team_name).await?;
+    state.store.pipeline_by_name(team.id, name).await?.ok_or_else(|| ApiError::not_found(format!("no pipeline `{name}` in team `{team_name}`")))
+}
+
+pub async fn job(state: &AppState, pipeline: &Pipeline, name: &str) -> ApiResult<Job> {
+    state.store.job_by_name(pipeline.id, name).await?.ok_or_else(|| ApiError::not_found(format!("no job `{name}` in pipeline `{}`", pipeline.name)))
+}
+
+pub async fn resource(state: &AppState, pipeline: &Pipeline, name: &str) -> ApiResult<Resource> {
+    state.store.resource_by_name(pipeline.id, name).await?.ok_or_else(|| ApiError::not_found(format!("no resource `{name}` in pipeline `{}`", pipeline.name)))
+}
+
+/// Reading needs the viewer role, unless the pipeline is public.
+pub async fn may_read(state: &AppState, caller: &MaybeCaller, pipeline: &Pipeline) -> ApiResult<()> {
+    if pipeline.public {
+        return Ok(());
+    }
+    match &caller.0 {
+        Some(user) => Ok(require_role(state, user, pipeline.team_id, Role::Viewer).await?),
+        None => Err(ApiError::unauthenticated()),
+    }
+}
+
+/// A pipeline the caller may read, by its names in the URL.
+pub async fn readable_pipeline(state: &AppState, caller: &MaybeCaller, team: &str, name: &str) -> ApiResult<Pipeline> {
+    let p = pipeline(state, team, name).await?;
+    may_read(state, caller, &p).await?;
+    Ok(p)
+}
+
+/// A pipeline on which the caller holds at least `role`, by its names in the URL.
+pub async fn pipeline_with_role(state: &AppState, user: &pikoci_store::User, team: &str, name: &str, role: Role) -> ApiResult<Pipeline> {
+    let p = pipeline(state, team, name).await?;
+    require_role(state, user, p.team_id, role).await?;
+    Ok(p)
+}
