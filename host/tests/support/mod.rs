@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod server;
+
 use pikoci::runtime::{Capabilities, MemoryLog, Plugin, PluginEngine};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};

@@ -1,0 +1,72 @@
+//! The real `pikoci server` on loopback for tests that drive it over HTTP.
+
+use serde_json::{json, Value};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running server; sent SIGTERM and waited for when dropped.
+pub struct Server {
+    pub child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// What the server printed on stderr so far, for assertion messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// `USER:HASH` for `--users`, made by the binary itself.
+pub fn hash(user: &str, password: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_pikoci")).args(["user-password", "-u", user, "-p", password]).output().unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Starts a server with users `admin`/`adminpw` (the first, so the admin) and `viewer`/`viewerpw`
+/// (no role anywhere), plus `extra` flags; returns once it accepts connections.
+pub fn start(extra: &[&str]) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = Command::new(env!("CARGO_BIN_EXE_pikoci"))
+        .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--users", &hash("admin", "adminpw"), "--users", &hash("viewer", "viewerpw")])
+        .args(extra)
+        .env("PIKOCI_CACHE_DIR", super::repo_root().join("target/test-cache"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "server did not start: {}", std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server { child, base, dir }
+}
+
+pub fn client() -> reqwest::Client {
+    pikoci_registry::install_tls_provider();
+    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+/// A token for `user`, through `POST /api/v1/login`.
+pub async fn login(c: &reqwest::Client, base: &str, user: &str, password: &str) -> String {
+    let r = c.post(format!("{base}/api/v1/login")).json(&json!({"username": user, "password": password})).send().await.unwrap();
+    assert_eq!(r.status(), 200, "login {user}");
+    r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+}
