@@ -1,0 +1,198 @@
+//! Variables: their values from `--var`, a vars file, a secret or a default, and evaluating
+//! expressions (`var.N`, `"${var.N}"`, a few functions) against them.
+
+use crate::diagnostic::{file_problem, Diagnostic, Span};
+use hcl::edit::expr::{Expression, TraversalOperator};
+use hcl::edit::visit::{self, Visit};
+use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
+use hcl::edit::Span as _;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// What a secret-backed variable evaluates to while loading; the executor swaps in the secret
+/// when a step runs, so secrets are never part of the stored pipeline. The same text the host's
+/// executor looks for.
+pub fn secret_placeholder(name: &str) -> String {
+    format!("((pikoci-secret:{name}))")
+}
+
+/// Variable values given from outside the pipeline.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VarValues {
+    values: BTreeMap<String, serde_json::Value>,
+}
+
+impl VarValues {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&mut self, name: impl Into<String>, value: serde_json::Value) {
+        self.values.insert(name.into(), value);
+    }
+
+    pub fn get(&self, name: &str) -> Option<&serde_json::Value> {
+        self.values.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
+    }
+
+    /// `--vars FILE.json` (an object of name → value), then each `--var NAME=VALUE` over it.
+    pub fn from_cli<S: AsRef<str>>(pairs: &[S], vars_file: Option<&Path>) -> Result<Self, Diagnostic> {
+        let mut vars = VarValues::new();
+        if let Some(path) = vars_file {
+            let text = std::fs::read_to_string(path).map_err(|e| file_problem(path, format!("cannot read the vars file: {e}")))?;
+            let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).map_err(|e| {
+                let mut d = file_problem(path, format!("the vars file is not a JSON object of variable values: {e}"));
+                d.line = e.line().max(1);
+                d.column = e.column().max(1);
+                d.expected("{\"NAME\": VALUE, ...}")
+            })?;
+            vars.values.extend(object);
+        }
+        for pair in pairs {
+            let pair = pair.as_ref();
+            match pair.split_once('=') {
+                Some((name, value)) if !name.is_empty() => vars.insert(name, serde_json::Value::String(value.to_string())),
+                _ => return Err(file_problem(Path::new("--var"), format!("`{pair}` is not NAME=VALUE")).expected("--var NAME=VALUE")),
+            }
+        }
+        Ok(vars)
+    }
+}
+
+/// A `var.NAME` written in an expression.
+#[derive(Clone, Debug)]
+pub struct VarUse {
+    pub name: String,
+    pub span: Span,
+}
+
+/// Every `var.NAME` in `expr`, templates included.
+pub fn var_uses(expr: &Expression) -> Vec<VarUse> {
+    struct Finder(Vec<VarUse>);
+    impl Visit for Finder {
+        fn visit_traversal(&mut self, node: &hcl::edit::expr::Traversal) {
+            if let Expression::Variable(root) = &node.expr {
+                if root.as_str() == "var" {
+                    if let Some(TraversalOperator::GetAttr(name)) = node.operators.first().map(|o| o.value()) {
+                        let span = name.span().or_else(|| node.span()).map(Span::from).unwrap_or_default();
+                        self.0.push(VarUse { name: name.as_str().to_string(), span });
+                    }
+                }
+            }
+            visit::visit_traversal(self, node);
+        }
+    }
+    let mut finder = Finder(Vec::new());
+    finder.visit_expr(expr);
+    finder.0
+}
+
+/// Why an expression has no value.
+pub enum EvalError {
+    /// `var.NAME` of undeclared variables.
+    Undeclared(Vec<VarUse>),
+    Other(String),
+}
+
+/// The variables in scope, ready to evaluate expressions.
+pub struct Scope {
+    ctx: Context<'static>,
+    declared: BTreeSet<String>,
+}
+
+impl Scope {
+    /// Declared variables and their values (missing ones hold an empty string, so one missing
+    /// value is reported once, at its declaration, and not again at every use).
+    pub fn new(values: BTreeMap<String, hcl::Value>) -> Self {
+        let mut ctx = Context::new();
+        declare_functions(&mut ctx);
+        let declared = values.keys().cloned().collect();
+        ctx.declare_var("var", hcl::Value::Object(values.into_iter().collect()));
+        Scope { ctx, declared }
+    }
+
+    pub fn declared(&self) -> impl Iterator<Item = &str> {
+        self.declared.iter().map(String::as_str)
+    }
+
+    pub fn evaluate(&self, expr: &Expression) -> Result<hcl::Value, EvalError> {
+        let undeclared: Vec<VarUse> = var_uses(expr).into_iter().filter(|u| !self.declared.contains(&u.name)).collect();
+        if !undeclared.is_empty() {
+            return Err(EvalError::Undeclared(undeclared));
+        }
+        let expr: hcl::Expression = expr.clone().into();
+        expr.evaluate(&self.ctx).map_err(|e| EvalError::Other(e.to_string()))
+    }
+}
+
+/// The functions PikoCI's examples use, with Terraform's meaning.
+fn declare_functions(ctx: &mut Context<'static>) {
+    fn concat(args: FuncArgs) -> Result<hcl::Value, String> {
+        let mut out = Vec::new();
+        for a in args.iter() {
+            match a {
+                hcl::Value::Array(items) => out.extend(items.iter().cloned()),
+                other => return Err(format!("concat takes lists, not `{other}`")),
+            }
+        }
+        Ok(hcl::Value::Array(out))
+    }
+    fn join(args: FuncArgs) -> Result<hcl::Value, String> {
+        let sep = args[0].as_str().unwrap_or_default().to_string();
+        let items = args[1].as_array().cloned().unwrap_or_default();
+        let parts: Vec<String> = items.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect();
+        Ok(hcl::Value::String(parts.join(&sep)))
+    }
+    fn string_fn(args: &FuncArgs, f: fn(&str) -> String) -> Result<hcl::Value, String> {
+        Ok(hcl::Value::String(f(args[0].as_str().unwrap_or_default())))
+    }
+    fn lower(args: FuncArgs) -> Result<hcl::Value, String> {
+        string_fn(&args, str::to_lowercase)
+    }
+    fn upper(args: FuncArgs) -> Result<hcl::Value, String> {
+        string_fn(&args, str::to_uppercase)
+    }
+    fn trimspace(args: FuncArgs) -> Result<hcl::Value, String> {
+        string_fn(&args, |s| s.trim().to_string())
+    }
+    let list = || ParamType::Array(Box::new(ParamType::Any));
+    ctx.declare_func("concat", FuncDef::builder().variadic_param(list()).build(concat));
+    ctx.declare_func("join", FuncDef::builder().param(ParamType::String).param(list()).build(join));
+    ctx.declare_func("lower", FuncDef::builder().param(ParamType::String).build(lower));
+    ctx.declare_func("upper", FuncDef::builder().param(ParamType::String).build(upper));
+    ctx.declare_func("trimspace", FuncDef::builder().param(ParamType::String).build(trimspace));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn expr(text: &str) -> Expression {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn finds_var_uses_in_templates() {
+        let uses = var_uses(&expr(r#""cd ${var.repo} && ${var.cmd}""#));
+        assert_eq!(uses.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["repo", "cmd"]);
+    }
+
+    #[test]
+    fn evaluates_functions_and_vars() {
+        let scope = Scope::new([("a".to_string(), hcl::Value::from("x"))].into_iter().collect());
+        let v = scope.evaluate(&expr(r#"concat(["-e", var.a], ["b"])"#)).ok().unwrap();
+        assert_eq!(v, hcl::Value::Array(vec!["-e".into(), "x".into(), "b".into()]));
+        assert!(matches!(scope.evaluate(&expr("var.b")), Err(EvalError::Undeclared(_))));
+    }
+
+    #[test]
+    fn cli_values() {
+        let v = VarValues::from_cli(&["a=1", "b=x=y"], None).unwrap();
+        assert_eq!(v.get("b"), Some(&serde_json::json!("x=y")));
+        assert!(VarValues::from_cli(&["novalue"], None).is_err());
+    }
+}

@@ -1,0 +1,426 @@
+//! The typed pipeline: what a valid pipeline file means, with where each part was written so
+//! later checks (and the host) can point at it.
+//!
+//! Values a plugin interprets (resource params, runner attributes, put params) stay JSON: their
+//! shape belongs to the plugin, not to the language.
+
+use crate::catalog::PluginKind;
+use crate::diagnostic::Span;
+use pikoci_registry::{Digest, Reference};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Attribute values handed to a plugin, by attribute name.
+pub type Params = BTreeMap<String, Value>;
+
+/// A name as written, with where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Name {
+    pub text: String,
+    pub span: Span,
+}
+
+impl Name {
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Pipeline {
+    pub variables: Vec<Variable>,
+    pub resource_types: Vec<ResourceType>,
+    pub runner_types: Vec<RunnerType>,
+    pub service_types: Vec<ServiceType>,
+    pub secret_types: Vec<SecretType>,
+    pub resources: Vec<Resource>,
+    pub jobs: Vec<Job>,
+}
+
+impl Pipeline {
+    pub fn job(&self, name: &str) -> Option<&Job> {
+        self.jobs.iter().find(|j| j.name.text == name)
+    }
+
+    pub fn resource(&self, type_name: &str, name: &str) -> Option<&Resource> {
+        self.resources.iter().find(|r| r.type_name.text == type_name && r.name.text == name)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Variables
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VarType {
+    String,
+    Number,
+    Bool,
+    /// No `type`, or `any`: whatever was given.
+    Any,
+}
+
+#[derive(Clone, Debug)]
+pub struct Variable {
+    pub name: Name,
+    pub var_type: VarType,
+    pub default: Option<Value>,
+    pub secret: Option<SecretRef>,
+    /// What the variable stands for in this load, by PikoCI's precedence: given, else secret,
+    /// else default.
+    pub value: VariableValue,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum VariableValue {
+    /// From `--var` or the vars file.
+    Given(Value),
+    /// Fetched by the secret type at run time; the pipeline holds
+    /// [`secret_placeholder`](crate::interpolate::secret_placeholder) in its place.
+    Secret,
+    Default(Value),
+    /// No value anywhere (an error has been reported).
+    Missing,
+}
+
+/// `secret "TYPE" { path = ..., key = ... }` inside a variable.
+#[derive(Clone, Debug)]
+pub struct SecretRef {
+    pub secret_type: Name,
+    pub path: Option<String>,
+    pub key: String,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Types (plugins)
+
+/// Where a type's plugin comes from (`source = "..."`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PluginSource {
+    /// `pikoci://NAME`, built into the binary.
+    Builtin(String),
+    /// `oci://HOST/REPO:TAG`, `oci://HOST/REPO@sha256:...` or both.
+    Oci(Reference),
+    /// An `https://` URL to a component, pinned by the block's `digest`.
+    WasmUrl { url: String, digest: Digest },
+    /// A component file, relative paths taken from the pipeline file's directory.
+    WasmFile { path: PathBuf, digest: Option<Digest> },
+    /// A PikoCI-style HCL definition (inline commands) at an `https://` URL.
+    DefinitionUrl(String),
+    /// A PikoCI-style HCL definition in a file.
+    DefinitionFile(PathBuf),
+}
+
+impl std::fmt::Display for PluginSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PluginSource::Builtin(n) => write!(f, "pikoci://{n}"),
+            PluginSource::Oci(r) => write!(f, "{r}"),
+            PluginSource::WasmUrl { url, .. } | PluginSource::DefinitionUrl(url) => f.write_str(url),
+            PluginSource::WasmFile { path, .. } | PluginSource::DefinitionFile(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+/// How a type is implemented.
+#[derive(Clone, Debug)]
+pub enum Implementation<Inline> {
+    Source { source: PluginSource, span: Span },
+    /// PikoCI's inline exec commands, run by a built-in adapter plugin.
+    Inline(Inline),
+    /// A block named after a built-in that only configures it (`allow`, `cache`, `runner`).
+    Builtin,
+}
+
+/// What a type's plugin may do beyond what its kind needs: `allow { read write net run env }`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Allow {
+    /// Directories it may read.
+    pub read: Vec<String>,
+    /// Directories it may write.
+    pub write: Vec<String>,
+    /// Network hosts (`host` or `host:port`).
+    pub net: Vec<String>,
+    /// Programs it may run.
+    pub run: Vec<String>,
+    /// Environment variable names it may see.
+    pub env: Vec<String>,
+}
+
+/// A command run through a runner: `check "exec" { path = ..., args = [...] }`, `run "docker" {
+/// image = ..., cmd = ... }`, `on_failure "exec" { ... }`.
+#[derive(Clone, Debug)]
+pub struct RunnerCall {
+    pub runner: Name,
+    /// The block's attributes, which the runner substitutes (`$path`, `$args`, `$image`, ...).
+    pub params: Params,
+    pub span: Span,
+}
+
+/// A type declared in the pipeline. `Inline` is what the kind defines inline.
+#[derive(Clone, Debug)]
+pub struct TypeDecl<Inline> {
+    pub name: Name,
+    pub implementation: Implementation<Inline>,
+    /// The parameter names it accepts (`params = [...]`), when it lists them.
+    pub params: Option<Vec<String>>,
+    /// Extra configuration attributes (secret types' `address`, services' defaults).
+    pub config: Params,
+    /// `runner "docker" { image = ... }`: run all its exec commands through this runner instead.
+    pub runner: Option<RunnerCall>,
+    pub allow: Allow,
+    pub span: Span,
+}
+
+impl<I> TypeDecl<I> {
+    pub fn source(&self) -> Option<&PluginSource> {
+        match &self.implementation {
+            Implementation::Source { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ResourceCommands {
+    pub check: Option<RunnerCall>,
+    pub pull: Option<RunnerCall>,
+    pub push: Option<RunnerCall>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ResourceType {
+    pub decl: TypeDecl<ResourceCommands>,
+    /// `cache = true`: a persistent `$CACHE_DIR` for check and pull.
+    pub cache: Option<bool>,
+}
+
+/// `run { path = ..., args = [...] }` of an inline runner type; `$NAME` is replaced by the task's
+/// `run` attribute NAME, `$WORKDIR` by the build's directory.
+#[derive(Clone, Debug)]
+pub struct RunTemplate {
+    pub path: String,
+    pub args: Vec<String>,
+}
+
+pub type RunnerType = TypeDecl<RunTemplate>;
+
+#[derive(Clone, Debug)]
+pub struct ReadyCheck {
+    pub call: RunnerCall,
+    /// Between attempts; 1 s unless given.
+    pub interval: Duration,
+    /// Overall; 60 s unless given.
+    pub timeout: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServiceCommands {
+    pub start: RunnerCall,
+    pub ready_check: Option<ReadyCheck>,
+    pub stop: RunnerCall,
+}
+
+pub type ServiceType = TypeDecl<ServiceCommands>;
+
+/// An inline secret type's `get "RUNNER" { ... }`: prints a JSON object on its last line.
+#[derive(Clone, Debug)]
+pub struct SecretCommand {
+    pub get: RunnerCall,
+}
+
+pub type SecretType = TypeDecl<SecretCommand>;
+
+// ---------------------------------------------------------------------------------------------
+// Resources
+
+/// When a resource is checked for new versions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CheckInterval {
+    /// `@every 1m`.
+    Every(Duration),
+    /// A five-field cron expression or a descriptor such as `@hourly`.
+    Cron(String),
+}
+
+/// The shortest `@every` PikoCI (and pikoci) accept.
+pub const MIN_CHECK_INTERVAL: Duration = Duration::from_secs(10);
+
+#[derive(Clone, Debug)]
+pub struct Resource {
+    pub type_name: Name,
+    pub name: Name,
+    pub params: Params,
+    pub check_interval: Option<CheckInterval>,
+    /// Overrides the type's `cache`.
+    pub cache: Option<bool>,
+    /// Only workers with all of these tags check it.
+    pub tags: Vec<String>,
+    pub span: Span,
+}
+
+/// A `get`/`put` naming a resource by type and name, as PikoCI does.
+#[derive(Clone, Debug)]
+pub struct ResourceRef {
+    pub type_name: Name,
+    pub name: Name,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs and steps
+
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub name: Name,
+    /// How many builds may run at once; `None` is unlimited (PikoCI's `0`).
+    pub concurrency: Option<u32>,
+    pub tags: Vec<String>,
+    pub steps: Vec<Step>,
+    pub hooks: Vec<Hook>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum Step {
+    Get(GetStep),
+    Task(TaskStep),
+    Put(PutStep),
+    Service(ServiceStep),
+    InParallel(InParallel),
+}
+
+impl Step {
+    /// The settings every step but `service` has.
+    pub fn common(&self) -> Option<&StepCommon> {
+        match self {
+            Step::Get(s) => Some(&s.common),
+            Step::Task(s) => Some(&s.common),
+            Step::Put(s) => Some(&s.common),
+            Step::InParallel(s) => Some(&s.common),
+            Step::Service(_) => None,
+        }
+    }
+}
+
+/// Settings shared by steps.
+#[derive(Clone, Debug, Default)]
+pub struct StepCommon {
+    /// Per attempt; no limit unless given.
+    pub timeout: Option<Duration>,
+    /// How many times to try; 1 unless given.
+    pub attempts: u32,
+    /// Secret type name → path, fetched for the step and exposed as `secret_<key>`.
+    pub secrets: Vec<(Name, String)>,
+    pub hooks: Vec<Hook>,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct GetStep {
+    pub resource: ResourceRef,
+    /// Start the job on a new version.
+    pub trigger: bool,
+    /// Only versions that went through all these jobs.
+    pub passed: Vec<Name>,
+    pub params: Params,
+    pub common: StepCommon,
+}
+
+#[derive(Clone, Debug)]
+pub struct TaskStep {
+    pub name: Name,
+    pub run: RunnerCall,
+    /// Paths under `$WORKDIR` that must exist before it runs.
+    pub inputs: Vec<String>,
+    /// Paths under `$WORKDIR` that must exist after it ran.
+    pub outputs: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub common: StepCommon,
+}
+
+#[derive(Clone, Debug)]
+pub struct PutStep {
+    pub resource: ResourceRef,
+    /// `$put_<key>` for the push command.
+    pub params: Params,
+    pub common: StepCommon,
+}
+
+/// `service "TYPE" { overrides }`: started before the job's other steps, stopped after.
+#[derive(Clone, Debug)]
+pub struct ServiceStep {
+    pub service_type: Name,
+    pub params: Params,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub struct InParallel {
+    /// At most this many at once; all at once unless given.
+    pub limit: Option<u32>,
+    /// Stop the others when one fails.
+    pub fail_fast: bool,
+    pub steps: Vec<Step>,
+    pub common: StepCommon,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HookEvent {
+    /// The step or job succeeded.
+    Success,
+    /// It failed (a command exited non-zero, a check failed).
+    Failure,
+    /// It could not run (a plugin or the host broke, a timeout in a hook).
+    Error,
+    /// Someone aborted it.
+    Abort,
+    /// Always, last.
+    Ensure,
+}
+
+impl HookEvent {
+    pub const ALL: [(&'static str, HookEvent); 5] = [
+        ("on_success", HookEvent::Success),
+        ("on_failure", HookEvent::Failure),
+        ("on_error", HookEvent::Error),
+        ("on_abort", HookEvent::Abort),
+        ("ensure", HookEvent::Ensure),
+    ];
+
+    pub fn keyword(self) -> &'static str {
+        HookEvent::ALL.iter().find(|(_, e)| *e == self).map_or("ensure", |(k, _)| k)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Hook {
+    pub event: HookEvent,
+    pub action: HookAction,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug)]
+pub enum HookAction {
+    /// `on_failure "exec" { path = ..., args = [...] }`.
+    Run(RunnerCall),
+    /// `on_failure { put ... task ... }`.
+    Steps(Vec<Step>),
+}
+
+/// For the kind each type block declares.
+pub fn kind_of_block(keyword: &str) -> Option<PluginKind> {
+    match keyword {
+        "resource_type" => Some(PluginKind::ResourceType),
+        "runner_type" => Some(PluginKind::Runner),
+        "service_type" => Some(PluginKind::ServiceType),
+        "secret_type" => Some(PluginKind::SecretType),
+        _ => None,
+    }
+}

@@ -1,0 +1,7 @@
+name = "my-pipeline"
+
+job "a" {
+  task "t" {
+    run "exec" { path = "true" }
+  }
+}

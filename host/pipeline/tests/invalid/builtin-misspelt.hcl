@@ -1,0 +1,9 @@
+resource_type "repo" {
+  source = "pikoci://gti"
+}
+
+resource "repo" "r" {}
+
+job "a" {
+  get "repo" "r" {}
+}

@@ -1,0 +1,7 @@
+resource "cron" "when" {
+  check_interval = "every tuesday"
+}
+
+job "a" {
+  get "cron" "when" {}
+}

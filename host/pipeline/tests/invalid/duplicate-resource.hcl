@@ -1,0 +1,11 @@
+resource "cron" "tick" {
+  check_interval = "@every 1m"
+}
+
+resource "cron" "tick" {
+  check_interval = "@every 2m"
+}
+
+job "a" {
+  get "cron" "tick" {}
+}

@@ -1,0 +1,7 @@
+resource "cron" "tick" {
+  check_interval = "@every 1m"
+}
+
+job "a" {
+  get "tick" {}
+}

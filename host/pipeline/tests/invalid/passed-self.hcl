@@ -1,0 +1,9 @@
+resource "cron" "tick" {
+  check_interval = "@every 1m"
+}
+
+job "a" {
+  get "cron" "tick" {
+    passed = ["a"]
+  }
+}

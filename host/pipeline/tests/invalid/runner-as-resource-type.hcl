@@ -1,0 +1,5 @@
+resource "exec" "app" {}
+
+job "build" {
+  get "exec" "app" {}
+}

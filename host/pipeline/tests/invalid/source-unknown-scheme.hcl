@@ -1,0 +1,9 @@
+runner_type "remote" {
+  source = "ftp://example.com/runner.wasm"
+}
+
+job "a" {
+  task "t" {
+    run "remote" {}
+  }
+}

@@ -1,0 +1,4 @@
+job "build" {
+  task "compile" {
+    run "exec" { path = "make"
+  }

@@ -1,0 +1,5 @@
+job "a" {
+  task "t" {
+    timeout = "1m"
+  }
+}

@@ -1,0 +1,13 @@
+variable "name" {
+  type    = string
+  default = "app"
+}
+
+job "build" {
+  task "t" {
+    run "exec" {
+      path = "/bin/sh"
+      args = ["-ec", "cd ${var.nmae} && make"]
+    }
+  }
+}

@@ -1,0 +1,8 @@
+job "build" {
+  task "compile" {
+    run "dokcer" {
+      image = "golang"
+      cmd   = "make"
+    }
+  }
+}

@@ -1,0 +1,8 @@
+job "a" {
+  service "postgress" {
+    version = "17"
+  }
+  task "t" {
+    run "exec" { path = "true" }
+  }
+}

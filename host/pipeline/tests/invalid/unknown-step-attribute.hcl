@@ -1,0 +1,9 @@
+resource "cron" "tick" {
+  check_interval = "@every 1m"
+}
+
+job "build" {
+  get "cron" "tick" {
+    tirgger = true
+  }
+}

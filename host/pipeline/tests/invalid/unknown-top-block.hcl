@@ -1,0 +1,7 @@
+resourse "git" "app" {}
+
+job "build" {
+  task "t" {
+    run "exec" { path = "true" }
+  }
+}

@@ -1,0 +1,6 @@
+job "a" {
+  task "t" {
+    attempts = 0
+    run "exec" { path = "true" }
+  }
+}
