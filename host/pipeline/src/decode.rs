@@ -63,9 +63,10 @@ impl<'a> Decoder<'a> {
     /// Read the variables first: every other block may use them.
     pub fn new(src: &'a SourceFile, base_dir: &'a Path, body: &Body, given: &VarValues) -> (Self, Vec<Variable>) {
         let mut decoder = Decoder { src, base_dir, scope: Scope::new(BTreeMap::new()), problems: Vec::new(), broken_types: Vec::new() };
-        let variables: Vec<Variable> = body.blocks().filter(|b| b.ident.as_str() == "variable").filter_map(|b| decoder.variable(b, given)).collect();
+        let blocks: Vec<&Block> = body.blocks().filter(|b| b.ident.as_str() == "variable").collect();
+        let mut variables: Vec<(Variable, Option<&Block>)> = blocks.into_iter().filter_map(|b| decoder.variable(b, given)).collect();
         let mut values = BTreeMap::new();
-        for v in &variables {
+        for (v, _) in &variables {
             let value = match &v.value {
                 VariableValue::Given(j) | VariableValue::Default(j) => hcl::to_value(j).unwrap_or(hcl::Value::Null),
                 VariableValue::Secret => hcl::Value::String(secret_placeholder(&v.name.text)),
@@ -74,6 +75,14 @@ impl<'a> Decoder<'a> {
             values.insert(v.name.text.clone(), value);
         }
         decoder.scope = Scope::new(values);
+        // A secret's path and key may use other variables (PikoCI's secret chaining): read them
+        // once every variable has its value or placeholder.
+        for (v, secret) in &mut variables {
+            if let Some(block) = secret {
+                v.secret = decoder.secret_ref(block);
+            }
+        }
+        let variables: Vec<Variable> = variables.into_iter().map(|(v, _)| v).collect();
         for name in given.names() {
             if !variables.iter().any(|v| v.name.text == name) {
                 let d = decoder.src.warning(Span::default(), format!("a value was given for `{name}`, which the pipeline does not declare"));
@@ -349,7 +358,8 @@ impl<'a> Decoder<'a> {
     // -----------------------------------------------------------------------------------------
     // Blocks
 
-    fn variable(&mut self, block: &Block, given: &VarValues) -> Option<Variable> {
+    /// The variable, and its `secret` block, read once all variables have values.
+    fn variable<'b>(&mut self, block: &'b Block, given: &VarValues) -> Option<(Variable, Option<&'b Block>)> {
         let [name]: [Name; 1] = self.labels(block, &["NAME"])?.try_into().ok()?;
         self.check_fields(&block.body, "a variable", &["type", "default", "description", "sensitive"], &["secret"], false);
         let var_type = match attr(&block.body, "type") {
@@ -375,10 +385,7 @@ impl<'a> Decoder<'a> {
         };
         // Defaults are read before any variable has a value, so they cannot use other variables.
         let default = attr(&block.body, "default").and_then(|a| self.json(&a.value));
-        let secret = match self.single_block(&block.body, "secret", "a variable") {
-            Some(s) => self.secret_ref(s),
-            None => None,
-        };
+        let secret = self.single_block(&block.body, "secret", "a variable");
         let value = if let Some(v) = given.get(&name.text) {
             match coerce(v, var_type) {
                 Ok(v) => VariableValue::Given(v),
@@ -387,8 +394,7 @@ impl<'a> Decoder<'a> {
                     VariableValue::Missing
                 }
             }
-        } else if secret.is_some() || block.body.has_blocks("secret") {
-            // A broken `secret` block has been reported; "no value" would only repeat it.
+        } else if secret.is_some() {
             VariableValue::Secret
         } else if let Some(d) = &default {
             match coerce(d, var_type) {
@@ -408,7 +414,7 @@ impl<'a> Decoder<'a> {
             self.push(d);
             VariableValue::Missing
         };
-        Some(Variable { name, var_type, default, secret, value })
+        Some((Variable { name, var_type, default, secret: None, value }, secret))
     }
 
     fn secret_ref(&mut self, block: &Block) -> Option<SecretRef> {

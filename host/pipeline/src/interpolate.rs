@@ -91,6 +91,25 @@ pub fn var_uses(expr: &Expression) -> Vec<VarUse> {
     finder.0
 }
 
+/// Names interpolated bare in a template (`"${BUILD_NUMBER}"`), which are not pipeline variables:
+/// PikoCI leaves them to the shell, whose variables they are.
+fn shell_names(expr: &Expression) -> BTreeSet<String> {
+    struct Finder(BTreeSet<String>);
+    impl Visit for Finder {
+        fn visit_interpolation(&mut self, node: &hcl::edit::template::Interpolation) {
+            if let Expression::Variable(name) = &node.expr {
+                if name.as_str() != "var" {
+                    self.0.insert(name.as_str().to_string());
+                }
+            }
+            visit::visit_interpolation(self, node);
+        }
+    }
+    let mut finder = Finder(BTreeSet::new());
+    finder.visit_expr(expr);
+    finder.0
+}
+
 /// Why an expression has no value.
 pub enum EvalError {
     /// `var.NAME` of undeclared variables.
@@ -124,8 +143,18 @@ impl Scope {
         if !undeclared.is_empty() {
             return Err(EvalError::Undeclared(undeclared));
         }
+        let shell = shell_names(expr);
         let expr: hcl::Expression = expr.clone().into();
-        expr.evaluate(&self.ctx).map_err(|e| EvalError::Other(e.to_string()))
+        let result = if shell.is_empty() {
+            expr.evaluate(&self.ctx)
+        } else {
+            let mut ctx = self.ctx.clone();
+            for name in shell {
+                ctx.declare_var(name.clone(), hcl::Value::String(format!("${{{name}}}")));
+            }
+            expr.evaluate(&ctx)
+        };
+        result.map_err(|e| EvalError::Other(e.to_string()))
     }
 }
 
@@ -187,6 +216,8 @@ mod tests {
         let v = scope.evaluate(&expr(r#"concat(["-e", var.a], ["b"])"#)).ok().unwrap();
         assert_eq!(v, hcl::Value::Array(vec!["-e".into(), "x".into(), "b".into()]));
         assert!(matches!(scope.evaluate(&expr("var.b")), Err(EvalError::Undeclared(_))));
+        let shell = scope.evaluate(&expr(r#""pg-${BUILD_NUMBER}-${var.a}""#)).ok().unwrap();
+        assert_eq!(shell, hcl::Value::from("pg-${BUILD_NUMBER}-x"));
     }
 
     #[test]

@@ -9,7 +9,10 @@
 //! job "hello" {
 //!   get "cron" "tick" { trigger = true }
 //!   task "say" {
-//!     run "exec" { path = "echo", args = ["hello"] }
+//!     run "exec" {
+//!       path = "echo"
+//!       args = ["hello"]
+//!     }
 //!   }
 //! }
 //! "#;
