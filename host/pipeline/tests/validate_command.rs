@@ -28,6 +28,8 @@ fn exit_codes() {
     assert_eq!(exit_of(&["validate", &fixture("valid/pikoci-getting-started.hcl")]), ExitCode::SUCCESS);
     assert_eq!(exit_of(&["validate", "--json", &fixture("invalid/misspelt-resource.hcl")]), ExitCode::FAILURE);
     assert_eq!(exit_of(&["validate", &fixture("valid/does-not-exist.hcl")]), ExitCode::from(2));
+    let two = [fixture("valid/pikoci-getting-started.hcl"), fixture("invalid/passed-cycle.hcl")];
+    assert_eq!(exit_of(&["validate", &two[0], &two[1]]), ExitCode::FAILURE);
     assert_eq!(exit_of(&["validate", "--var", "novalue", &fixture("valid/pikoci-getting-started.hcl")]), ExitCode::from(2));
 }
 

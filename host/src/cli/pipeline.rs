@@ -14,8 +14,9 @@ pub enum PipelineCommand {
 
 #[derive(clap::Args, Debug)]
 pub struct ValidateArgs {
-    /// The pipeline file (HCL).
-    pub file: PathBuf,
+    /// The pipeline files (HCL); several at once for pre-commit hooks.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
 
     /// A variable value, NAME=VALUE; repeatable, and wins over the `--vars` file.
     #[arg(long = "var", value_name = "NAME=VALUE")]
@@ -51,18 +52,23 @@ pub fn validate(args: &ValidateArgs, catalog: &dyn PluginCatalog) -> ExitCode {
         Ok(vars) => vars,
         Err(d) => return report_usage(d),
     };
-    if let Err(e) = std::fs::metadata(&args.file) {
-        return report_usage(pikoci_pipeline::diagnostic::file_problem(&args.file, format!("cannot read the pipeline: {e}")));
+    for file in &args.files {
+        if let Err(e) = std::fs::metadata(file) {
+            return report_usage(pikoci_pipeline::diagnostic::file_problem(file, format!("cannot read the pipeline: {e}")));
+        }
     }
-    let report = check_file(&args.file, &vars, catalog);
+    let diagnostics: Vec<_> = args.files.iter().flat_map(|f| check_file(f, &vars, catalog).diagnostics).collect();
+    let valid = !diagnostics.iter().any(pikoci_pipeline::Diagnostic::is_error);
     if args.json {
-        println!("{}", render_json(&report.diagnostics));
-    } else if report.is_valid() && report.diagnostics.is_empty() {
-        println!("{}: valid", args.file.display());
+        println!("{}", render_json(&diagnostics));
+    } else if diagnostics.is_empty() {
+        for file in &args.files {
+            println!("{}: valid", file.display());
+        }
     } else {
-        eprint!("{}", render_human(&report.diagnostics));
+        eprint!("{}", render_human(&diagnostics));
     }
-    if report.is_valid() {
+    if valid {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
