@@ -443,26 +443,10 @@ impl<'a> Decoder<'a> {
             };
             match block.ident.as_str() {
                 "variable" => {}
-                "resource_type" => {
-                    let t = self.resource_type(block);
-                    self.note_broken(block, PluginKind::ResourceType, t.is_none());
-                    p.resource_types.extend(t);
-                }
-                "runner_type" => {
-                    let t = self.runner_type(block);
-                    self.note_broken(block, PluginKind::Runner, t.is_none());
-                    p.runner_types.extend(t);
-                }
-                "service_type" => {
-                    let t = self.service_type(block);
-                    self.note_broken(block, PluginKind::ServiceType, t.is_none());
-                    p.service_types.extend(t);
-                }
-                "secret_type" => {
-                    let t = self.secret_type(block);
-                    self.note_broken(block, PluginKind::SecretType, t.is_none());
-                    p.secret_types.extend(t);
-                }
+                "resource_type" => p.resource_types.extend(self.resource_type(block)),
+                "runner_type" => p.runner_types.extend(self.runner_type(block)),
+                "service_type" => p.service_types.extend(self.service_type(block)),
+                "secret_type" => p.secret_types.extend(self.secret_type(block)),
                 "resource" => p.resources.extend(self.resource(block)),
                 "job" => p.jobs.extend(self.job(block)),
                 "notification_type" | "notification" => {
@@ -485,14 +469,17 @@ impl<'a> Decoder<'a> {
     // -----------------------------------------------------------------------------------------
     // Types
 
-    fn note_broken(&mut self, block: &Block, kind: PluginKind, broken: bool) {
-        if let (true, [name]) = (broken, block.labels.as_slice()) {
+    /// What all four type blocks share; `blocks` are the kind's inline command blocks, read by
+    /// `inline`. A type that cannot be read is remembered as broken.
+    fn type_decl<I>(&mut self, block: &Block, kind: PluginKind, attrs: &[&str], blocks: &[&str], free: bool, inline: impl FnOnce(&mut Self) -> Option<I>) -> Option<TypeDecl<I>> {
+        let decl = self.read_type_decl(block, kind, attrs, blocks, free, inline);
+        if let (None, [name]) = (&decl, block.labels.as_slice()) {
             self.broken_types.push((kind, name.to_string()));
         }
+        decl
     }
 
-    /// What all four type blocks share. `ops` are the kind's inline command blocks.
-    fn type_decl<I>(&mut self, block: &Block, kind: PluginKind, attrs: &[&str], blocks: &[&str], free: bool, inline: impl FnOnce(&mut Self) -> Option<I>) -> Option<TypeDecl<I>> {
+    fn read_type_decl<I>(&mut self, block: &Block, kind: PluginKind, attrs: &[&str], blocks: &[&str], free: bool, inline: impl FnOnce(&mut Self) -> Option<I>) -> Option<TypeDecl<I>> {
         let [name]: [Name; 1] = self.labels(block, &["NAME"])?.try_into().ok()?;
         let context = format!("{} `{}`", kind.keyword(), name.text);
         let mut all_attrs = vec!["source", "digest", "params"];
@@ -608,11 +595,8 @@ impl<'a> Decoder<'a> {
     fn resource_type(&mut self, block: &Block) -> Option<ResourceType> {
         let decl = self.type_decl(block, PluginKind::ResourceType, &["cache"], &["check", "pull", "push"], false, |d| {
             let context = "a resource type";
-            let mut ops = ResourceCommands::default();
-            ops.check = d.single_block(&block.body, "check", context).and_then(|b| d.runner_call(b, context));
-            ops.pull = d.single_block(&block.body, "pull", context).and_then(|b| d.runner_call(b, context));
-            ops.push = d.single_block(&block.body, "push", context).and_then(|b| d.runner_call(b, context));
-            Some(ops)
+            let mut op = |name: &str| d.single_block(&block.body, name, context).and_then(|b| d.runner_call(b, context));
+            Some(ResourceCommands { check: op("check"), pull: op("pull"), push: op("push") })
         })?;
         let cache = self.bool(&block.body, "cache");
         Some(ResourceType { decl, cache })

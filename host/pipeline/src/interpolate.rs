@@ -40,6 +40,8 @@ impl VarValues {
     }
 
     /// `--vars FILE.json` (an object of name → value), then each `--var NAME=VALUE` over it.
+    /// The error is a diagnostic so the CLI reports it like any other problem.
+    #[allow(clippy::result_large_err)]
     pub fn from_cli<S: AsRef<str>>(pairs: &[S], vars_file: Option<&Path>) -> Result<Self, Diagnostic> {
         let mut vars = VarValues::new();
         if let Some(path) = vars_file {

@@ -54,7 +54,7 @@ fn all_steps(job: &Job) -> Vec<&Step> {
 }
 
 /// Every runner call in hooks of steps and jobs.
-fn hook_calls<'p>(job: &'p Job) -> Vec<&'p RunnerCall> {
+fn hook_calls(job: &Job) -> Vec<&RunnerCall> {
     let mut hooks: Vec<&Hook> = job.hooks.iter().collect();
     for step in all_steps(job) {
         if let Some(c) = step.common() {
