@@ -5,9 +5,8 @@ mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use std::path::Path;
 use std::time::{Duration, Instant};
-use support::server::{client, login, start};
+use support::server::{client, login, pipeline_text, start};
 
 /// One request as `token` (anonymous if None); the status and the body (JSON, or text as a string).
 async fn call(c: &reqwest::Client, base: &str, token: Option<&str>, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
@@ -31,41 +30,6 @@ macro_rules! expect {
         assert_eq!(status.as_u16(), $status, "{body}");
         body
     }};
-}
-
-fn pipeline_text(watched: &Path) -> String {
-    format!(
-        r#"
-resource "fs" "app" {{
-  check_interval = "@every 1h"
-  params {{ path = "{path}" }}
-}}
-
-job "test" {{
-  get "fs" "app" {{ trigger = true }}
-  task "unit" {{
-    run "exec" {{
-      path = "/bin/sh"
-      args = ["-ec", "cat app/v"]
-    }}
-  }}
-}}
-
-job "deploy" {{
-  get "fs" "app" {{
-    trigger = true
-    passed  = ["test"]
-  }}
-  task "ship" {{
-    run "exec" {{
-      path = "/bin/cat"
-      args = ["app/v"]
-    }}
-  }}
-}}
-"#,
-        path = watched.display()
-    )
 }
 
 /// Polls `path` as `token` until `done` holds for its JSON (60 s at most).

@@ -1,6 +1,7 @@
 //! The real `pikoci server` on loopback for tests that drive it over HTTP.
 
 use serde_json::{json, Value};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -69,4 +70,41 @@ pub async fn login(c: &reqwest::Client, base: &str, user: &str, password: &str) 
     let r = c.post(format!("{base}/api/v1/login")).json(&json!({"username": user, "password": password})).send().await.unwrap();
     assert_eq!(r.status(), 200, "login {user}");
     r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+}
+
+/// A pipeline watching `watched` with the fs type: `test` gets every version and prints three
+/// lines slowly, then the version's content; `deploy` takes what passed `test`.
+pub fn pipeline_text(watched: &Path) -> String {
+    format!(
+        r#"
+resource "fs" "app" {{
+  check_interval = "@every 1h"
+  params {{ path = "{path}" }}
+}}
+
+job "test" {{
+  get "fs" "app" {{ trigger = true }}
+  task "unit" {{
+    run "exec" {{
+      path = "/bin/sh"
+      args = ["-ec", "for i in 1 2 3; do echo line $i; sleep 0.2; done; cat app/v"]
+    }}
+  }}
+}}
+
+job "deploy" {{
+  get "fs" "app" {{
+    trigger = true
+    passed  = ["test"]
+  }}
+  task "ship" {{
+    run "exec" {{
+      path = "/bin/cat"
+      args = ["app/v"]
+    }}
+  }}
+}}
+"#,
+        path = watched.display()
+    )
 }
