@@ -2,99 +2,11 @@
 
 mod support;
 
+use support::server::*;
+
 use serde_json::{json, Value};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+
 use std::time::{Duration, Instant};
-
-struct Server {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn hash(user: &str, password: &str) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_pikoci")).args(["user-password", "-u", user, "-p", password]).output().unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-fn start(extra: &[&str]) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_pikoci"))
-        .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--users", &hash("admin", "adminpw"), "--users", &hash("viewer", "viewerpw")])
-        .args(extra)
-        .env("PIKOCI_CACHE_DIR", support::repo_root().join("target/test-cache"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start: {}", std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Server { child, base, _dir: dir }
-}
-
-fn client() -> reqwest::Client {
-    pikoci_registry::install_tls_provider();
-    reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
-}
-
-async fn login(c: &reqwest::Client, base: &str, user: &str, password: &str) -> String {
-    let r = c.post(format!("{base}/api/v1/login")).json(&json!({"username": user, "password": password})).send().await.unwrap();
-    assert_eq!(r.status(), 200, "login {user}");
-    r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
-}
-
-fn pipeline_text(watched: &Path) -> String {
-    format!(
-        r#"
-resource "fs" "app" {{
-  check_interval = "@every 1h"
-  params {{ path = "{path}" }}
-}}
-
-job "test" {{
-  get "fs" "app" {{ trigger = true }}
-  task "unit" {{
-    run "exec" {{
-      path = "/bin/sh"
-      args = ["-ec", "for i in 1 2 3; do echo line $i; sleep 0.2; done; cat app/v"]
-    }}
-  }}
-}}
-
-job "deploy" {{
-  get "fs" "app" {{
-    trigger = true
-    passed  = ["test"]
-  }}
-  task "ship" {{
-    run "exec" {{
-      path = "/bin/cat"
-      args = ["app/v"]
-    }}
-  }}
-}}
-"#,
-        path = watched.display()
-    )
-}
 
 async fn wait_for_builds(c: &reqwest::Client, base: &str, token: &str, job: &str, count: usize) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(60);

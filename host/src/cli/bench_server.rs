@@ -85,7 +85,7 @@ async fn first_task_line(store: &Store, job: JobId, number: i64) -> anyhow::Resu
     }
 }
 
-async fn latency(state: &AppState, job: JobId, app: &Path, builds: usize) -> anyhow::Result<Vec<Duration>> {
+async fn latency(state: &AppState, job: JobId, app: &Path, builds: usize, tag: &str) -> anyhow::Result<Vec<Duration>> {
     let resource = state.store.resources(state.pipelines.all()[0].id).await?.into_iter().next().context("no resource")?;
     first_task_line(&state.store, job, 1).await?; // the first check's build
     let mut samples = Vec::with_capacity(builds);
@@ -95,7 +95,8 @@ async fn latency(state: &AppState, job: JobId, app: &Path, builds: usize) -> any
         while !state.store.build_by_number(job, number - 1).await?.is_some_and(|b| b.status.is_terminal()) {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        std::fs::write(app.join("v"), number.to_string())?;
+        // Content unique to this run: a repeat of an older content is no new version.
+        std::fs::write(app.join("v"), format!("{tag}-{number}"))?;
         let started = Instant::now();
         state.check_now.lock().unwrap().push(resource.id);
         state.wake.notify_one();
@@ -133,7 +134,7 @@ pub async fn run(args: &ServerBenchArgs) -> anyhow::Result<ExitCode> {
     println!("pikoci server benchmark (embedded worker, concurrency 2)");
     let sqlite = format!("sqlite://{}", scratch.path().join("bench.db").display());
     let (state, latency_job, burst_job) = start(&sqlite, &cache, &app).await?;
-    let samples = latency(&state, latency_job, &app, args.builds).await?;
+    let samples = latency(&state, latency_job, &app, args.builds, "sqlite").await?;
     println!(
         "new version -> task's first log line, SQLite, {} builds: p50 {}  p99 {}  max {}   (target p99 < 100 ms)",
         samples.len(),
@@ -146,7 +147,7 @@ pub async fn run(args: &ServerBenchArgs) -> anyhow::Result<ExitCode> {
 
     if let Some(url) = &args.postgres_url {
         let (state, latency_job, burst_job) = start(url, &cache, &app).await?;
-        let samples = latency(&state, latency_job, &app, args.builds).await?;
+        let samples = latency(&state, latency_job, &app, args.builds, "postgresql").await?;
         println!(
             "new version -> task's first log line, PostgreSQL, {} builds: p50 {}  p99 {}  max {}",
             samples.len(),

@@ -2,7 +2,9 @@
 
 mod bench;
 mod bench_server;
+pub mod client;
 mod embed;
+mod pipeline;
 mod plugin;
 mod run;
 mod scaffold;
@@ -44,8 +46,13 @@ enum Command {
     /// Inspect, call and manage plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Check pipeline files without a server (for editors and pre-commit hooks).
+    #[command(subcommand)]
+    Pipeline(pipeline::PipelineCommand),
     /// Run one job of a pipeline on this machine, with no server.
     Run(run::RunArgs),
+    /// Talk to a pikoci server: pipelines, jobs, builds and their logs, resources, teams, users.
+    Client(client::ClientArgs),
     /// Run the CI server: scheduler, API and (with --run-worker) an embedded worker.
     Server(crate::server::ServerArgs),
     /// Print `USERNAME:HASH` for the server's --users flag.
@@ -86,7 +93,7 @@ fn default_cache_dir() -> PathBuf {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(client::expand_short_flags(std::env::args_os()));
     pikoci_registry::install_tls_provider();
     tracing_subscriber::fmt()
         // oci_client logs token responses at debug level: never below info for it.
@@ -109,6 +116,8 @@ pub fn main() -> ExitCode {
             Command::Bench(args) => bench::run(&cli, args).await,
             Command::BenchServer(args) => bench_server::run(args).await,
             Command::Run(args) => run::run(&cli, args).await,
+            Command::Pipeline(cmd) => Ok(pipeline::run(cmd)),
+            Command::Client(args) => client::run(args).await,
             Command::Server(args) => crate::server::run(args.clone(), cli.cache_dir()).await.map(|()| ExitCode::SUCCESS),
             Command::UserPassword { username, password } => {
                 println!("{}", crate::server::users::hash_for_flag(username, password)?);

@@ -41,7 +41,7 @@ pub struct RunArgs {
 
 pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&args.pipeline_config).with_context(|| format!("cannot read {}", args.pipeline_config.display()))?;
-    let vars = VarValues::from_cli(&args.vars, args.vars_file.as_deref()).map_err(anyhow::Error::msg)?;
+    let vars = VarValues::from_cli(&args.vars, args.vars_file.as_deref()).map_err(|d| anyhow::anyhow!("{}", pikoci_pipeline::render_human(&[d])))?;
     let mut inputs = JobInputs::default();
     for input in &args.inputs {
         let (name, dir) = input.split_once('=').with_context(|| format!("--input `{input}` is not RESOURCE=DIR"))?;

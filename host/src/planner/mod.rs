@@ -73,6 +73,11 @@ impl LoadedPipeline {
         locator: &PluginLocator,
         cache_root: &Path,
     ) -> Result<LoadedPipeline, String> {
+        // The language crate's checks first: every problem at once, with line and column.
+        let report = pikoci_pipeline::check_str(Path::new(file), text, vars, &pikoci_pipeline::BuiltinCatalog);
+        if !report.is_valid() {
+            return Err(pikoci_pipeline::render_human(&report.diagnostics));
+        }
         let body: Body = hcl::from_str(text).map_err(|e| format!("{file}: {e}"))?;
         let (ctx, secret_decls) = variables::evaluate(&body, vars).map_err(|e| format!("{file}: {e}"))?;
         let types = TypeTable::resolve(&body, &ctx, engine, locator).await.map_err(|e| format!("{file}: {e}"))?;

@@ -5,29 +5,7 @@ use super::body::{self, LoadResult, Place};
 use crate::executor::secret_placeholder;
 use hcl::eval::Context;
 use hcl::Body;
-use std::collections::BTreeMap;
-
-/// Values given on the command line or in a vars file.
-#[derive(Clone, Debug, Default)]
-pub struct VarValues(pub BTreeMap<String, serde_json::Value>);
-
-impl VarValues {
-    /// `--var NAME=VALUE` (repeatable) over a `--vars FILE.json` object.
-    pub fn from_cli(pairs: &[String], file: Option<&std::path::Path>) -> Result<Self, String> {
-        let mut values = BTreeMap::new();
-        if let Some(path) = file {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read vars file {}: {e}", path.display()))?;
-            let parsed: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(&text).map_err(|e| format!("vars file {} is not a JSON object: {e}", path.display()))?;
-            values.extend(parsed);
-        }
-        for pair in pairs {
-            let (k, v) = pair.split_once('=').ok_or_else(|| format!("--var `{pair}` is not NAME=VALUE"))?;
-            values.insert(k.to_string(), serde_json::Value::String(v.to_string()));
-        }
-        Ok(VarValues(values))
-    }
-}
+pub use pikoci_pipeline::VarValues;
 
 /// A variable backed by a secret type.
 pub struct SecretDecl {
@@ -44,7 +22,7 @@ pub fn evaluate(body: &Body, given: &VarValues) -> LoadResult<(Context<'static>,
     for block in body.blocks().filter(|b| b.identifier.as_str() == "variable") {
         let place = Place::default().child(block);
         let name = block.labels.first().map(|l| l.as_str().to_string()).ok_or_else(|| format!("{place}: a variable needs a name label"))?;
-        let value = if let Some(v) = given.0.get(&name) {
+        let value = if let Some(v) = given.get(&name) {
             hcl::to_value(v).map_err(|e| format!("{place}: {e}"))?
         } else if let Some(secret) = body::block(&block.body, "secret") {
             let secret_place = place.child(secret);

@@ -37,6 +37,11 @@ impl ActivePipelines {
         self.0.read().unwrap().get(&id).cloned()
     }
 
+    /// Stop running a pipeline (it was deleted).
+    pub fn remove(&self, id: PipelineId) {
+        self.0.write().unwrap().remove(&id);
+    }
+
     pub fn by_job(&self, job: JobId) -> Option<Arc<ActivePipeline>> {
         self.0.read().unwrap().values().find(|p| p.jobs.values().any(|j| *j == job)).cloned()
     }

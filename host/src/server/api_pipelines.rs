@@ -99,6 +99,7 @@ pub async fn delete_pipeline(State(state): State<AppState>, Caller(user): Caller
         }
     }
     state.store.delete_pipeline(p.id).await?;
+    state.pipelines.remove(p.id);
     Ok(StatusCode::NO_CONTENT)
 }
 

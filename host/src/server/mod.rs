@@ -35,6 +35,8 @@ pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf) -> anyhow::Res
     if interrupted > 0 {
         tracing::warn!(builds = interrupted, "builds left running by the last server marked errored");
     }
+    // The default team exists from the start, so its owners can set its first pipeline.
+    store.ensure_team(&args.team_canonical).await?;
     users::apply_users_flag(&store, &args.users).await?;
     if let Some(password) = users::ensure_admin(&store).await? {
         // Shown once, to whoever started the server; never logged through tracing.
@@ -47,7 +49,7 @@ pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf) -> anyhow::Res
 
     if let Some(path) = &args.pipeline_config {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let vars = crate::planner::VarValues::from_cli(&args.var, args.vars.as_deref()).map_err(anyhow::Error::msg)?;
+        let vars = crate::planner::VarValues::from_cli(&args.var, args.vars.as_deref()).map_err(|d| anyhow::anyhow!("{}", pikoci_pipeline::render_human(&[d])))?;
         let name = args.pipeline_name.clone().unwrap_or_else(|| crate::planner::default_name(path));
         active::set_pipeline(&state, &args.team_canonical, &name, &text, &vars).await.map_err(anyhow::Error::msg)?;
         eprintln!("pikoci: pipeline {}/{name} set from {}", args.team_canonical, path.display());

@@ -66,7 +66,10 @@ pub async fn put_pipeline(
         None => return Err(ApiError::not_found(format!("no team `{team}`"))),
     };
     require_role(&state, &user, team_row.id, Role::Owner).await?;
-    let vars = VarValues(body.vars.into_iter().collect());
+    let mut vars = VarValues::new();
+    for (name, value) in body.vars {
+        vars.insert(name, value);
+    }
     let active = set_pipeline(&state, &team, &name, &body.config, &vars).await.map_err(ApiError::bad_request)?;
     let stored = state.store.pipeline(active.id).await?.ok_or_else(|| ApiError::not_found(format!("pipeline `{name}` vanished")))?;
     Ok(Json(PipelineView { id: active.id.get(), name, paused: stored.paused, public: stored.public, jobs: active.loaded.job_names() }))

@@ -142,7 +142,11 @@ pub async fn choose_inputs(state: &AppState, pipeline: &ActivePipeline, job: &st
     let mut inputs = Vec::new();
     for get in pipeline.loaded.gets_of(job) {
         let Some(&resource) = pipeline.resources.get(&get.resource) else { continue };
-        let version = if get.passed.is_empty() {
+        // A pinned version wins over everything: the job keeps using it until unpinned.
+        let pinned = state.store.pinned_version(resource).await.map_err(|e| e.to_string())?.map(|pin| pin.version);
+        let version = if pinned.is_some() {
+            pinned
+        } else if get.passed.is_empty() {
             state.store.latest_version(resource).await.map_err(|e| e.to_string())?
         } else {
             let upstream: Vec<_> = get.passed.iter().filter_map(|j| pipeline.jobs.get(j).copied()).collect();
