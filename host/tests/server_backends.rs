@@ -3,8 +3,10 @@
 
 mod support;
 
-use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
+use support::server::Server;
+
+use serde_json::Value;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// A database for one test; a PostgreSQL one is created fresh and dropped on drop.
@@ -47,40 +49,10 @@ fn rand_suffix() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos() as u64
 }
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let _ = self.child.wait();
-    }
-}
-
 fn start(db: &Db, pipeline: &std::path::Path) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let hash = Command::new(env!("CARGO_BIN_EXE_pikoci")).args(["user-password", "-u", "admin", "-p", "pw"]).output().unwrap();
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_pikoci"))
-        .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--users", String::from_utf8_lossy(&hash.stdout).trim()])
-        .args(db.args())
-        .arg("--pipeline-config")
-        .arg(pipeline)
-        .args(["--concurrency", "2"])
-        .env("PIKOCI_CACHE_DIR", support::repo_root().join("target/test-cache"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log.reopen().unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start: {}", std::fs::read_to_string(log.path()).unwrap_or_default());
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Server { child, base: format!("http://127.0.0.1:{port}") }
+    let mut args = db.args();
+    args.extend(["--pipeline-config".to_string(), pipeline.display().to_string(), "--concurrency".to_string(), "2".to_string()]);
+    support::server::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 struct Api {
@@ -91,10 +63,9 @@ struct Api {
 
 impl Api {
     async fn login(server: &Server) -> Api {
-        pikoci_registry::install_tls_provider();
-        let c = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-        let r: Value = c.post(format!("{}/api/v1/login", server.base)).json(&json!({"username": "admin", "password": "pw"})).send().await.unwrap().json().await.unwrap();
-        Api { c, base: server.base.clone(), token: r["token"].as_str().unwrap().to_string() }
+        let c = support::server::client();
+        let token = support::server::login(&c, &server.base, "admin", "adminpw").await;
+        Api { c, base: server.base.clone(), token }
     }
 
     async fn get(&self, path: &str) -> Value {
