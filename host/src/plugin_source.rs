@@ -18,6 +18,8 @@ pub enum PluginAddress {
     Builtin(String),
     File(PathBuf),
     Oci(Reference),
+    /// A component at a URL; only ever used with the digest the pipeline pins it to.
+    Url(String),
 }
 
 impl PluginAddress {
@@ -28,8 +30,8 @@ impl PluginAddress {
         if text.starts_with("oci://") {
             return Ok(PluginAddress::Oci(text.parse().with_context(|| format!("`{text}` is not an OCI reference"))?));
         }
-        if text.starts_with("http://") || text.starts_with("https://") {
-            bail!("`{text}`: plugins from URLs are not supported yet; publish it to an OCI registry, or download it and give its path");
+        if text.starts_with("https://") || text.starts_with("http://") {
+            return Ok(PluginAddress::Url(text.to_string()));
         }
         Ok(PluginAddress::File(PathBuf::from(text)))
     }
@@ -94,6 +96,13 @@ impl PluginLocator {
     /// Fetch the plugin at `address`; a tag is resolved through `pins` when given (and recorded
     /// there), so the same bytes keep running until the pin is updated.
     pub async fn fetch(&self, address: &str, pins: Option<&mut Pins>) -> anyhow::Result<Located> {
+        self.fetch_pinned(address, None, pins).await
+    }
+
+    /// As [`Self::fetch`], with the digest a pipeline gave (`digest = "sha256:..."`): required for
+    /// a URL, whose bytes are verified against it and kept in the store, so the same digest is
+    /// downloaded once.
+    pub async fn fetch_pinned(&self, address: &str, digest: Option<Digest>, pins: Option<&mut Pins>) -> anyhow::Result<Located> {
         let origin = address.to_string();
         let bytes = match PluginAddress::parse(address)? {
             PluginAddress::Builtin(_) => match builtin::lookup(address) {
@@ -103,6 +112,26 @@ impl PluginLocator {
                     builtin::names().map(|n| format!("pikoci://{n}")).collect::<Vec<_>>().join(", ")
                 ),
             },
+            PluginAddress::Url(url) => {
+                let Some(expected) = digest else {
+                    bail!("`{url}`: a plugin from a URL needs `digest = \"sha256:...\"`, so the same bytes run every time");
+                };
+                let store = ComponentStore::open(&self.store_root)?;
+                match store.get(&expected)? {
+                    Some(bytes) => bytes,
+                    None => {
+                        pikoci_registry::install_tls_provider();
+                        let response = reqwest::get(&url).await.with_context(|| format!("cannot download {url}"))?;
+                        anyhow::ensure!(response.status().is_success(), "cannot download {url}: HTTP {}", response.status());
+                        let bytes = response.bytes().await.with_context(|| format!("cannot download {url}"))?.to_vec();
+                        let actual = Digest::of(&bytes);
+                        anyhow::ensure!(actual == expected, "{url}: the downloaded component is {actual}, not the pinned {expected}; nothing was kept");
+                        PluginManifest::from_component(&bytes, "").map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+                        store.put(&bytes)?;
+                        bytes
+                    }
+                }
+            }
             PluginAddress::File(path) => std::fs::read(&path).with_context(|| format!("cannot read plugin file {}", path.display()))?,
             PluginAddress::Oci(reference) => {
                 let client = self.client().await?;

@@ -366,3 +366,76 @@ fn ctrl_c_stops_the_service_too() {
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert!(service_is_gone(dir.path()), "the service outlived Ctrl-C: {}", text(&out));
 }
+
+#[test]
+fn a_plugin_from_a_url_runs_only_with_the_digest_the_pipeline_pins() {
+    let dir = tempfile::tempdir().unwrap();
+    let served = dir.path().join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    let wasm = std::fs::read(repo_root().join("target/test-plugins/counter.wasm")).unwrap();
+    std::fs::write(served.join("counter.wasm"), &wasm).unwrap();
+    let port = free_port();
+    let mut server = Command::new("python3")
+        .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()])
+        .current_dir(&served)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "http.server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let count = dir.path().join("count");
+    std::fs::write(&count, "7").unwrap();
+    let pipeline = dir.path().join("p.hcl");
+    let write = |digest: &str| {
+        std::fs::write(
+            &pipeline,
+            format!(
+                r#"
+resource_type "counter" {{
+  source = "http://127.0.0.1:{port}/counter.wasm"
+  digest = "{digest}"
+  allow {{
+    write = ["{dir}"]
+  }}
+}}
+resource "counter" "n" {{
+  params {{ file = "{count}" }}
+}}
+job "show" {{
+  get "counter" "n" {{}}
+  task "cat" {{
+    run "exec" {{
+      path = "/bin/cat"
+      args = ["count"]
+    }}
+  }}
+}}
+"#,
+                dir = dir.path().display(),
+                count = count.display()
+            ),
+        )
+        .unwrap()
+    };
+    let cache = tempfile::tempdir().unwrap();
+    let wrong = pikoci_registry::Digest::of(b"something else").to_string();
+    write(&wrong);
+    let out = pikoci(cache.path()).args(["run", "-c"]).arg(&pipeline).args(["-j", "show"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("not the pinned"), "{}", text(&out));
+    assert!(!cache.path().join("components").exists() || std::fs::read_dir(cache.path().join("components/sha256")).map_or(true, |d| d.count() == 0), "nothing may be kept");
+
+    write(&pikoci_registry::Digest::of(&wasm).to_string());
+    let out = pikoci(cache.path()).args(["run", "-c"]).arg(&pipeline).args(["-j", "show"]).output().unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("task cat | 7"), "{}", text(&out));
+    // Cached by digest: the same pipeline runs with the web server gone.
+    let out = pikoci(cache.path()).args(["run", "-c"]).arg(&pipeline).args(["-j", "show"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}

@@ -105,7 +105,11 @@ impl TypeTable {
             }
             let config = Value::Object(body::attributes(&block.body, ctx, &place, &["source", "params", "cache", "digest"])?);
             if let Some(address) = source {
-                let located = locator.fetch(&address, None).await.map_err(|e| format!("{place}: {e:#}"))?;
+                let digest = match body::string_attr(&block.body, ctx, &place, "digest")? {
+                    Some(d) => Some(d.parse::<pikoci_registry::Digest>().map_err(|e| format!("{place}: {e}"))?),
+                    None => None,
+                };
+                let located = locator.fetch_pinned(&address, digest, None).await.map_err(|e| format!("{place}: {e:#}"))?;
                 if located.manifest.kind != kind {
                     return Err(format!("{place}: `{address}` is a {}, not a {kind}", located.manifest.kind));
                 }
