@@ -20,7 +20,7 @@ macro_rules! builtin {
     };
 }
 
-pub static BUILTINS: &[BuiltinPlugin] = &[builtin!("fs"), builtin!("cron"), builtin!("exec"), builtin!("exec-resource-type"), builtin!("exec-service-type")];
+pub static BUILTINS: &[BuiltinPlugin] = &[builtin!("fs"), builtin!("cron"), builtin!("exec"), builtin!("exec-resource-type"), builtin!("exec-service-type"), builtin!("env"), builtin!("file")];
 
 /// The built-in plugin at `pikoci://NAME`.
 pub fn lookup(address: &str) -> Option<&'static BuiltinPlugin> {

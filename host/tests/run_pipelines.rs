@@ -439,3 +439,60 @@ job "show" {{
     let out = pikoci(cache.path()).args(["run", "-c"]).arg(&pipeline).args(["-j", "show"]).output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
 }
+
+#[test]
+fn secrets_from_env_and_file_reach_the_task_and_never_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("creds.json");
+    std::fs::write(&creds, r#"{"password": "fi1e-s3cret/\"x\""}"#).unwrap();
+    let dotenv = dir.path().join("db.env");
+    std::fs::write(&dotenv, "# database\nDB_USER=\"ci-user-9\"\n").unwrap();
+    let pipeline = dir.path().join("p.hcl");
+    std::fs::write(
+        &pipeline,
+        format!(
+            r#"
+variable "token" {{
+  type = string
+  secret "env" {{
+    key = "PIKOCI_TEST_TOKEN"
+  }}
+}}
+variable "password" {{
+  type = string
+  secret "file" {{
+    path = "{creds}"
+    key  = "password"
+  }}
+}}
+variable "db_user" {{
+  type = string
+  secret "file" {{
+    path = "{dotenv}"
+    key  = "DB_USER"
+  }}
+}}
+job "deploy" {{
+  task "use" {{
+    run "exec" {{
+      path = "/bin/sh"
+      args = ["-ec", "test '${{var.token}}' = env-t0ken-42; echo 'token ${{var.token}}'; printf 'split %s' '${{var.token}}' | head -c 12; sleep 0.1; printf '%s\n' '${{var.token}}' | tail -c +7; echo b64 $(printf %s '${{var.token}}' | base64); echo user ${{var.db_user}}; echo pw '${{var.password}}'"]
+    }}
+  }}
+}}
+"#,
+            creds = creds.display(),
+            dotenv = dotenv.display()
+        ),
+    )
+    .unwrap();
+    let out = pikoci(dir.path()).env("PIKOCI_TEST_TOKEN", "env-t0ken-42").args(["run", "-c"]).arg(&pipeline).args(["-j", "deploy"]).output().unwrap();
+    let log = text(&out);
+    assert!(out.status.success(), "the task must see the real values: {log}");
+    for leaked in ["env-t0ken-42", "ZW52LXQwa2VuLTQy", "ci-user-9", "fi1e-s3cret"] {
+        assert!(!log.contains(leaked), "`{leaked}` reached the log:\n{log}");
+    }
+    assert!(log.contains("task use | token ((redacted))"), "{log}");
+    assert!(log.contains("task use | b64 ((redacted))"), "{log}");
+    assert!(log.contains("task use | user ((redacted))"), "{log}");
+}

@@ -16,6 +16,9 @@ pub struct CallValues<'a> {
     pub params: Option<&'a Value>,
     pub task_path: Option<&'a str>,
     pub task_dir: Option<&'a str>,
+    /// A secret lookup's path and key.
+    pub secret_path: Option<&'a str>,
+    pub secret_key: Option<&'a str>,
 }
 
 impl CallValues<'_> {
@@ -32,6 +35,8 @@ impl CallValues<'_> {
             Some(("params", key)) => field(self.params, key),
             Some(("task", "path")) => self.task_path.map(str::to_string),
             Some(("task", "dir")) => self.task_dir.map(str::to_string),
+            Some(("secret", "path")) => self.secret_path.filter(|p| !p.is_empty()).map(str::to_string),
+            Some(("secret", "key")) => self.secret_key.map(str::to_string),
             _ => None,
         }
     }

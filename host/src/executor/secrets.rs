@@ -99,7 +99,13 @@ impl Build {
         let Some(var) = self.secrets.iter().find(|v| v.name == name) else {
             return Err(format!("variable `{name}` is secret-backed but its secret type is unknown"));
         };
-        let grants = super::grants::for_call(&var.secret_type, &super::grants::CallValues { source: Some(&var.config), ..Default::default() }, &[]);
+        let values = super::grants::CallValues {
+            source: Some(&var.config),
+            secret_path: Some(&var.path),
+            secret_key: Some(&var.key),
+            ..Default::default()
+        };
+        let grants = super::grants::for_call(&var.secret_type, &values, &[]);
         let log = self.log.step(step);
         match var.secret_type.plugin.get_secret(&grants, log, &var.config, &var.path, &var.key).await {
             Ok(Some(value)) => Ok(value),
