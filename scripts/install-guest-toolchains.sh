@@ -39,7 +39,7 @@ fi
 
 # JavaScript: the version is pinned by examples/plugins/js/package.json and its lock file.
 js=examples/plugins/js
-if [ ! -f "$js/node_modules/@bytecodealliance/componentize-js/package.json" ]; then
+if [ ! -f "$js/node_modules/@bytecodealliance/componentize-js/package.json" ] || [ ! -f "$js/node_modules/@bytecodealliance/preview2-shim/package.json" ]; then
   echo "installing componentize-js into $js/node_modules" >&2
   (cd "$js" && npm install --silent --no-audit --no-fund)
 fi
