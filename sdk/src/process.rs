@@ -136,6 +136,23 @@ impl Command {
     }
 }
 
+/// A command as pipelines write one (`check "exec" { path = "...", args = [...] }`), for plugins
+/// that run commands a pipeline defines.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommandSpec {
+    pub path: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+impl CommandSpec {
+    /// A [`Command`] for this spec with the environment `env`.
+    pub fn command(&self, env: Vec<(String, String)>) -> Command {
+        Command::new(&self.path).args(self.args.iter().cloned()).envs(env)
+    }
+}
+
 /// What a finished program left behind.
 #[derive(Debug, Clone)]
 pub struct Finished {

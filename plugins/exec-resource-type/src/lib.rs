@@ -8,7 +8,7 @@
 //! variables the host passes in `env` (`WORKDIR`, `BUILD_*`, `PATH`...). `check` prints a JSON
 //! array of versions on stdout; pull and push run in the build's work directory.
 
-use pikoci_sdk::process::Command;
+use pikoci_sdk::process::{Command, CommandSpec};
 use pikoci_sdk::{Error, Fetched, ResourceType, Result, Version};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -16,20 +16,12 @@ use std::path::Path;
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Exec {
-    path: String,
-    #[serde(default)]
-    args: Vec<String>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Definition {
     /// The type's name, for messages.
     name: String,
-    check: Option<Exec>,
-    pull: Option<Exec>,
-    push: Option<Exec>,
+    check: Option<CommandSpec>,
+    pull: Option<CommandSpec>,
+    push: Option<CommandSpec>,
     /// The resource's `params` block.
     #[serde(default)]
     params: BTreeMap<String, Value>,
@@ -57,8 +49,8 @@ impl Definition {
         env
     }
 
-    fn command(&self, exec: &Exec, env: Vec<(String, String)>, cwd: Option<&Path>) -> Command {
-        let mut command = Command::new(&exec.path).args(exec.args.iter().cloned()).envs(env);
+    fn command(&self, exec: &CommandSpec, env: Vec<(String, String)>, cwd: Option<&Path>) -> Command {
+        let mut command = exec.command(env);
         if let Some(dir) = cwd {
             command = command.cwd(dir);
         }

@@ -5,26 +5,18 @@
 //! exits 0; `stop`, when given, runs at the end of the job, and whatever `start` left running is
 //! then killed with its process group. Commands see `$param_<name>` and the build's variables.
 
-use pikoci_sdk::process::{self, Command};
+use pikoci_sdk::process::{self, Command, CommandSpec};
 use pikoci_sdk::{Error, Result, ServiceType, Started};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Exec {
-    path: String,
-    #[serde(default)]
-    args: Vec<String>,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
 struct Definition {
     name: String,
-    start: Exec,
-    ready_check: Option<Exec>,
-    stop: Option<Exec>,
+    start: CommandSpec,
+    ready_check: Option<CommandSpec>,
+    stop: Option<CommandSpec>,
     #[serde(default)]
     params: BTreeMap<String, Value>,
     #[serde(default)]
@@ -32,11 +24,11 @@ struct Definition {
 }
 
 impl Definition {
-    fn command(&self, exec: &Exec) -> Command {
+    fn command(&self, exec: &CommandSpec) -> Command {
         let text = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
         let mut env = self.env.clone();
         env.extend(self.params.iter().map(|(k, v)| (format!("param_{k}"), text(v))));
-        Command::new(&exec.path).args(exec.args.iter().cloned()).envs(env)
+        exec.command(env)
     }
 }
 
