@@ -20,7 +20,9 @@ macro_rules! builtin {
     };
 }
 
-pub static BUILTINS: &[BuiltinPlugin] = &[builtin!("fs"), builtin!("cron"), builtin!("exec"), builtin!("exec-resource-type"), builtin!("exec-service-type"), builtin!("env"), builtin!("file")];
+pub static BUILTINS: &[BuiltinPlugin] = &[builtin!("fs"), builtin!("cron"), builtin!("exec"), builtin!("exec-resource-type"), builtin!("exec-service-type"), builtin!("env"), builtin!("file"),
+    builtin!("vault"),
+];
 
 /// The built-in plugin at `pikoci://NAME`.
 pub fn lookup(address: &str) -> Option<&'static BuiltinPlugin> {

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod builtins;
 pub mod server;
 
 use pikoci::runtime::{Capabilities, MemoryLog, Plugin, PluginEngine};
