@@ -21,7 +21,7 @@ macro_rules! builtin {
 }
 
 pub static BUILTINS: &[BuiltinPlugin] = &[builtin!("fs"), builtin!("cron"), builtin!("exec"), builtin!("exec-resource-type"), builtin!("exec-service-type"), builtin!("env"), builtin!("file"),
-    builtin!("vault"),
+    builtin!("vault"), builtin!("git"),
 ];
 
 /// The built-in plugin at `pikoci://NAME`.

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod builtins;
+pub mod git_http;
 pub mod server;
 
 use pikoci::runtime::{Capabilities, MemoryLog, Plugin, PluginEngine};
