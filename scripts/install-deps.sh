@@ -9,6 +9,10 @@ packages=(
   rustc-web cargo-web rust-web-src wasi-libc lld
   # real parts the tests drive
   git docker-registry skopeo apache2-utils
+  # the built-in docker runner's tests (podman with runc; a busybox image imported from busybox-static)
+  podman runc busybox-static
+  # the built-in service types' servers and the clients their tests connect with
+  postgresql redis-server redis-tools
 )
 
 missing=()

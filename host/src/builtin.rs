@@ -21,7 +21,7 @@ macro_rules! builtin {
 }
 
 pub static BUILTINS: &[BuiltinPlugin] = &[builtin!("fs"), builtin!("cron"), builtin!("exec"), builtin!("exec-resource-type"), builtin!("exec-service-type"), builtin!("env"), builtin!("file"),
-    builtin!("vault"), builtin!("git"), builtin!("postgresql"), builtin!("redis"),
+    builtin!("vault"), builtin!("git"), builtin!("postgresql"), builtin!("redis"), builtin!("docker"),
 ];
 
 /// The built-in plugin at `pikoci://NAME`.
