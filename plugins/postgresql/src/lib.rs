@@ -13,7 +13,7 @@
 //! (`fsync=off`): the database lives as long as the job. `stop` shuts it down, kills whatever
 //! is left and removes the data directory.
 
-use pikoci_builtin_support::{free_port, nonce, probe, userinfo_encode, worker_path, State};
+use pikoci_builtin_support::{port_or_free, nonce, probe, userinfo_encode, worker_path, State};
 use pikoci_sdk::process::Command;
 use pikoci_sdk::{Error, Result, ServiceType, Started};
 
@@ -99,10 +99,7 @@ impl ServiceType for Postgresql {
     type Params = Params;
 
     fn start(_name: &str, params: Params) -> Result<Started> {
-        let port = match params.port {
-            Some(p) => p,
-            None => free_port()?,
-        };
+        let port = port_or_free(params.port)?;
         let data_dir = format!("/tmp/pikoci-postgresql-{port}-{:016x}", nonce());
         let port_text = port.to_string();
 

@@ -8,7 +8,7 @@
 //! Later steps see `REDIS_URL`, `REDIS_HOST` and `REDIS_PORT`. The configuration, password
 //! included, reaches `redis-server` on its standard input, never on a command line.
 
-use pikoci_builtin_support::{free_port, userinfo_encode, State};
+use pikoci_builtin_support::{port_or_free, userinfo_encode, State};
 use pikoci_sdk::process::Command;
 use pikoci_sdk::{Result, ServiceType, Started};
 
@@ -36,10 +36,7 @@ impl ServiceType for Redis {
     type Params = Params;
 
     fn start(_name: &str, params: Params) -> Result<Started> {
-        let port = match params.port {
-            Some(p) => p,
-            None => free_port()?,
-        };
+        let port = port_or_free(params.port)?;
         let mut config = format!("port {port}\nbind 127.0.0.1\nsave \"\"\nappendonly no\ndaemonize no\n");
         if let Some(password) = &params.password {
             config.push_str(&format!("requirepass {}\n", quoted(password)));

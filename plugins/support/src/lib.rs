@@ -22,6 +22,14 @@ pub fn free_port() -> Result<u16> {
     }
 }
 
+/// The port a service's params fix, else a free one.
+pub fn port_or_free(fixed: Option<u16>) -> Result<u16> {
+    match fixed {
+        Some(port) => Ok(port),
+        None => free_port(),
+    }
+}
+
 /// What a service's `start` hands the host, given back to `ready` and `stop`.
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct State {
