@@ -37,11 +37,12 @@ if ! "$venv/bin/componentize-py" --version 2>/dev/null | grep -q "$COMPONENTIZE_
   "$venv/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY"
 fi
 
-# JavaScript: the version is pinned by examples/plugins/js/package.json and its lock file.
+# JavaScript: the version is pinned by examples/plugins/js/package.json and its lock file;
+# `npm ci` installs exactly the lock file and never rewrites it.
 js=examples/plugins/js
 if [ ! -f "$js/node_modules/@bytecodealliance/componentize-js/package.json" ] || [ ! -f "$js/node_modules/@bytecodealliance/preview2-shim/package.json" ]; then
   echo "installing componentize-js into $js/node_modules" >&2
-  (cd "$js" && npm install --silent --no-audit --no-fund)
+  (cd "$js" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # Rust-built tools, from crates.io; --locked builds them with the dependencies they were tested with.
