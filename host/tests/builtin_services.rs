@@ -59,19 +59,6 @@ fn state(started: &StartedService) -> Value {
     serde_json::from_str(&started.state).unwrap()
 }
 
-/// Whether the process is gone (or only a zombie waiting to be reaped), waiting up to 10 s.
-fn gone(pid: u64) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Err(_) => return true,
-            Ok(stat) if stat.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')) => return true,
-            Ok(_) if Instant::now() > deadline => return false,
-            Ok(_) => std::thread::sleep(Duration::from_millis(100)),
-        }
-    }
-}
-
 /// Whether something still accepts connections on the port after up to 10 s: PostgreSQL's
 /// helper processes leave on their own once they notice the postmaster is gone.
 fn listening(port: &str) -> bool {
@@ -117,7 +104,7 @@ async fn postgresql_starts_on_its_own_port_takes_a_client_and_stops() {
     let (pid, data_dir) = (s["handle"].as_u64().unwrap(), s["data_dir"].as_str().unwrap().to_string());
     assert!(std::path::Path::new(&data_dir).join("PG_VERSION").exists());
     pg.stop(&started).await;
-    assert!(gone(pid), "postgres {pid} still runs after stop");
+    assert!(support::cli::process_gone(pid), "postgres {pid} still runs after stop");
     assert!(!listening(port));
     assert!(!std::path::Path::new(&data_dir).exists(), "stop removes {data_dir}");
     assert!(background.is_empty(), "stop reaped the server: {background:?}");
@@ -140,7 +127,7 @@ async fn redis_starts_on_its_own_port_takes_a_client_and_stops() {
 
     let pid = state(&started)["handle"].as_u64().unwrap();
     redis.stop(&started).await;
-    assert!(gone(pid), "redis-server {pid} still runs after stop");
+    assert!(support::cli::process_gone(pid), "redis-server {pid} still runs after stop");
     assert!(!listening(port));
 }
 
@@ -159,7 +146,7 @@ async fn the_end_of_the_build_kills_services_that_were_never_stopped() {
     // The build ends: the executor drops its scope, and the grants holding clones of it go too.
     drop((redis, pg, background));
     for (pid, port) in pids.iter().zip(&ports) {
-        assert!(gone(*pid), "{pid} survived the end of the build");
+        assert!(support::cli::process_gone(*pid), "{pid} survived the end of the build");
         assert!(!listening(port), "something still listens on {port}");
     }
     let _ = std::fs::remove_dir_all(&data_dir);

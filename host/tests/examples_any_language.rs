@@ -5,7 +5,7 @@
 
 mod support;
 
-use pikoci::executor::{run_job, Action, BoundPlugin, ExecOptions, GetStep, Hooks, JobPlan, MemoryEvents, Outcome, PutStep, Step, TaskStep};
+use pikoci::executor::{run_job, Action, BoundPlugin, ExecOptions, GetStep, Hooks, JobPlan, MemoryEvents, Outcome, PutStep, ResourceBackend, Step, TaskStep};
 use pikoci::runtime::{CallError, Capabilities, Plugin, Version};
 use serde_json::json;
 use std::path::Path;
@@ -122,9 +122,10 @@ async fn a_job_uses_each_example_through_get_task_and_put() {
         let (dir, source, caps) = counter();
         let counter = BoundPlugin { plugin: Arc::new(example(lang)), grants: caps, trusted: false };
         let exec = BoundPlugin { plugin: Arc::new(builtin("exec")), grants: Capabilities::default(), trusted: true };
-        let get = GetStep { resource: "counter".into(), directory: "counter".into(), plugin: counter.clone(), source: source.clone(), params: json!({}), version: None, local: None };
+        let backend = ResourceBackend::Plugin { plugin: counter, source };
+        let get = GetStep { resource: "counter".into(), directory: "counter".into(), backend: backend.clone(), params: json!({}), version: None, local: None };
         let task = TaskStep { runner: exec, path: "cat".into(), args: vec!["count".into()], env: vec![], params: json!({}), inputs: vec![], outputs: vec![] };
-        let put = PutStep { resource: "counter".into(), plugin: counter, source, params: json!({}) };
+        let put = PutStep { resource: "counter".into(), backend, params: json!({}) };
         let plan = JobPlan {
             build: pikoci::executor::BuildIdentity { team: "main".into(), pipeline: "examples".into(), job: lang.into(), number: 1 },
             steps: vec![step("get", Action::Get(get)), step("show", Action::Task(task)), step("bump", Action::Put(put))],

@@ -3,7 +3,7 @@
 mod support;
 
 use pikoci::executor::{
-    run_job, Action, BoundPlugin, BuildEvent, BuildIdentity, ExecOptions, GetStep, Hooks, JobPlan, MemoryEvents, Outcome, Step,
+    run_job, Action, BoundPlugin, BuildEvent, BuildIdentity, ExecOptions, GetStep, Hooks, JobPlan, MemoryEvents, Outcome, ResourceBackend, Step,
     TaskStep,
 };
 use pikoci::runtime::Capabilities;
@@ -183,12 +183,19 @@ async fn get_fetches_into_the_resource_directory_and_records_the_version() {
     let fs = BoundPlugin { plugin: Arc::new(builtin("fs")), grants: Capabilities::default(), trusted: true };
     let get = Step {
         name: "get app".into(),
-        action: Action::Get(GetStep { resource: "app".into(), directory: "app".into(), plugin: fs, source: json!({"path": watched}), params: json!({}), version: None, local: None }),
+        action: Action::Get(GetStep {
+            resource: "app".into(),
+            directory: "app".into(),
+            backend: ResourceBackend::Plugin { plugin: fs, source: json!({"path": watched}) },
+            params: json!({}),
+            version: None,
+            local: None,
+        }),
         timeout: None,
         attempts: 1,
         hooks: Hooks::default(),
     };
-    let mut task = sh("test", "cat app/app.txt");
+    let mut task = sh("test", "cat app/app.txt; echo; echo version $version_sha256");
     if let Action::Task(t) = &mut task.action {
         t.inputs = vec!["app".into()];
     }
@@ -198,7 +205,8 @@ async fn get_fetches_into_the_resource_directory_and_records_the_version() {
     assert!(events.text().contains("test | v1"), "{}", events.text());
     assert_eq!(report.versions.len(), 1);
     assert_eq!(report.versions[0].0, "app");
-    assert!(report.versions[0].1.field("sha256").is_some());
+    let sha = report.versions[0].1.field("sha256").unwrap();
+    assert!(events.text().contains(&format!("test | version {sha}")), "tasks see $version_<key>: {}", events.text());
 }
 
 #[tokio::test]

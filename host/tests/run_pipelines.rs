@@ -4,19 +4,10 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
+use support::cli::{pikoci, process_gone, text};
 use std::time::Duration;
 use support::*;
-
-fn pikoci(cache: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pikoci"));
-    cmd.env("PIKOCI_CACHE_DIR", cache).env("DOCKER_CONFIG", cache.join("no-docker-config")).stdin(Stdio::null());
-    cmd
-}
-
-fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
 
 fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
@@ -213,9 +204,8 @@ job "slow" {{
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert!(text(&out).contains("on_abort | aborted, cleaning up"), "{}", text(&out));
-    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
-    let gone = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "));
-    assert!(gone, "the task's process {pid} outlived pikoci run");
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    assert!(process_gone(pid.trim()), "the task's process {pid} outlived pikoci run");
 }
 
 #[test]
@@ -320,22 +310,15 @@ job "it" {{
 }
 
 fn service_is_gone(dir: &Path) -> bool {
-    let pid: i32 = std::fs::read_to_string(dir.join("service.pid")).unwrap().trim().parse().unwrap();
-    (0..100).any(|_| {
-        std::thread::sleep(Duration::from_millis(20));
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| s.contains(") Z "))
-    })
+    process_gone(std::fs::read_to_string(dir.join("service.pid")).unwrap().trim())
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 #[test]
 fn a_service_is_ready_before_the_task_and_stopped_after_success_and_failure() {
     for (script, should_pass) in [("python3 -c 'import urllib.request; print(urllib.request.urlopen(\"http://127.0.0.1:PORT/\").status)'", true), ("exit 3", false)] {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
+        let port = support::server::free_port();
         let file = service_pipeline(dir.path(), port, &script.replace("PORT", &port.to_string()));
         let out = pikoci(dir.path()).args(["run", "-c"]).arg(&file).args(["-j", "it"]).output().unwrap();
         let log = text(&out);
@@ -351,7 +334,7 @@ fn a_service_is_ready_before_the_task_and_stopped_after_success_and_failure() {
 #[test]
 fn ctrl_c_stops_the_service_too() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = support::server::free_port();
     let file = service_pipeline(dir.path(), port, "echo waiting; sleep 300");
     let child = pikoci(dir.path()).args(["run", "-c"]).arg(&file).args(["-j", "it"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     // Wait until the service is up and the task runs.
@@ -374,7 +357,7 @@ fn a_plugin_from_a_url_runs_only_with_the_digest_the_pipeline_pins() {
     std::fs::create_dir_all(&served).unwrap();
     let wasm = std::fs::read(repo_root().join("target/test-plugins/counter.wasm")).unwrap();
     std::fs::write(served.join("counter.wasm"), &wasm).unwrap();
-    let port = free_port();
+    let port = support::server::free_port();
     let mut server = Command::new("python3")
         .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()])
         .current_dir(&served)
@@ -495,4 +478,122 @@ job "deploy" {{
     assert!(log.contains("task use | token ((redacted))"), "{log}");
     assert!(log.contains("task use | b64 ((redacted))"), "{log}");
     assert!(log.contains("task use | user ((redacted))"), "{log}");
+}
+
+/// The line numbers of the output lines that contain each needle, in the needles' order.
+fn line_of(log: &str, needle: &str) -> usize {
+    log.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("no `{needle}` in:\n{log}"))
+}
+
+#[test]
+fn step_shapes_from_a_pipeline_file_run_as_documented() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger");
+    let counter = dir.path().join("tries");
+    let tracked = |name: &str| {
+        format!(
+            "task \"{name}\" {{\n run \"exec\" {{\n path = \"/bin/sh\"\n args = [\"-ec\", \"echo start >> {l}; sleep 0.3; echo end >> {l}\"]\n }}\n }}\n",
+            l = ledger.display()
+        )
+    };
+    let pipeline = dir.path().join("p.hcl");
+    std::fs::write(
+        &pipeline,
+        format!(
+            r#"
+job "shapes" {{
+  in_parallel {{
+    limit = 2
+    {p1}{p2}{p3}{p4}{p5}
+  }}
+  task "flaky" {{
+    attempts = 3
+    run "exec" {{
+      path = "/bin/sh"
+      args = ["-ec", "echo x >> {counter}; test $(wc -l < {counter}) -ge 2"]
+    }}
+  }}
+  task "slow" {{
+    timeout = "500ms"
+    run "exec" {{
+      path = "/bin/sleep"
+      args = ["20"]
+    }}
+    on_failure "exec" {{
+      path = "/bin/echo"
+      args = ["step on_failure"]
+    }}
+    ensure "exec" {{
+      path = "/bin/echo"
+      args = ["step ensure"]
+    }}
+  }}
+  on_success "exec" {{
+    path = "/bin/echo"
+    args = ["WRONG job on_success"]
+  }}
+  on_failure "exec" {{
+    path = "/bin/echo"
+    args = ["job on_failure"]
+  }}
+  ensure "exec" {{
+    path = "/bin/echo"
+    args = ["job ensure"]
+  }}
+}}
+
+job "fast" {{
+  in_parallel {{
+    fail_fast = true
+    task "quick-fail" {{
+      run "exec" {{
+        path = "/bin/sh"
+        args = ["-ec", "sleep 0.2; exit 1"]
+      }}
+    }}
+    task "sibling" {{
+      run "exec" {{
+        path = "/bin/sh"
+        args = ["-ec", "echo $$ > {pid}; exec sleep 60"]
+      }}
+    }}
+  }}
+}}
+"#,
+            p1 = tracked("p1"),
+            p2 = tracked("p2"),
+            p3 = tracked("p3"),
+            p4 = tracked("p4"),
+            p5 = tracked("p5"),
+            counter = counter.display(),
+            pid = dir.path().join("sibling.pid").display(),
+        ),
+    )
+    .unwrap();
+
+    let out = pikoci(dir.path()).args(["run", "-c"]).arg(&pipeline).args(["-j", "shapes"]).output().unwrap();
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    let ledger = std::fs::read_to_string(&ledger).unwrap();
+    let (mut open, mut most) = (0i32, 0i32);
+    for line in ledger.lines() {
+        open += if line == "start" { 1 } else { -1 };
+        most = most.max(open);
+    }
+    assert_eq!((ledger.lines().count(), most), (10, 2), "five tasks, at most two at once: {ledger}");
+    assert!(log.contains("task flaky | --- attempt 1/3 ---") && log.contains("task flaky | --- attempt 2/3 ---"), "{log}");
+    assert!(!log.contains("attempt 3/3"), "the second try succeeded: {log}");
+    assert!(log.contains("task slow | step timed out after 500ms"), "{log}");
+    let order: Vec<usize> = ["step on_failure", "step ensure", "job on_failure", "job ensure"].iter().map(|n| line_of(&log, &format!("| {n}"))).collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "hooks out of order {order:?}:\n{log}");
+    assert!(!log.contains("WRONG"), "{log}");
+
+    let started = std::time::Instant::now();
+    let out = pikoci(dir.path()).args(["run", "-c"]).arg(&pipeline).args(["-j", "fast"]).output().unwrap();
+    let log = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(started.elapsed() < Duration::from_secs(30), "fail_fast did not cancel the sibling: {log}");
+    assert!(log.contains("task sibling aborted"), "{log}");
+    let pid = std::fs::read_to_string(dir.path().join("sibling.pid")).unwrap();
+    assert!(process_gone(pid.trim()), "the cancelled sibling's process survives: {log}");
 }

@@ -13,16 +13,19 @@ pub mod redact;
 pub mod secrets;
 mod services;
 mod steps;
+pub mod triggers;
+pub mod workdirs;
 
 pub use build_log::{BuildEvent, BuildEventSink, BuildLog, MemoryEvents, TerminalEvents};
 pub use outcome::{BuildStatus, Outcome};
 pub use secrets::{placeholder as secret_placeholder, SecretVariable};
-pub use plan::{Action, BoundPlugin, BuildIdentity, GetStep, Hooks, JobPlan, PutStep, ServiceStep, Step, TaskStep};
+pub use plan::{Action, BoundPlugin, BuildIdentity, GetStep, Hooks, JobPlan, PutStep, ResourceBackend, ServiceStep, Step, TaskStep};
+pub use triggers::TriggerBus;
 
 use crate::runtime::host_process::BackgroundProcesses;
 use crate::runtime::Version;
 use futures_util::future::BoxFuture;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
@@ -47,6 +50,8 @@ pub struct ExecOptions {
     pub task_base_env: Vec<(String, String)>,
     /// Secret values resolved for this build: redacted from every line of its log.
     pub secrets: Vec<String>,
+    /// Where `put "trigger"` events go; `None` when no server runs the build.
+    pub triggers: Option<std::sync::Arc<dyn TriggerBus>>,
 }
 
 impl Default for ExecOptions {
@@ -55,7 +60,7 @@ impl Default for ExecOptions {
             .iter()
             .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
             .collect();
-        ExecOptions { work_root: None, keep_workdir: false, task_base_env, secrets: Vec::new() }
+        ExecOptions { work_root: None, keep_workdir: false, task_base_env, secrets: Vec::new(), triggers: None }
     }
 }
 
@@ -81,7 +86,7 @@ pub async fn run_job(plan: &JobPlan, events: std::sync::Arc<dyn BuildEventSink>,
     for secret in &options.secrets {
         log.redactor().add(secret);
     }
-    let workdir = match make_workdir(options.work_root.as_deref()) {
+    let workdir = match workdirs::make(options.work_root.as_deref()) {
         Ok(dir) => dir,
         Err(e) => {
             return BuildReport {
@@ -113,12 +118,6 @@ pub async fn run_job(plan: &JobPlan, events: std::sync::Arc<dyn BuildEventSink>,
     let kept_workdir = keep.then(|| workdir.keep());
     let versions = std::mem::take(&mut *build.versions.lock().unwrap());
     BuildReport { outcome, duration: started.elapsed(), versions, kept_workdir }
-}
-
-fn make_workdir(root: Option<&Path>) -> std::io::Result<tempfile::TempDir> {
-    let root = root.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir);
-    std::fs::create_dir_all(&root)?;
-    tempfile::Builder::new().prefix("pikoci-build-").tempdir_in(root)
 }
 
 impl Build {
@@ -262,7 +261,8 @@ impl Build {
     }
 
     /// The environment of a task or an exec-defined plugin step: the worker's basics, the build's
-    /// metadata, what services exported, then the step's own variables.
+    /// metadata, PikoCI's `version_<key>` of each version fetched so far (a later get's key wins),
+    /// what services exported, then the step's own variables.
     pub(crate) fn step_env(&self, own: &[(String, String)]) -> Vec<(String, String)> {
         let mut env = self.options.task_base_env.clone();
         let id = &self.identity;
@@ -273,6 +273,9 @@ impl Build {
             ("BUILD_TEAM_NAME".to_string(), id.team.clone()),
             ("WORKDIR".to_string(), self.workdir.display().to_string()),
         ]);
+        for (_, version) in self.versions.lock().unwrap().iter() {
+            env.extend(version.0.iter().map(|(k, v)| (format!("version_{k}"), v.clone())));
+        }
         env.extend(self.exports.lock().unwrap().iter().cloned());
         env.extend(own.iter().cloned());
         env

@@ -78,14 +78,23 @@ pub enum Action {
     Do(Vec<Step>),
 }
 
+/// Who serves a resource's get and put.
+#[derive(Clone)]
+pub enum ResourceBackend {
+    /// A resource type plugin, configured with the resource's params.
+    Plugin { plugin: BoundPlugin, source: serde_json::Value },
+    /// PikoCI's built-in `trigger`: an event stream of the team, named after the resource, kept by
+    /// the server. A get passes the event's fields on as the version; a put appends an event.
+    Trigger { stream: String },
+}
+
 #[derive(Clone)]
 pub struct GetStep {
     pub resource: String,
     /// Where in the work directory the resource's content lands (PikoCI's `name` param, else the
     /// resource's name): where a `--input` directory is copied instead.
     pub directory: String,
-    pub plugin: BoundPlugin,
-    pub source: serde_json::Value,
+    pub backend: ResourceBackend,
     pub params: serde_json::Value,
     /// The version to fetch; `None` checks for the latest first.
     pub version: Option<Version>,
@@ -96,8 +105,7 @@ pub struct GetStep {
 #[derive(Clone)]
 pub struct PutStep {
     pub resource: String,
-    pub plugin: BoundPlugin,
-    pub source: serde_json::Value,
+    pub backend: ResourceBackend,
     pub params: serde_json::Value,
 }
 

@@ -6,7 +6,7 @@
 //! secret. Each step resolves the secrets it refers to anew, so a rotated secret is picked up by
 //! the next step without re-setting the pipeline, as PikoCI does.
 
-use super::plan::{Action, BoundPlugin, Step};
+use super::plan::{Action, BoundPlugin, ResourceBackend, Step};
 use super::Build;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -50,11 +50,15 @@ fn walk_json(value: &mut Value, f: &mut dyn FnMut(&mut String)) {
 fn walk_step(action: &mut Action, f: &mut dyn FnMut(&mut String)) {
     match action {
         Action::Get(get) => {
-            walk_json(&mut get.source, f);
+            if let ResourceBackend::Plugin { source, .. } = &mut get.backend {
+                walk_json(source, f);
+            }
             walk_json(&mut get.params, f);
         }
         Action::Put(put) => {
-            walk_json(&mut put.source, f);
+            if let ResourceBackend::Plugin { source, .. } = &mut put.backend {
+                walk_json(source, f);
+            }
             walk_json(&mut put.params, f);
         }
         Action::Task(task) => {

@@ -1,10 +1,10 @@
 //! The leaf steps: get, put, task, service. Each turns a plugin call into an [`Outcome`].
 
 use super::grants::{self, CallValues};
-use super::plan::{GetStep, PutStep, ServiceStep, TaskStep};
+use super::plan::{GetStep, PutStep, ResourceBackend, ServiceStep, TaskStep};
 use super::services::RunningService;
 use super::{Build, Outcome};
-use crate::runtime::{CallError, TaskSpec};
+use crate::runtime::{CallError, TaskSpec, Version};
 use std::path::Path;
 
 /// A plugin that could not do its job errors the step; only a task's own exit code fails it.
@@ -32,12 +32,16 @@ impl Build {
                 Err(e) => Outcome::Errored(format!("cannot copy local input {}: {e}", local.display())),
             };
         }
-        let values = CallValues { source: Some(&get.source), params: Some(&get.params), ..Default::default() };
+        let (plugin, source) = match &get.backend {
+            ResourceBackend::Plugin { plugin, source } => (plugin, source),
+            ResourceBackend::Trigger { stream } => return self.get_trigger_event(step, get, stream),
+        };
+        let values = CallValues { source: Some(source), params: Some(&get.params), ..Default::default() };
         let version = match &get.version {
             Some(v) => v.clone(),
             None => {
-                let grants = grants::for_call(&get.plugin, &values, &[]);
-                match get.plugin.plugin.check(&grants, log.clone(), &get.source, None).await {
+                let grants = grants::for_call(plugin, &values, &[]);
+                match plugin.plugin.check(&grants, log.clone(), source, None).await {
                     Ok(versions) => match versions.last() {
                         Some(v) => v.clone(),
                         None => return Outcome::Errored(format!("resource {} has no version yet", get.resource)),
@@ -46,30 +50,76 @@ impl Build {
                 }
             }
         };
-        let grants = grants::for_call(&get.plugin, &values, &[self.write_grant(&self.workdir)]);
+        let grants = grants::for_call(plugin, &values, &[self.write_grant(&self.workdir)]);
         let dir = self.workdir.display().to_string();
-        match get.plugin.plugin.get(&grants, log, &get.source, &version, &get.params, &dir).await {
+        match plugin.plugin.get(&grants, log, source, &version, &get.params, &dir).await {
             Ok(fetched) => {
-                let shown: Vec<_> = fetched.version.0.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-                self.log.note(step, format!("fetched {} ({})", get.resource, shown.join(", ")));
-                self.versions.lock().unwrap().push((get.resource.clone(), fetched.version));
+                self.record_version(step, &get.resource, fetched.version);
                 Outcome::Succeeded
             }
             Err(e) => errored(e),
         }
     }
 
+    fn record_version(&self, step: &str, resource: &str, version: Version) {
+        let shown: Vec<_> = version.0.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        self.log.note(step, format!("fetched {resource} ({})", shown.join(", ")));
+        self.versions.lock().unwrap().push((resource.to_string(), version));
+    }
+
+    /// A trigger event has nothing to fetch: its fields are the version tasks see.
+    fn get_trigger_event(&self, step: &str, get: &GetStep, stream: &str) -> Outcome {
+        match &get.version {
+            Some(version) => self.record_version(step, &get.resource, version.clone()),
+            None => self.log.note(step, format!("no `{stream}` trigger event to get: trigger streams live on a pikoci server")),
+        }
+        Outcome::Succeeded
+    }
+
     pub(super) async fn put(&self, step: &str, put: &PutStep) -> Outcome {
-        let values = CallValues { source: Some(&put.source), params: Some(&put.params), ..Default::default() };
-        let grants = grants::for_call(&put.plugin, &values, &[self.write_grant(&self.workdir)]);
+        let (plugin, source) = match &put.backend {
+            ResourceBackend::Plugin { plugin, source } => (plugin, source),
+            ResourceBackend::Trigger { stream } => return self.put_trigger_event(step, put, stream).await,
+        };
+        let values = CallValues { source: Some(source), params: Some(&put.params), ..Default::default() };
+        let grants = grants::for_call(plugin, &values, &[self.write_grant(&self.workdir)]);
         let dir = self.workdir.display().to_string();
-        match put.plugin.plugin.put(&grants, self.log.step(step), &put.source, &put.params, &dir).await {
+        match plugin.plugin.put(&grants, self.log.step(step), source, &put.params, &dir).await {
             Ok(fetched) => {
                 let shown: Vec<_> = fetched.version.0.iter().map(|(k, v)| format!("{k}: {v}")).collect();
                 self.log.note(step, format!("pushed {} ({})", put.resource, shown.join(", ")));
                 Outcome::Succeeded
             }
             Err(e) => errored(e),
+        }
+    }
+
+    /// The put's params, and who sent it (PikoCI's `trigger_pipeline`, `trigger_job`,
+    /// `trigger_build`), become the event.
+    async fn put_trigger_event(&self, step: &str, put: &PutStep, stream: &str) -> Outcome {
+        let mut payload: std::collections::BTreeMap<String, String> = put
+            .params
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+            .collect();
+        let b = &self.identity;
+        payload.insert("trigger_pipeline".into(), b.pipeline.clone());
+        payload.insert("trigger_job".into(), b.job.clone());
+        payload.insert("trigger_build".into(), b.number.to_string());
+        match &self.options.triggers {
+            Some(bus) => match bus.publish(stream, payload).await {
+                Ok(event) => {
+                    self.log.note(step, format!("sent trigger event {event} to `{stream}`"));
+                    Outcome::Succeeded
+                }
+                Err(e) => Outcome::Errored(format!("cannot send the `{stream}` trigger event: {e}")),
+            },
+            None => {
+                self.log.note(step, format!("trigger event for `{stream}` not sent: trigger streams live on a pikoci server"));
+                Outcome::Succeeded
+            }
         }
     }
 

@@ -3,7 +3,7 @@
 use super::body::{self, LoadResult, Place};
 use super::types::{ResourceTypeImpl, RunnerImpl, ServiceTypeImpl};
 use super::LoadedPipeline;
-use crate::executor::{Action, BuildIdentity, GetStep, Hooks, JobPlan, PutStep, ServiceStep, Step, TaskStep};
+use crate::executor::{Action, BuildIdentity, GetStep, Hooks, JobPlan, PutStep, ResourceBackend, ServiceStep, Step, TaskStep};
 use crate::runtime::Version;
 use hcl::{Block, Body};
 use serde_json::Value;
@@ -219,27 +219,45 @@ impl Planner<'_> {
         }
     }
 
-    /// The configuration a resource's plugin receives, and the plugin.
-    pub(super) fn resource_call(&self, resource: &str, place: &Place) -> LoadResult<(crate::executor::BoundPlugin, Value, String)> {
+    /// Who serves `resource` (a plugin with its configuration, or a trigger stream), and the
+    /// directory a get puts it in.
+    pub(super) fn resource_call(&self, resource: &str, place: &Place) -> LoadResult<(ResourceBackend, String)> {
         let def = self.pipeline.resource(resource).ok_or_else(|| {
             let names: Vec<&str> = self.pipeline.resources.iter().map(|r| r.name.as_str()).collect();
             format!("{place}: resource `{resource}` is not defined (resources: {})", names.join(", "))
         })?;
         let directory = def.params.get("name").and_then(Value::as_str).unwrap_or(&def.name).to_string();
+        let b = self.build;
+        let cache_dir = || {
+            let dir = self.pipeline.cache_root.join(&b.team).join(&b.pipeline).join(&def.name);
+            std::fs::create_dir_all(&dir).map_err(|e| format!("{place}: cannot create the cache directory {}: {e}", dir.display()))?;
+            Ok::<_, String>(Value::String(dir.display().to_string()))
+        };
         match self.pipeline.types.resource_type(&def.type_name).map_err(|e| format!("{place}: {e}"))? {
-            ResourceTypeImpl::Plugin(plugin) => Ok((plugin, def.params.clone(), directory)),
+            ResourceTypeImpl::Plugin { plugin, cache } => {
+                // A plugin that asks to write `{source.cache_dir}` keeps state between calls there;
+                // it gets a directory per resource unless the pipeline says `cache = false`.
+                let wants_cache = plugin.plugin.manifest().requested_capabilities.iter().any(|c| c.contains("{source.cache_dir}"));
+                let mut params = def.params.clone();
+                if def.cache.or(cache).unwrap_or(wants_cache) {
+                    if let Value::Object(map) = &mut params {
+                        if !map.contains_key("cache_dir") {
+                            map.insert("cache_dir".into(), cache_dir()?);
+                        }
+                    }
+                }
+                Ok((ResourceBackend::Plugin { plugin, source: params }, directory))
+            }
+            ResourceTypeImpl::Trigger => Ok((ResourceBackend::Trigger { stream: def.name.clone() }, directory)),
             ResourceTypeImpl::Inline { adapter, mut definition, cache } => {
-                let b = self.build;
                 let env = self.inline_env();
                 let map = definition.as_object_mut().expect("inline definitions are objects");
                 map.insert("params".into(), def.params.clone());
                 map.insert("env".into(), serde_json::to_value(env).unwrap_or_default());
                 if def.cache.unwrap_or(cache) {
-                    let dir = self.pipeline.cache_root.join(&b.team).join(&b.pipeline).join(&def.name);
-                    let _ = std::fs::create_dir_all(&dir);
-                    map.insert("cache_dir".into(), Value::String(dir.display().to_string()));
+                    map.insert("cache_dir".into(), cache_dir()?);
                 }
-                Ok((adapter, definition, directory))
+                Ok((ResourceBackend::Plugin { plugin: adapter, source: definition }, directory))
             }
         }
     }
@@ -258,12 +276,11 @@ impl Planner<'_> {
     }
 
     fn get(&self, resource: &str, place: &Place) -> LoadResult<GetStep> {
-        let (plugin, source, directory) = self.resource_call(resource, place)?;
+        let (backend, directory) = self.resource_call(resource, place)?;
         Ok(GetStep {
             resource: resource.to_string(),
             directory,
-            plugin,
-            source,
+            backend,
             params: serde_json::json!({}),
             version: self.inputs.versions.get(resource).cloned(),
             local: self.inputs.local.get(resource).cloned(),
@@ -271,7 +288,7 @@ impl Planner<'_> {
     }
 
     fn put(&self, resource: &str, params: Value, place: &Place) -> LoadResult<PutStep> {
-        let (plugin, source, _) = self.resource_call(resource, place)?;
-        Ok(PutStep { resource: resource.to_string(), plugin, source, params })
+        let (backend, _) = self.resource_call(resource, place)?;
+        Ok(PutStep { resource: resource.to_string(), backend, params })
     }
 }

@@ -31,8 +31,8 @@ pub struct ResourceDef {
     pub type_name: String,
     /// The `params` block: the plugin's configuration.
     pub params: serde_json::Value,
-    /// `check_interval`, as written (`@every 1m` or a cron expression).
-    pub check_interval: Option<String>,
+    /// `check_interval`: `@every 1m` or a cron expression.
+    pub check_interval: Option<pikoci_pipeline::CheckInterval>,
     pub cache: Option<bool>,
 }
 
@@ -133,12 +133,18 @@ impl LoadedPipeline {
         jobs::plan_job(self, block, identity, inputs)
     }
 
-    /// The plugin and configuration that check `resource`, as a scheduler calls it.
-    pub fn resource_plugin(&self, resource: &str) -> LoadResult<(crate::executor::BoundPlugin, serde_json::Value)> {
+    /// Who checks `resource`, as a scheduler calls it.
+    pub fn resource_backend(&self, resource: &str) -> LoadResult<crate::executor::ResourceBackend> {
         let identity = BuildIdentity { team: self.team.clone(), pipeline: self.name.clone(), job: String::new(), number: 0 };
         let inputs = JobInputs::default();
         let planner = jobs::Planner { pipeline: self, inputs: &inputs, build: &identity };
-        planner.resource_call(resource, &Place::default()).map(|(plugin, source, _)| (plugin, source))
+        planner.resource_call(resource, &Place::default()).map(|(backend, _)| backend)
+    }
+
+    /// How many builds of `job` may run at once (its `concurrency`; `None`: no cap).
+    pub fn job_concurrency(&self, job: &str) -> Option<usize> {
+        let block = self.body.blocks().find(|b| b.identifier.as_str() == "job" && b.labels.first().map(|l| l.as_str()) == Some(job))?;
+        body::u32_attr(&block.body, &self.ctx, &Place::default(), "concurrency").ok().flatten().filter(|n| *n > 0).map(|n| n as usize)
     }
 
     /// The get steps of `job`: what triggers it and through which upstream jobs.
@@ -166,15 +172,10 @@ fn read_resources(body: &Body, ctx: &hcl::eval::Context) -> LoadResult<Vec<Resou
             Some(p) => serde_json::Value::Object(body::attributes(&p.body, ctx, &place.child(p), &[])?),
             None => serde_json::json!({}),
         };
-        let check_interval = body::string_attr(&block.body, ctx, &place, "check_interval")?;
-        if let Some(interval) = &check_interval {
-            if let Some(every) = interval.strip_prefix("@every ") {
-                let d = humantime::parse_duration(every.trim()).map_err(|e| format!("{place}: check_interval \"{interval}\": {e}"))?;
-                if d < std::time::Duration::from_secs(10) {
-                    return Err(format!("{place}: check_interval \"{interval}\" is under the minimum of 10s"));
-                }
-            }
-        }
+        let check_interval = match body::string_attr(&block.body, ctx, &place, "check_interval")? {
+            Some(text) => Some(pikoci_pipeline::schedule::parse_check_interval(&text).map_err(|e| format!("{place}: check_interval: {e}"))?),
+            None => None,
+        };
         out.push(ResourceDef {
             name,
             type_name: type_name.as_str().to_string(),

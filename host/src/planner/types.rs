@@ -2,7 +2,8 @@
 //! to a loaded plugin with the grants its `allow` block gives.
 //!
 //! A type is, in order: a block of the pipeline with `source` (a plugin address), a block with
-//! inline exec commands (run by a built-in adapter plugin), or a built-in of the same name.
+//! inline exec commands (run by a built-in adapter plugin), a block named like a built-in with
+//! neither (the built-in, with that block's grants and settings), or a built-in of the same name.
 
 use super::body::{self, LoadResult, Place};
 use crate::builtin;
@@ -18,10 +19,16 @@ use std::sync::Arc;
 /// How a resource type runs.
 #[derive(Clone)]
 pub enum ResourceTypeImpl {
-    Plugin(BoundPlugin),
+    /// A component; `cache` is the type block's `cache` setting, if it has one.
+    Plugin { plugin: BoundPlugin, cache: Option<bool> },
     /// PikoCI's inline check/pull/push exec commands, run by `pikoci://exec-resource-type`.
     Inline { adapter: BoundPlugin, definition: Value, cache: bool },
+    /// PikoCI's built-in `trigger`: the server's team-scoped event streams, no plugin.
+    Trigger,
 }
+
+/// The resource type served by the server itself rather than by a plugin.
+pub const TRIGGER_TYPE: &str = "trigger";
 
 /// How a runner runs a task.
 #[derive(Clone)]
@@ -104,6 +111,7 @@ impl TypeTable {
                 return Err(format!("{place}: `source` and inline commands exclude each other; keep one"));
             }
             let config = Value::Object(body::attributes(&block.body, ctx, &place, &["source", "params", "cache", "digest"])?);
+            let cache = body::bool_attr(&block.body, ctx, &place, "cache")?;
             if let Some(address) = source {
                 let digest = match body::string_attr(&block.body, ctx, &place, "digest")? {
                     Some(d) => Some(d.parse::<pikoci_registry::Digest>().map_err(|e| format!("{place}: {e}"))?),
@@ -116,8 +124,15 @@ impl TypeTable {
                 let plugin = engine.load(&located.origin, &located.bytes).map_err(|e| format!("{place}: {e}"))?;
                 let trusted = address.starts_with(builtin::SCHEME);
                 let bound = BoundPlugin { plugin: Arc::new(plugin), grants, trusted };
-                table.insert(kind, name, bound, config);
+                table.insert(kind, name, bound, config, cache);
                 continue;
+            }
+            if inline.is_empty() && !(kind == PluginKind::Runner && body::block(&block.body, "run").is_some()) {
+                if let Some(builtin) = table.builtins.get(&name).filter(|p| p.kind() == kind) {
+                    let bound = BoundPlugin { plugin: builtin.clone(), grants, trusted: true };
+                    table.insert(kind, name, bound, config, cache);
+                    continue;
+                }
             }
             match kind {
                 PluginKind::ResourceType => {
@@ -128,9 +143,11 @@ impl TypeTable {
                             definition.insert(op.into(), exec_of(b, ctx, &place)?);
                         }
                     }
-                    let cache = body::bool_attr(&block.body, ctx, &place, "cache")?.unwrap_or(false);
+                    if definition.len() == 1 {
+                        return Err(format!("{place}: a resource_type needs `source` or inline `check`/`pull`/`push` commands (or the name of a built-in: {})", table.builtin_names(kind)));
+                    }
                     let adapter = table.builtin_bound("exec-resource-type", grants)?;
-                    table.resource_types.insert(name, ResourceTypeImpl::Inline { adapter, definition: Value::Object(definition), cache });
+                    table.resource_types.insert(name, ResourceTypeImpl::Inline { adapter, definition: Value::Object(definition), cache: cache.unwrap_or(false) });
                 }
                 PluginKind::Runner => {
                     let run = body::block(&block.body, "run").ok_or_else(|| format!("{place}: a runner_type needs `source` or a `run {{ path, args }}` block"))?;
@@ -170,10 +187,10 @@ impl TypeTable {
         Ok(table)
     }
 
-    fn insert(&mut self, kind: PluginKind, name: String, bound: BoundPlugin, config: Value) {
+    fn insert(&mut self, kind: PluginKind, name: String, bound: BoundPlugin, config: Value, cache: Option<bool>) {
         match kind {
             PluginKind::ResourceType => {
-                self.resource_types.insert(name, ResourceTypeImpl::Plugin(bound));
+                self.resource_types.insert(name, ResourceTypeImpl::Plugin { plugin: bound, cache });
             }
             PluginKind::Runner => {
                 self.runners.insert(name, RunnerImpl::Plugin(bound));
@@ -197,17 +214,20 @@ impl TypeTable {
         match self.builtins.get(name) {
             Some(plugin) if plugin.kind() == kind => self.builtin_bound(name, Capabilities::default()),
             Some(plugin) => Err(format!("`{name}` is a built-in {}, not a {kind}", plugin.kind())),
-            None => {
-                let known: Vec<&str> = self.builtins.iter().filter(|(_, p)| p.kind() == kind).map(|(n, _)| n.as_str()).collect();
-                Err(format!("{kind} `{name}` is not defined in the pipeline and is not a built-in (built-in {kind}s: {})", known.join(", ")))
-            }
+            None => Err(format!("{kind} `{name}` is not defined in the pipeline and is not a built-in (built-in {kind}s: {})", self.builtin_names(kind))),
         }
+    }
+
+    fn builtin_names(&self, kind: PluginKind) -> String {
+        let known: Vec<&str> = self.builtins.iter().filter(|(_, p)| p.kind() == kind).map(|(n, _)| n.as_str()).collect();
+        known.join(", ")
     }
 
     pub fn resource_type(&self, name: &str) -> LoadResult<ResourceTypeImpl> {
         match self.resource_types.get(name) {
             Some(found) => Ok(found.clone()),
-            None => self.builtin_of(PluginKind::ResourceType, name).map(ResourceTypeImpl::Plugin),
+            None if name == TRIGGER_TYPE => Ok(ResourceTypeImpl::Trigger),
+            None => self.builtin_of(PluginKind::ResourceType, name).map(|plugin| ResourceTypeImpl::Plugin { plugin, cache: None }),
         }
     }
 

@@ -3,7 +3,10 @@
 #![allow(dead_code)]
 
 pub mod builtins;
+pub mod cli;
 pub mod git_http;
+pub mod git_repo;
+pub mod podman;
 pub mod server;
 
 use pikoci::runtime::{Capabilities, MemoryLog, Plugin, PluginEngine};

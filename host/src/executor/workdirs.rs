@@ -1,0 +1,53 @@
+//! Build work directories. Each is named after the process that made it
+//! (`pikoci-build-PID-XXXXXX`), so that a worker restarted after a crash, a SIGKILL or a power cut
+//! can remove what its dead predecessors left behind without touching a live worker's builds.
+
+use std::path::{Path, PathBuf};
+
+const PREFIX: &str = "pikoci-build-";
+
+fn root_or_temp(root: Option<&Path>) -> PathBuf {
+    root.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir)
+}
+
+pub fn make(root: Option<&Path>) -> std::io::Result<tempfile::TempDir> {
+    let root = root_or_temp(root);
+    std::fs::create_dir_all(&root)?;
+    tempfile::Builder::new().prefix(&format!("{PREFIX}{}-", std::process::id())).tempdir_in(root)
+}
+
+/// Remove the work directories of processes that no longer run; returns how many.
+pub fn remove_orphans(root: Option<&Path>) -> usize {
+    let Ok(entries) = std::fs::read_dir(root_or_temp(root)) else { return 0 };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(PREFIX)).and_then(|rest| rest.split_once('-')).and_then(|(pid, _)| pid.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() && std::fs::remove_dir_all(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_dead_processes_directories_go() {
+        let root = tempfile::tempdir().unwrap();
+        let mine = make(Some(root.path())).unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let orphan = root.path().join(format!("{PREFIX}{dead}-abc123"));
+        std::fs::create_dir_all(orphan.join("app")).unwrap();
+        let unrelated = root.path().join("pikoci-build-notapid");
+        std::fs::create_dir(&unrelated).unwrap();
+        assert_eq!(remove_orphans(Some(root.path())), 1);
+        assert!(!orphan.exists() && mine.path().exists() && unrelated.exists());
+    }
+}
