@@ -101,50 +101,73 @@ async fn set_a_pipeline_trigger_it_follow_the_log_and_see_downstream_run() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restarted_sqlite_server_keeps_builds_and_logs_and_ends_interrupted_builds() {
-    let db_dir = tempfile::tempdir().unwrap();
-    let db = db_dir.path().join("pikoci.db");
-    let watched = tempfile::tempdir().unwrap();
-    let app = watched.path().join("app");
-    std::fs::create_dir(&app).unwrap();
-    std::fs::write(app.join("v"), "v1").unwrap();
-    let pipeline = watched.path().join("app.hcl");
-    // `test` finishes; `slow` is still running when the server is killed.
-    std::fs::write(&pipeline, pipeline_text(&app).replace("job \"deploy\"", "job \"slow\"").replace("passed  = [\"test\"]", "").replace("\"/bin/cat\"", "\"/bin/sh\"").replace("args = [\"app/v\"]", "args = [\"-ec\", \"echo started; sleep 300\"]")).unwrap();
-    let args = ["--db-system", "sqlite", "--db-name", db.to_str().unwrap(), "--pipeline-config", pipeline.to_str().unwrap(), "--concurrency", "2"];
+async fn sigterm_aborts_running_builds_stops_their_services_and_records_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pikoci.db");
+    let (service_pid, task_pid) = (dir.path().join("service.pid"), dir.path().join("task.pid"));
+    let pipeline = dir.path().join("app.hcl");
+    std::fs::write(
+        &pipeline,
+        format!(
+            r#"
+service_type "sleeper" {{
+  start "exec" {{
+    path = "/bin/sh"
+    args = ["-ec", "echo $$ > {service_pid}; exec sleep 300"]
+  }}
+  stop "exec" {{
+    path = "/bin/sh"
+    args = ["-c", "kill $(cat {service_pid})"]
+  }}
+}}
+
+job "long" {{
+  service "sleeper" {{}}
+  task "wait" {{
+    run "exec" {{
+      path = "/bin/sh"
+      args = ["-ec", "echo $$ > {task_pid}; exec sleep 300"]
+    }}
+  }}
+  on_abort "exec" {{
+    path = "/bin/echo"
+    args = ["cleaning up after the abort"]
+  }}
+}}
+"#,
+            service_pid = service_pid.display(),
+            task_pid = task_pid.display()
+        ),
+    )
+    .unwrap();
+    let args = ["--db-system", "sqlite", "--db-name", db.to_str().unwrap(), "--pipeline-config", pipeline.to_str().unwrap()];
     let c = client();
-    let (test_builds, log_len) = {
-        let server = start(&args);
-        let admin = login(&c, &server.base, "admin", "adminpw").await;
-        let builds = wait_for_builds(&c, &server.base, &admin, "test", 1).await;
-        // Wait until `slow` is running and has logged.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let slow: Vec<Value> = c.get(format!("{}/api/v1/teams/main/pipelines/app/jobs/slow/builds", server.base)).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
-            if let Some(b) = slow.first() {
-                let log: Vec<Value> = c.get(format!("{}/api/v1/builds/{}/log", server.base, b["id"])).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
-                if log.iter().any(|l| l["text"] == "started") {
-                    break;
-                }
-            }
-            assert!(Instant::now() < deadline, "slow never started");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut server = start(&args);
+    let admin = login(&c, &server.base, "admin", "adminpw").await;
+    let r = c.post(format!("{}/api/v1/teams/main/pipelines/app/jobs/long/builds", server.base)).bearer_auth(&admin).send().await.unwrap();
+    assert!(r.status().is_success());
+    let pids = [support::cli::wait_for_file(&service_pid), support::cli::wait_for_file(&task_pid)];
+
+    unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
         }
-        let log: Vec<Value> = c.get(format!("{}/api/v1/builds/{}/log", server.base, builds[0]["id"])).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
-        let mut server = server;
-        // Killed, not stopped: nothing gets the chance to tidy up.
-        let _ = server.child.kill();
-        let _ = server.child.wait();
-        (builds, log.len())
+        assert!(Instant::now() < deadline, "the server did not stop on SIGTERM: {}", server.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    assert!(status.success(), "{status:?}: {}", server.log());
+    for pid in &pids {
+        assert!(support::cli::process_gone(pid), "{pid} outlived the server's SIGTERM");
+    }
+    drop(server);
+
+    // The build was recorded as aborted by the server itself, with its abort hook's output.
     let server = start(&args);
     let admin = login(&c, &server.base, "admin", "adminpw").await;
-    let builds: Vec<Value> = c.get(format!("{}/api/v1/teams/main/pipelines/app/jobs/test/builds", server.base)).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
-    let kept = builds.iter().find(|b| b["id"] == test_builds[0]["id"]).expect("the finished build survives the restart");
-    assert_eq!(kept["status"], "succeeded");
-    let log: Vec<Value> = c.get(format!("{}/api/v1/builds/{}/log", server.base, kept["id"])).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
-    assert_eq!(log.len(), log_len, "every log line survives the restart");
-    let slow: Vec<Value> = c.get(format!("{}/api/v1/teams/main/pipelines/app/jobs/slow/builds", server.base)).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
-    let interrupted = slow.iter().find(|b| b["status"] == "errored").expect("the interrupted build is ended");
-    assert!(interrupted["reason"].as_str().unwrap().contains("stopped while this build ran"), "{interrupted}");
+    let builds: Vec<Value> = c.get(format!("{}/api/v1/teams/main/pipelines/app/jobs/long/builds", server.base)).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    assert_eq!(builds[0]["status"], "aborted", "{builds:?}");
+    let log: Vec<Value> = c.get(format!("{}/api/v1/builds/{}/log", server.base, builds[0]["id"])).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    assert!(log.iter().any(|l| l["text"] == "cleaning up after the abort"), "{log:?}");
 }

@@ -179,25 +179,80 @@ async fn scheduler_scenario_on_postgresql() {
     scenario(Db::postgres()).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_postgresql_server_loses_nothing_on_restart() {
-    let db = Db::postgres();
+/// The build work directories a worker process made (named after its pid).
+fn work_dirs_of(pid: u32) -> Vec<std::path::PathBuf> {
+    let prefix = format!("pikoci-build-{pid}-");
+    std::fs::read_dir(std::env::temp_dir()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with(&prefix)).map(|e| e.path()).collect()
+}
+
+/// Kill the server (SIGKILL: nothing gets to tidy up) while `slow` runs, start it again on the same
+/// database: every finished build, version and log line is there, and the interrupted build is
+/// errored with the reason; the dead server's work directories are removed.
+async fn restart_scenario(db: Db) {
     let dir = tempfile::tempdir().unwrap();
     let file = pipeline(dir.path());
-    let (builds, log_len) = {
-        let mut server = start(&db, &file);
-        let api = Api::login(&server).await;
-        let builds = api.finished("deploy", 1).await;
-        let log = api.get(&format!("/api/v1/builds/{}/log", builds[0]["id"])).await;
-        let _ = server.child.kill();
-        let _ = server.child.wait();
-        (builds, log.as_array().unwrap().len())
+    let task_pid = dir.path().join("task.pid");
+    let slow = format!(
+        "job \"slow\" {{\n  get \"fs\" \"app\" {{ trigger = true }}\n  task \"wait\" {{\n    run \"exec\" {{\n      path = \"/bin/sh\"\n      args = [\"-ec\", \"echo $$ > {}; echo started; exec sleep 300\"]\n    }}\n  }}\n}}\n",
+        task_pid.display()
+    );
+    std::fs::write(&file, std::fs::read_to_string(&file).unwrap() + &slow).unwrap();
+
+    let mut server = start(&db, &file);
+    let api = Api::login(&server).await;
+    let test = api.finished("test", 1).await;
+    let deploy = api.finished("deploy", 1).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let interrupted = loop {
+        let builds = api.get("/api/v1/teams/main/pipelines/flow/jobs/slow/builds").await;
+        if let Some(b) = builds.as_array().unwrap().first() {
+            let log = api.get(&format!("/api/v1/builds/{}/log", b["id"])).await;
+            if log.as_array().unwrap().iter().any(|l| l["text"] == "started") {
+                break b.clone();
+            }
+        }
+        assert!(Instant::now() < deadline, "slow never started: {}", server.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    let versions = api.get("/api/v1/teams/main/pipelines/flow/resources/app/versions").await;
+    assert_eq!(versions.as_array().unwrap().len(), 1, "{versions}");
+    let mut logs = Vec::new();
+    for b in test.iter().chain(&deploy) {
+        logs.push(api.get(&format!("/api/v1/builds/{}/log", b["id"])).await);
+    }
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+    // A killed server's task outlives it; the test tidies it away.
+    let task: i32 = support::cli::wait_for_file(&task_pid).parse().unwrap();
+    unsafe { libc::kill(task, libc::SIGKILL) };
+    let left = work_dirs_of(server.child.id());
+    assert!(!left.is_empty(), "the killed server's running build had a work directory");
+    drop(server);
+
     let server = start(&db, &file);
     let api = Api::login(&server).await;
-    let after = api.get("/api/v1/teams/main/pipelines/flow/jobs/deploy/builds").await;
-    let kept = after.as_array().unwrap().iter().find(|b| b["id"] == builds[0]["id"]).expect("the build survives");
-    assert_eq!(kept["status"], "succeeded");
-    let log = api.get(&format!("/api/v1/builds/{}/log", kept["id"])).await;
-    assert_eq!(log.as_array().unwrap().len(), log_len);
+    assert_eq!(api.get("/api/v1/teams/main/pipelines/flow/resources/app/versions").await, versions, "every version survives");
+    for (before, old_log) in test.iter().chain(&deploy).zip(&logs) {
+        let after = api.get(&format!("/api/v1/builds/{}", before["id"])).await;
+        assert_eq!(after["status"], "succeeded", "{after}");
+        assert_eq!(&api.get(&format!("/api/v1/builds/{}/log", before["id"])).await, old_log, "every log line survives");
+    }
+    let ended = api.get(&format!("/api/v1/builds/{}", interrupted["id"])).await;
+    assert_eq!(ended["status"], "errored", "{ended}");
+    assert!(ended["reason"].as_str().unwrap_or_default().contains("stopped while this build ran"), "{ended}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while left.iter().any(|d| d.exists()) {
+        assert!(Instant::now() < deadline, "the restarted server did not remove the dead one's work directories: {left:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_sqlite_server_loses_nothing_on_restart() {
+    restart_scenario(Db::Sqlite(tempfile::tempdir().unwrap())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_postgresql_server_loses_nothing_on_restart() {
+    restart_scenario(Db::postgres()).await;
 }

@@ -35,6 +35,25 @@ pub fn parse_check_interval(text: &str) -> Result<CheckInterval, String> {
     }
 }
 
+impl CheckInterval {
+    /// How long after `now` the next check is due: the `@every` duration, or the time to the
+    /// cron expression's next match in the server's local time.
+    pub fn until_next<Tz: chrono::TimeZone>(&self, now: &chrono::DateTime<Tz>) -> Duration {
+        match self {
+            CheckInterval::Every(every) => *every,
+            CheckInterval::Cron(text) => {
+                let parser = croner::parser::CronParser::builder().seconds(croner::parser::Seconds::Disallowed).build();
+                // The expression was validated when the pipeline was read; a failure here means a
+                // schedule with no future match (e.g. 30 February): check daily rather than never.
+                match parser.parse(text).ok().and_then(|cron| cron.find_next_occurrence(now, false).ok()) {
+                    Some(next) => (next - now.clone()).to_std().unwrap_or(Duration::ZERO),
+                    None => Duration::from_secs(24 * 3600),
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +74,18 @@ mod tests {
         assert!(matches!(parse_check_interval("@hourly"), Ok(CheckInterval::Cron(_))));
         assert!(parse_check_interval("every minute").is_err());
         assert!(parse_check_interval("61 * * * *").is_err());
+    }
+
+    #[test]
+    fn next_checks() {
+        use chrono::TimeZone;
+        let now = chrono::Utc.with_ymd_and_hms(2026, 11, 24, 10, 7, 30).unwrap();
+        assert_eq!(CheckInterval::Every(Duration::from_secs(90)).until_next(&now), Duration::from_secs(90));
+        let every_five = parse_check_interval("*/5 * * * *").unwrap();
+        assert_eq!(every_five.until_next(&now), Duration::from_secs(150));
+        let hourly = parse_check_interval("@hourly").unwrap();
+        assert_eq!(hourly.until_next(&now), Duration::from_secs(52 * 60 + 30));
+        let nightly = parse_check_interval("0 2 * * *").unwrap();
+        assert_eq!(nightly.until_next(&now), Duration::from_secs(15 * 3600 + 52 * 60 + 30));
     }
 }

@@ -6,29 +6,52 @@ use super::active::ActivePipeline;
 use super::state::AppState;
 use crate::executor::grants::{self, CallValues};
 use crate::planner::ResourceDef;
-use crate::runtime::{Capabilities, MemoryLog};
-use pikoci_store::{BuildInput, CheckRecord, MetadataField, NewVersion, ResourceId};
+use crate::executor::ResourceBackend;
+use crate::runtime::{Capabilities, MemoryLog, Version};
+use pikoci_store::{BuildInput, CheckRecord, MetadataField, NewVersion, ResourceId, TeamId, TriggerEventId};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How often a resource with no `check_interval` is checked (Concourse's default).
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
-/// A check that takes longer is stopped and recorded as failed.
-const CHECK_TIMEOUT: Duration = Duration::from_secs(120);
+/// The first retry of a failed check; each further failure doubles it, up to the interval.
+const FIRST_RETRY: Duration = Duration::from_secs(5);
 
-/// When a resource is due next: `@every` durations; cron expressions are checked every minute
-/// (a check finding nothing new is cheap), to be refined with a cron evaluator.
-fn interval(resource: &ResourceDef) -> Duration {
-    match resource.check_interval.as_deref().and_then(|i| i.strip_prefix("@every ")) {
-        Some(every) => humantime::parse_duration(every.trim()).unwrap_or(DEFAULT_INTERVAL),
-        None => DEFAULT_INTERVAL,
+/// How checks run: at most `concurrency` at once, each stopped after `timeout`.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckLimits {
+    pub concurrency: usize,
+    pub timeout: Duration,
+}
+
+impl Default for CheckLimits {
+    fn default() -> Self {
+        CheckLimits { concurrency: 8, timeout: Duration::from_secs(120) }
     }
 }
 
+/// How long after a check that ended now the resource is due again: its interval (or cron
+/// schedule); after `failures` failures in a row, sooner, backing off: 5 s, 10 s, 20 s... up to it.
+fn next_check_in(resource: &ResourceDef, failures: u32) -> Duration {
+    let interval = resource.check_interval.as_ref().map_or(DEFAULT_INTERVAL, |i| i.until_next(&chrono::Local::now()));
+    if failures == 0 {
+        return interval;
+    }
+    FIRST_RETRY.saturating_mul(1 << (failures - 1).min(16)).min(interval)
+}
+
+/// When each resource is due, and which are being checked now.
+#[derive(Default)]
+struct CheckTimes {
+    due: HashMap<ResourceId, Instant>,
+    failures: HashMap<ResourceId, u32>,
+    running: std::collections::HashSet<ResourceId>,
+}
+
 pub async fn run(state: AppState) {
-    let mut next_check: HashMap<ResourceId, Instant> = HashMap::new();
-    let mut failures: HashMap<ResourceId, u32> = HashMap::new();
+    let times = Arc::new(Mutex::new(CheckTimes::default()));
+    let slots = Arc::new(tokio::sync::Semaphore::new(state.check_limits.concurrency.max(1)));
     loop {
         if state.shutdown.is_cancelled() {
             return;
@@ -40,15 +63,35 @@ pub async fn run(state: AppState) {
             }
             for resource in &pipeline.loaded.resources {
                 let Some(&id) = pipeline.resources.get(&resource.name) else { continue };
-                let due = forced.contains(&id) || next_check.get(&id).is_none_or(|t| Instant::now() >= *t);
+                let mut t = times.lock().unwrap();
+                if t.running.contains(&id) {
+                    // A webhook during a check may announce what that check already missed.
+                    if forced.contains(&id) {
+                        state.check_now.lock().unwrap().push(id);
+                    }
+                    continue;
+                }
+                let due = forced.contains(&id) || t.due.get(&id).is_none_or(|at| Instant::now() >= *at);
                 if !due {
                     continue;
                 }
-                let ok = check(&state, &pipeline, resource, id).await;
-                // Failing checks back off: 2x per failure, up to 10 intervals.
-                let streak = if ok { 0 } else { failures.get(&id).copied().unwrap_or(0) + 1 };
-                failures.insert(id, streak);
-                next_check.insert(id, Instant::now() + interval(resource) * 2u32.pow(streak.min(3)).min(10));
+                t.running.insert(id);
+                drop(t);
+                let (state, pipeline, resource, times, slots) = (state.clone(), pipeline.clone(), resource.clone(), times.clone(), slots.clone());
+                tokio::spawn(async move {
+                    let Ok(_slot) = slots.acquire_owned().await else { return };
+                    let failures = {
+                        let previous = times.lock().unwrap().failures.get(&id).copied().unwrap_or(0);
+                        if check(&state, &pipeline, &resource, id, previous).await { 0 } else { previous + 1 }
+                    };
+                    let mut t = times.lock().unwrap();
+                    t.failures.insert(id, failures);
+                    t.due.insert(id, Instant::now() + next_check_in(&resource, failures));
+                    t.running.remove(&id);
+                    drop(t);
+                    // New versions may trigger jobs: schedule them now, not at the next tick.
+                    state.wake.notify_one();
+                });
             }
             for job in pipeline.jobs.keys() {
                 if let Err(e) = trigger(&state, &pipeline, job).await {
@@ -66,23 +109,33 @@ pub async fn run(state: AppState) {
     }
 }
 
-/// Check one resource; records the result on it. Returns whether the check succeeded.
-async fn check(state: &AppState, pipeline: &ActivePipeline, resource: &ResourceDef, id: ResourceId) -> bool {
+/// Check one resource and record the result on it (error, time, next check). `failures` is how
+/// many checks before this one failed in a row. Returns whether the check succeeded.
+async fn check(state: &AppState, pipeline: &ActivePipeline, resource: &ResourceDef, id: ResourceId, failures: u32) -> bool {
     let started = Instant::now();
+    let limits = state.check_limits;
     let outcome = async {
-        let (plugin, source) = pipeline.loaded.resource_plugin(&resource.name)?;
         let last = state.store.latest_version(id).await.map_err(|e| e.to_string())?.map(|v| crate::runtime::Version(v.version));
-        let mut caps: Capabilities = grants::for_call(&plugin, &CallValues { source: Some(&source), ..Default::default() }, &[]);
-        caps.timeout = caps.timeout.min(CHECK_TIMEOUT);
-        let log = Arc::new(MemoryLog::default());
-        let versions = plugin.plugin.check(&caps, log, &source, last.as_ref()).await.map_err(|e| e.to_string())?;
-        let new: Vec<NewVersion> = versions.into_iter().map(|v| NewVersion { version: v.0, metadata: Vec::<MetadataField>::new() }).collect();
+        let new = match pipeline.loaded.resource_backend(&resource.name)? {
+            ResourceBackend::Plugin { plugin, source } => {
+                let mut caps: Capabilities = grants::for_call(&plugin, &CallValues { source: Some(&source), ..Default::default() }, &[]);
+                caps.timeout = caps.timeout.min(limits.timeout);
+                let log = Arc::new(MemoryLog::default());
+                plugin.plugin.check(&caps, log, &source, last.as_ref()).await.map_err(|e| e.to_string())?
+            }
+            ResourceBackend::Trigger { stream } => trigger_events(state, pipeline.team_id, &stream, last.as_ref()).await?,
+        };
+        let new: Vec<NewVersion> = new.into_iter().map(|v| NewVersion { version: v.0, metadata: Vec::<MetadataField>::new() }).collect();
         state.store.save_versions(id, &new).await.map_err(|e| e.to_string())
-    }
-    .await;
+    };
+    // The plugin's own deadline stops a runaway guest; this one also bounds the database and a
+    // plugin blocked in a host call.
+    let outcome = match tokio::time::timeout(limits.timeout + Duration::from_secs(5), outcome).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(format!("the check took longer than {}", humantime::format_duration(limits.timeout))),
+    };
     state.metrics.check_duration.observe(started.elapsed().as_secs_f64());
     let now = pikoci_store::now_millis();
-    let next = now + interval(resource).as_millis() as i64;
     let (ok, error) = match &outcome {
         Ok(new) => {
             if !new.is_empty() {
@@ -95,8 +148,31 @@ async fn check(state: &AppState, pipeline: &ActivePipeline, resource: &ResourceD
             (false, Some(e.clone()))
         }
     };
+    let next = now + next_check_in(resource, if ok { 0 } else { failures + 1 }).as_millis() as i64;
     let _ = state.store.record_check(id, &CheckRecord { at: now, error, next_check_at: Some(next) }).await;
     ok
+}
+
+/// The version field that orders a trigger stream's events.
+pub const TRIGGER_EVENT_FIELD: &str = "trigger_event";
+
+/// A trigger resource's check: the team's events on its stream after the last one seen, each a
+/// version (its payload and its id); the first check takes only the newest, as PikoCI's first
+/// checks do.
+async fn trigger_events(state: &AppState, team: TeamId, stream: &str, last: Option<&Version>) -> Result<Vec<Version>, String> {
+    let after = last.and_then(|v| v.field(TRIGGER_EVENT_FIELD)).and_then(|id| id.parse().ok()).map(TriggerEventId);
+    let mut events = state.store.trigger_events_after(team, stream, after, 1000).await.map_err(|e| e.to_string())?;
+    if after.is_none() {
+        events = events.split_off(events.len().saturating_sub(1));
+    }
+    Ok(events
+        .into_iter()
+        .map(|event| {
+            let mut fields = event.payload;
+            fields.insert(TRIGGER_EVENT_FIELD.into(), event.id.to_string());
+            Version(fields)
+        })
+        .collect())
 }
 
 /// Create a build of `job` when a triggering input has a version its last build did not use.
@@ -110,11 +186,10 @@ async fn trigger(state: &AppState, pipeline: &ActivePipeline, job: &str) -> Resu
     if store.job(job_id).await.map_err(|e| e.to_string())?.is_some_and(|j| j.paused) {
         return Ok(());
     }
+    // The latest build, pending and running ones included, has the newest inputs: a build is
+    // created only for versions no build has had yet. How many run at once is the worker's
+    // business (the job's `concurrency`).
     let last = store.latest_build(job_id).await.map_err(|e| e.to_string())?;
-    // One build of a job at a time (PikoCI's default concurrency).
-    if last.as_ref().is_some_and(|b| !b.status.is_terminal()) {
-        return Ok(());
-    }
     let inputs = match choose_inputs(state, pipeline, job).await? {
         Some(inputs) => inputs,
         None => return Ok(()),

@@ -28,6 +28,7 @@ pub struct AppState {
     pub check_now: Arc<Mutex<Vec<pikoci_store::ResourceId>>>,
     pub concurrency: usize,
     pub run_worker: bool,
+    pub check_limits: super::scheduler::CheckLimits,
 }
 
 impl AppState {
@@ -45,6 +46,7 @@ impl AppState {
             check_now: Default::default(),
             concurrency: concurrency.max(1),
             run_worker,
+            check_limits: Default::default(),
         }
     }
 

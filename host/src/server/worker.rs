@@ -5,7 +5,8 @@ use super::state::AppState;
 use crate::executor::{run_job, ExecOptions, Outcome};
 use crate::planner::JobInputs;
 use crate::runtime::Version;
-use pikoci_store::{Build, BuildStatus};
+use pikoci_store::{Build, BuildStatus, JobId};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -13,6 +14,10 @@ use tokio_util::sync::CancellationToken;
 pub const WORKER_NAME: &str = "embedded";
 
 pub async fn run(state: AppState) {
+    let removed = crate::executor::workdirs::remove_orphans(None);
+    if removed > 0 {
+        tracing::info!(removed, "removed work directories left by workers that died");
+    }
     state.metrics.workers.get_or_create(&super::metrics::StatusLabel { status: "running".into() }).set(1);
     loop {
         if state.shutdown.is_cancelled() {
@@ -20,9 +25,8 @@ pub async fn run(state: AppState) {
         }
         let running = state.running.lock().unwrap().len();
         if running < state.concurrency {
-            match state.store.pending_builds((state.concurrency - running) as u32).await {
+            match claimable(&state, state.concurrency - running).await {
                 Ok(builds) => {
-                    state.metrics.queue_depth.set(builds.len() as i64);
                     for build in builds {
                         let token = CancellationToken::new();
                         if !claim(&state, &build, &token).await {
@@ -40,6 +44,32 @@ pub async fn run(state: AppState) {
             _ = state.shutdown.cancelled() => return,
         }
     }
+}
+
+/// Up to `slots` pending builds, oldest first, leaving out those of jobs already running as many
+/// builds as their `concurrency` allows.
+async fn claimable(state: &AppState, slots: usize) -> Result<Vec<Build>, pikoci_store::StoreError> {
+    const LOOKAHEAD: u32 = 200;
+    let pending = state.store.pending_builds(LOOKAHEAD).await?;
+    state.metrics.queue_depth.set(pending.len() as i64);
+    let mut per_job: HashMap<JobId, usize> = HashMap::new();
+    for build in state.store.started_builds(LOOKAHEAD).await? {
+        *per_job.entry(build.job_id).or_default() += 1;
+    }
+    let mut chosen = Vec::new();
+    for build in pending {
+        if chosen.len() == slots {
+            break;
+        }
+        let cap = state.pipelines.by_job(build.job_id).and_then(|p| p.job_name(build.job_id).and_then(|job| p.loaded.job_concurrency(job)));
+        let running = per_job.entry(build.job_id).or_default();
+        if cap.is_some_and(|cap| *running >= cap) {
+            continue;
+        }
+        *running += 1;
+        chosen.push(build);
+    }
+    Ok(chosen)
 }
 
 async fn claim(state: &AppState, build: &Build, token: &CancellationToken) -> bool {
@@ -86,7 +116,9 @@ async fn execute(state: &AppState, build: &Build, cancel: CancellationToken) -> 
     }
     let plan = pipeline.loaded.plan(&job, &inputs, build.number as u64)?;
     let (sink, writer) = StoreEvents::new(state.store.clone(), build.id);
-    let report = run_job(&plan, Arc::new(sink), ExecOptions::default(), cancel).await;
+    let triggers = super::triggers::TeamTriggers { state: state.clone(), team: pipeline.team_id };
+    let options = ExecOptions { triggers: Some(Arc::new(triggers)), ..Default::default() };
+    let report = run_job(&plan, Arc::new(sink), options, cancel).await;
     writer.finish().await;
     Ok((report.outcome, report.duration))
 }

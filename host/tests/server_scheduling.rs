@@ -1,0 +1,248 @@
+//! How the server schedules: failing checks are visible on the resource and retried with backoff
+//! long before the next interval, slow checks run side by side, a trigger put in one pipeline
+//! starts a job in another, a job's `concurrency` caps its builds running at once, and the
+//! server's check flags bound checks.
+
+mod support;
+
+use serde_json::Value;
+use std::time::{Duration, Instant};
+use support::server::{client, login, Server};
+
+async fn resource(server: &Server, token: &str, pipeline: &str, name: &str) -> Value {
+    let url = format!("{}/api/v1/teams/main/pipelines/{pipeline}/resources/{name}", server.base);
+    client().get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap()
+}
+
+/// Poll the resource until `done` holds, for at most `within`.
+async fn wait_for(server: &Server, token: &str, pipeline: &str, name: &str, within: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let r = resource(server, token, pipeline, name).await;
+        if done(&r) {
+            return r;
+        }
+        assert!(Instant::now() < deadline, "{name} never got there: {r}\n{}", server.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_failing_check_shows_its_error_and_is_retried_before_the_interval() {
+    let dir = tempfile::tempdir().unwrap();
+    let watched = dir.path().join("not-yet");
+    let pipeline = dir.path().join("retry.hcl");
+    std::fs::write(&pipeline, format!("resource \"fs\" \"app\" {{\n  check_interval = \"@every 1h\"\n  params {{ path = \"{}\" }}\n}}\n", watched.display())).unwrap();
+    let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap()]);
+    let token = login(&client(), &server.base, "admin", "adminpw").await;
+
+    let failed = wait_for(&server, &token, "retry", "app", Duration::from_secs(20), |r| r["last_check_error"].is_string()).await;
+    let (at, next) = (failed["last_check_at"].as_i64().unwrap(), failed["next_check_at"].as_i64().unwrap());
+    assert!(next - at <= 5_000, "the first retry comes after 5 s, not after the hour: {failed}");
+    assert!(failed["last_check_succeeded_at"].is_null(), "{failed}");
+
+    // The path appears: a retry (5 s, then 10 s after the first failure) finds it, where the
+    // interval alone would wait an hour.
+    std::fs::create_dir_all(&watched).unwrap();
+    std::fs::write(watched.join("v"), "1").unwrap();
+    let ok = wait_for(&server, &token, "retry", "app", Duration::from_secs(30), |r| r["last_check_succeeded_at"].is_number()).await;
+    assert!(ok["last_check_error"].is_null(), "{ok}");
+    let next = ok["next_check_at"].as_i64().unwrap() - ok["last_check_at"].as_i64().unwrap();
+    assert!(next > 3_500_000, "after a success the interval applies again: {ok}");
+}
+
+#[tokio::test]
+async fn slow_checks_of_different_resources_run_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger");
+    let mut text = format!(
+        r#"
+resource_type "slow" {{
+  check "exec" {{
+    path = "/bin/sh"
+    args = ["-ec", "echo start >> {ledger}; sleep 2; echo end >> {ledger}; printf '[{{\"v\":\"1\"}}]'"]
+  }}
+}}
+"#,
+        ledger = ledger.display()
+    );
+    for n in 1..=3 {
+        text.push_str(&format!("resource \"slow\" \"r{n}\" {{\n  check_interval = \"@every 1h\"\n}}\n"));
+    }
+    let pipeline = dir.path().join("slow.hcl");
+    std::fs::write(&pipeline, text).unwrap();
+    let started = Instant::now();
+    let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap()]);
+    let token = login(&client(), &server.base, "admin", "adminpw").await;
+    for n in 1..=3 {
+        wait_for(&server, &token, "slow", &format!("r{n}"), Duration::from_secs(30), |r| r["last_check_succeeded_at"].is_number()).await;
+    }
+    let ledger = std::fs::read_to_string(&ledger).unwrap();
+    assert_eq!(most_at_once(&ledger), 3, "three 2 s checks overlapped: {ledger}");
+    assert!(started.elapsed() < Duration::from_secs(6), "three 2 s checks took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn the_check_flags_bound_how_many_checks_run_and_how_long_each_may_take() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger");
+    let text = format!(
+        r#"
+resource_type "slow" {{
+  check "exec" {{
+    path = "/bin/sh"
+    args = ["-ec", "echo start >> {ledger}; sleep 1; echo end >> {ledger}; printf '[{{\"v\":\"1\"}}]'"]
+  }}
+}}
+resource_type "stuck" {{
+  check "exec" {{
+    path = "/bin/sleep"
+    args = ["600"]
+  }}
+}}
+resource "slow" "r1" {{
+  check_interval = "@every 1h"
+}}
+resource "slow" "r2" {{
+  check_interval = "@every 1h"
+}}
+resource "stuck" "hung" {{
+  check_interval = "@every 1h"
+}}
+"#,
+        ledger = ledger.display()
+    );
+    let pipeline = dir.path().join("bounded.hcl");
+    std::fs::write(&pipeline, text).unwrap();
+    let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap(), "--max-concurrent-checks", "1", "--check-timeout", "2s"]);
+    let token = login(&client(), &server.base, "admin", "adminpw").await;
+    let hung = wait_for(&server, &token, "bounded", "hung", Duration::from_secs(30), |r| r["last_check_error"].is_string()).await;
+    let error = hung["last_check_error"].as_str().unwrap();
+    assert!(error.contains("2s"), "the check is stopped at --check-timeout: {error}");
+    for name in ["r1", "r2"] {
+        wait_for(&server, &token, "bounded", name, Duration::from_secs(30), |r| r["last_check_succeeded_at"].is_number()).await;
+    }
+    let ledger = std::fs::read_to_string(&ledger).unwrap();
+    assert_eq!(most_at_once(&ledger), 1, "one check at a time: {ledger}");
+}
+
+async fn finished_builds(server: &Server, token: &str, pipeline: &str, job: &str) -> Vec<Value> {
+    let url = format!("{}/api/v1/teams/main/pipelines/{pipeline}/jobs/{job}/builds", server.base);
+    let builds: Vec<Value> = client().get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    builds.into_iter().filter(|b| b["finished_at"].is_number()).collect()
+}
+
+async fn log_text(server: &Server, token: &str, build: &Value) -> String {
+    let url = format!("{}/api/v1/builds/{}/log", server.base, build["id"]);
+    let lines: Vec<Value> = client().get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    lines.iter().filter_map(|l| l["text"].as_str()).collect::<Vec<_>>().join("\n")
+}
+
+#[tokio::test]
+async fn a_trigger_put_in_one_pipeline_starts_a_job_in_another_of_the_team() {
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = dir.path().join("a.hcl");
+    std::fs::write(
+        &upstream,
+        r#"
+resource "trigger" "deploy" {}
+
+job "build" {
+  task "compile" {
+    run "exec" {
+      path = "/bin/echo"
+      args = ["compiled"]
+    }
+  }
+  on_success {
+    put "trigger" "deploy" {
+      build_sha = "abc123"
+      status    = "success"
+    }
+  }
+}
+"#,
+    )
+    .unwrap();
+    let downstream = r#"
+resource "trigger" "deploy" {}
+
+job "deploy" {
+  get "trigger" "deploy" { trigger = true }
+  task "run-deploy" {
+    run "exec" {
+      path = "/bin/sh"
+      args = ["-ec", "echo deploying $version_build_sha from $version_trigger_pipeline/$version_trigger_job#$version_trigger_build"]
+    }
+  }
+}
+"#;
+    let server = support::server::start(&["--pipeline-config", upstream.to_str().unwrap()]);
+    let c = client();
+    let token = login(&c, &server.base, "admin", "adminpw").await;
+    let set = c.put(format!("{}/api/v1/teams/main/pipelines/b", server.base)).bearer_auth(&token).json(&serde_json::json!({"config": downstream})).send().await.unwrap();
+    assert!(set.status().is_success(), "{}", set.text().await.unwrap());
+
+    // No event yet: the downstream job waits.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(finished_builds(&server, &token, "b", "deploy").await.is_empty());
+
+    let started = Instant::now();
+    let run = c.post(format!("{}/api/v1/teams/main/pipelines/a/jobs/build/builds", server.base)).bearer_auth(&token).send().await.unwrap();
+    assert!(run.status().is_success());
+    let deploy = loop {
+        if let Some(b) = finished_builds(&server, &token, "b", "deploy").await.pop() {
+            break b;
+        }
+        // The put makes the listeners check at once; the default interval is a minute.
+        assert!(started.elapsed() < Duration::from_secs(30), "no deploy build: {}", server.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let log = log_text(&server, &token, &deploy).await;
+    assert_eq!(deploy["status"], "succeeded", "{log}");
+    assert!(log.contains("deploying abc123 from a/build#1"), "{log}");
+}
+
+/// Most lines "start" open at once in a ledger of start/end lines.
+fn most_at_once(ledger: &str) -> i32 {
+    let (mut open, mut most) = (0, 0);
+    for line in ledger.lines() {
+        open += if line == "start" { 1 } else { -1 };
+        most = most.max(open);
+    }
+    most
+}
+
+#[tokio::test]
+async fn a_jobs_concurrency_caps_its_running_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let job = |name: &str, cap: u32| {
+        let ledger = dir.path().join(name);
+        format!(
+            "job \"{name}\" {{\n  concurrency = {cap}\n  task \"t\" {{\n    run \"exec\" {{\n      path = \"/bin/sh\"\n      args = [\"-ec\", \"echo start >> {l}; sleep 0.6; echo end >> {l}\"]\n    }}\n  }}\n}}\n",
+            l = ledger.display()
+        )
+    };
+    let pipeline = dir.path().join("capped.hcl");
+    std::fs::write(&pipeline, format!("{}{}", job("serial", 1), job("pairs", 2))).unwrap();
+    let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap(), "--concurrency", "6"]);
+    let c = client();
+    let token = login(&c, &server.base, "admin", "adminpw").await;
+    for job in ["serial", "pairs"] {
+        for _ in 0..3 {
+            let r = c.post(format!("{}/api/v1/teams/main/pipelines/capped/jobs/{job}/builds", server.base)).bearer_auth(&token).send().await.unwrap();
+            assert!(r.status().is_success());
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for job in ["serial", "pairs"] {
+        while finished_builds(&server, &token, "capped", job).await.len() < 3 {
+            assert!(Instant::now() < deadline, "{job}: builds did not finish: {}", server.log());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    let serial = std::fs::read_to_string(dir.path().join("serial")).unwrap();
+    let pairs = std::fs::read_to_string(dir.path().join("pairs")).unwrap();
+    assert_eq!(most_at_once(&serial), 1, "{serial}");
+    assert_eq!(most_at_once(&pairs), 2, "{pairs}");
+}
