@@ -92,8 +92,32 @@ fn default_cache_dir() -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join("pikoci-cache"))
 }
 
+/// The command line, plus for `server --config FILE` (or CONFIG) the file's settings for the flags
+/// neither the command line nor the environment set.
+fn with_config_file(argv: Vec<std::ffi::OsString>) -> Result<Cli, String> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches_from(&argv);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let Command::Server(crate::server::ServerArgs { config: Some(path), .. }) = &cli.command else {
+        return Ok(cli);
+    };
+    let extra = crate::server::config_file::extra_args(path, &Cli::command(), &matches)?;
+    if extra.is_empty() {
+        return Ok(cli);
+    }
+    let matches = Cli::command().try_get_matches_from(argv.into_iter().chain(extra)).map_err(|e| format!("config file {}: {}", path.display(), e.kind()))?;
+    Cli::from_arg_matches(&matches).map_err(|e| format!("config file {}: {}", path.display(), e.kind()))
+}
+
 pub fn main() -> ExitCode {
-    let cli = Cli::parse_from(client::expand_short_flags(std::env::args_os()));
+    let argv = client::expand_short_flags(std::env::args_os());
+    let cli = match with_config_file(argv) {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     pikoci_registry::install_tls_provider();
     tracing_subscriber::fmt()
         // oci_client logs token responses at debug level: never below info for it.

@@ -1,5 +1,6 @@
 //! `pikoci server` flags: PikoCI's, so an operator's command line and environment carry over.
-//! Every flag can also be set as the upper-cased environment variable (`DB_SYSTEM=sqlite`).
+//! Every flag can also be set as the upper-cased environment variable (`DB_SYSTEM=sqlite`), and in
+//! the `--config` file under its own name (`db-system: sqlite`); see config_file.rs.
 
 use pikoci_store::{DbConfig, DbSystem, Secret};
 use std::path::PathBuf;
@@ -7,6 +8,10 @@ use std::time::Duration;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ServerArgs {
+    /// A config file (.yaml, .yml, .json, .toml or .env) whose keys are these flags' names
+    /// (`port: 9090`); the command line and the environment win over it.
+    #[arg(short, long, env = "CONFIG")]
+    pub config: Option<PathBuf>,
     /// HTTP port (on all interfaces; use --listen for one address).
     #[arg(short, long, env = "PORT", default_value_t = 8080)]
     pub port: u16,
@@ -39,6 +44,12 @@ pub struct ServerArgs {
     /// Builds the embedded worker runs at once.
     #[arg(long, env = "CONCURRENCY", default_value_t = 1)]
     pub concurrency: usize,
+    /// Resource checks run at once, across all pipelines.
+    #[arg(long, env = "MAX_CONCURRENT_CHECKS", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent_checks: u16,
+    /// How long one resource check may take before it fails (and is retried with backoff).
+    #[arg(long, env = "CHECK_TIMEOUT", default_value = "2m", value_parser = humantime::parse_duration)]
+    pub check_timeout: Duration,
     /// On SIGQUIT, how long running builds may take to finish.
     #[arg(long, env = "DRAIN_TIMEOUT", default_value = "10m", value_parser = humantime::parse_duration)]
     pub drain_timeout: Duration,
@@ -82,6 +93,10 @@ impl ServerArgs {
             password: self.db_password.clone().map(Secret::new),
             name: self.db_name.clone(),
         }
+    }
+
+    pub fn check_limits(&self) -> super::scheduler::CheckLimits {
+        super::scheduler::CheckLimits { concurrency: self.max_concurrent_checks.into(), timeout: self.check_timeout }
     }
 
     pub fn address(&self) -> std::net::SocketAddr {

@@ -9,10 +9,12 @@ mod api_teams;
 pub mod args;
 mod auth;
 pub mod build_sink;
+pub mod config_file;
 pub mod metrics;
 mod pipelines_api;
 pub mod scheduler;
 pub mod state;
+mod triggers;
 pub mod users;
 pub mod worker;
 
@@ -45,7 +47,8 @@ pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf) -> anyhow::Res
     }
 
     let engine = Arc::new(PluginEngine::new(Some(&cache_dir))?);
-    let state = AppState::new(store, engine, cache_dir.clone(), args.concurrency, args.run_worker);
+    let mut state = AppState::new(store, engine, cache_dir.clone(), args.concurrency, args.run_worker);
+    state.check_limits = args.check_limits();
 
     if let Some(path) = &args.pipeline_config {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A running server; sent SIGTERM and waited for when dropped.
+/// A running server; sent SIGTERM (unless it already exited) and waited for when dropped.
 pub struct Server {
     pub child: Child,
     /// `http://127.0.0.1:PORT`
@@ -15,7 +15,10 @@ pub struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        // Once reaped, its pid may belong to another process.
+        if let Ok(None) = self.child.try_wait() {
+            unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        }
         let _ = self.child.wait();
     }
 }
@@ -26,6 +29,12 @@ impl Server {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 }
+
+/// The environment variables `pikoci server` reads its flags from.
+pub const SERVER_ENV: &[&str] = &[
+    "CONFIG", "PORT", "LISTEN", "DB_SYSTEM", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DB_NAME", "DB_URL", "RUN_MIGRATIONS", "RUN_WORKER", "CONCURRENCY",
+    "DRAIN_TIMEOUT", "MAX_CONCURRENT_CHECKS", "CHECK_TIMEOUT", "TEAM_CANONICAL", "PIPELINE_CONFIG", "PIPELINE_NAME", "VARS", "USERS", "JWT_SECRET", "PIKOCI_LOG",
+];
 
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -40,11 +49,24 @@ pub fn hash(user: &str, password: &str) -> String {
 /// Starts a server with users `admin`/`adminpw` (the first, so the admin) and `viewer`/`viewerpw`
 /// (no role anywhere), plus `extra` flags; returns once it accepts connections.
 pub fn start(extra: &[&str]) -> Server {
-    let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_pikoci"))
-        .args(["server", "--listen", &format!("127.0.0.1:{port}"), "--users", &hash("admin", "adminpw"), "--users", &hash("viewer", "viewerpw")])
-        .args(extra)
+    let mut args = vec!["server".to_string(), "--listen".into(), format!("127.0.0.1:{port}"), "--users".into(), hash("admin", "adminpw"), "--users".into(), hash("viewer", "viewerpw")];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    launch(&args, &[], port)
+}
+
+/// Runs `pikoci ARGS` with `env` added and returns once something accepts connections on `port`
+/// of 127.0.0.1 (where the arguments, the environment or a config file make it listen).
+pub fn launch(args: &[String], env: &[(&str, &str)], port: u16) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pikoci"));
+    // Only what the test gives reaches the server's flags.
+    for name in SERVER_ENV {
+        command.env_remove(name);
+    }
+    let mut child = command
+        .args(args)
+        .envs(env.iter().copied())
         .env("PIKOCI_CACHE_DIR", super::repo_root().join("target/test-cache"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -54,7 +76,11 @@ pub fn start(extra: &[&str]) -> Server {
     let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start: {}", std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default());
+        let log = || std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("server exited ({status}) before listening: {}", log());
+        }
+        assert!(Instant::now() < deadline, "server did not start: {}", log());
         std::thread::sleep(Duration::from_millis(50));
     }
     Server { child, base, dir }
