@@ -100,6 +100,50 @@ async fn set_a_pipeline_trigger_it_follow_the_log_and_see_downstream_run() {
     assert!(metrics.contains("pikoci_builds_total{status=\"succeeded\"}"), "{metrics}");
 }
 
+/// The log is followed while the build runs: its first line arrives over SSE while the task is
+/// still blocked, and the rest once the test lets it go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_builds_log_is_followed_live() {
+    let server = start(&[]);
+    let c = client();
+    let base = &server.base;
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("gate");
+    let config = format!(
+        "job \"gated\" {{\n  task \"wait\" {{\n    run \"exec\" {{\n      path = \"/bin/sh\"\n      args = [\"-ec\", \"echo before the gate; while [ ! -e {} ]; do sleep 0.05; done; echo after the gate\"]\n    }}\n  }}\n}}\n",
+        gate.display()
+    );
+    let admin = login(&c, base, "admin", "adminpw").await;
+    let set = c.put(format!("{base}/api/v1/teams/main/pipelines/live")).bearer_auth(&admin).json(&json!({"config": config})).send().await.unwrap();
+    assert_eq!(set.status(), 200, "{}", set.text().await.unwrap());
+    let build: Value = c.post(format!("{base}/api/v1/teams/main/pipelines/live/jobs/gated/builds")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+
+    let mut events = c.get(format!("{base}/api/v1/builds/{}/events", build["id"])).bearer_auth(&admin).send().await.unwrap();
+    assert_eq!(events.status(), 200);
+    let mut body = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !body.contains("before the gate") {
+        let chunk = tokio::time::timeout_at(deadline.into(), events.chunk()).await.expect("no log line within 60 s").unwrap().expect("the stream ended early");
+        body.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let now: Value = c.get(format!("{base}/api/v1/builds/{}", build["id"])).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    assert_eq!(now["status"], "started", "the first line came while the build ran: {now}");
+    assert!(!body.contains("after the gate") && !body.contains("event: end"), "{body}");
+
+    std::fs::write(&gate, "").unwrap();
+    while !body.contains("event: end") {
+        let chunk = tokio::time::timeout_at(deadline.into(), events.chunk()).await.expect("the build never ended").unwrap().expect("the stream ended without `end`");
+        body.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(body.contains("after the gate"), "{body}");
+    let done: Value = c.get(format!("{base}/api/v1/builds/{}", build["id"])).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    assert_eq!(done["status"], "succeeded", "{done}");
+
+    // An anonymous caller may not follow a private pipeline's build.
+    let anon = c.get(format!("{base}/api/v1/builds/{}/events", build["id"])).send().await.unwrap();
+    assert_eq!(anon.status(), 401);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_aborts_running_builds_stops_their_services_and_records_it() {
     let dir = tempfile::tempdir().unwrap();
