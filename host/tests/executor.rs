@@ -205,7 +205,7 @@ async fn get_fetches_into_the_resource_directory_and_records_the_version() {
     assert!(events.text().contains("test | v1"), "{}", events.text());
     assert_eq!(report.versions.len(), 1);
     assert_eq!(report.versions[0].0, "app");
-    let sha = report.versions[0].1.field("sha256").unwrap();
+    let sha = report.versions[0].1.version.field("sha256").unwrap();
     assert!(events.text().contains(&format!("test | version {sha}")), "tasks see $version_<key>: {}", events.text());
 }
 

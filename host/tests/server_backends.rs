@@ -140,7 +140,8 @@ job "deploy" {{
     file
 }
 
-/// check -> new version -> triggered build -> downstream build via `passed`, twice.
+/// check -> new version -> triggered build -> downstream build via `passed`, twice; the version's
+/// metadata from the builds' gets.
 async fn scenario(db: Db) {
     let dir = tempfile::tempdir().unwrap();
     let file = pipeline(dir.path());
@@ -152,6 +153,10 @@ async fn scenario(db: Db) {
     let v1 = api.fetched(&test[0]).await;
     assert!(v1.contains("sha256"), "{v1}");
     assert_eq!(api.fetched(&deploy[0]).await, v1, "deploy used the version that passed test");
+    // The check found the version; the builds' gets described it.
+    let versions = api.get("/api/v1/teams/main/pipelines/flow/resources/app/versions").await;
+    let app = dir.path().join("app").display().to_string();
+    assert_eq!(versions[0]["metadata"], serde_json::json!([{"name": "path", "value": app}]), "{versions}");
 
     std::fs::write(dir.path().join("app/v"), "two").unwrap();
     let hook = api.post("/api/v1/teams/main/pipelines/flow/resources/app/webhook_token").await;

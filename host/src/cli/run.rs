@@ -85,8 +85,8 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let report = run_job(&plan, Arc::new(TerminalEvents), options, cancel).await;
 
     eprintln!();
-    for (resource, version) in &report.versions {
-        let shown: Vec<_> = version.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    for (resource, fetched) in &report.versions {
+        let shown: Vec<_> = fetched.version.0.iter().map(|(k, v)| format!("{k}={v}")).collect();
         eprintln!("  {resource}: {}", shown.join(" "));
     }
     if let Some(dir) = &report.kept_workdir {

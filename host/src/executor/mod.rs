@@ -23,7 +23,7 @@ pub use plan::{Action, BoundPlugin, BuildIdentity, GetStep, Hooks, JobPlan, PutS
 pub use triggers::TriggerBus;
 
 use crate::runtime::host_process::BackgroundProcesses;
-use crate::runtime::Version;
+use crate::runtime::Fetched;
 use futures_util::future::BoxFuture;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -35,8 +35,8 @@ use tokio_util::sync::CancellationToken;
 pub struct BuildReport {
     pub outcome: Outcome,
     pub duration: Duration,
-    /// The versions each `get` fetched, by resource name.
-    pub versions: Vec<(String, Version)>,
+    /// What each `get` fetched (version and metadata), by resource name.
+    pub versions: Vec<(String, Fetched)>,
     /// The work directory, when kept for debugging.
     pub kept_workdir: Option<PathBuf>,
 }
@@ -73,7 +73,7 @@ pub(crate) struct Build {
     pub services: services::Services,
     /// Variables services exported, for the steps after them.
     pub exports: Mutex<Vec<(String, String)>>,
-    pub versions: Mutex<Vec<(String, Version)>>,
+    pub versions: Mutex<Vec<(String, Fetched)>>,
     pub secrets: Vec<SecretVariable>,
     pub options: ExecOptions,
 }
@@ -273,8 +273,8 @@ impl Build {
             ("BUILD_TEAM_NAME".to_string(), id.team.clone()),
             ("WORKDIR".to_string(), self.workdir.display().to_string()),
         ]);
-        for (_, version) in self.versions.lock().unwrap().iter() {
-            env.extend(version.0.iter().map(|(k, v)| (format!("version_{k}"), v.clone())));
+        for (_, fetched) in self.versions.lock().unwrap().iter() {
+            env.extend(fetched.version.0.iter().map(|(k, v)| (format!("version_{k}"), v.clone())));
         }
         env.extend(self.exports.lock().unwrap().iter().cloned());
         env.extend(own.iter().cloned());

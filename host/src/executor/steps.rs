@@ -4,7 +4,7 @@ use super::grants::{self, CallValues};
 use super::plan::{GetStep, PutStep, ResourceBackend, ServiceStep, TaskStep};
 use super::services::RunningService;
 use super::{Build, Outcome};
-use crate::runtime::{CallError, TaskSpec, Version};
+use crate::runtime::{CallError, Fetched, TaskSpec};
 use std::path::Path;
 
 /// A plugin that could not do its job errors the step; only a task's own exit code fails it.
@@ -54,23 +54,23 @@ impl Build {
         let dir = self.workdir.display().to_string();
         match plugin.plugin.get(&grants, log, source, &version, &get.params, &dir).await {
             Ok(fetched) => {
-                self.record_version(step, &get.resource, fetched.version);
+                self.record_version(step, &get.resource, fetched);
                 Outcome::Succeeded
             }
             Err(e) => errored(e),
         }
     }
 
-    fn record_version(&self, step: &str, resource: &str, version: Version) {
-        let shown: Vec<_> = version.0.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    fn record_version(&self, step: &str, resource: &str, fetched: Fetched) {
+        let shown: Vec<_> = fetched.version.0.iter().map(|(k, v)| format!("{k}: {v}")).collect();
         self.log.note(step, format!("fetched {resource} ({})", shown.join(", ")));
-        self.versions.lock().unwrap().push((resource.to_string(), version));
+        self.versions.lock().unwrap().push((resource.to_string(), fetched));
     }
 
     /// A trigger event has nothing to fetch: its fields are the version tasks see.
     fn get_trigger_event(&self, step: &str, get: &GetStep, stream: &str) -> Outcome {
         match &get.version {
-            Some(version) => self.record_version(step, &get.resource, version.clone()),
+            Some(version) => self.record_version(step, &get.resource, Fetched { version: version.clone(), metadata: Vec::new() }),
             None => self.log.note(step, format!("no `{stream}` trigger event to get: trigger streams live on a pikoci server")),
         }
         Outcome::Succeeded

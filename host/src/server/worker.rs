@@ -5,7 +5,7 @@ use super::state::AppState;
 use crate::executor::{run_job, ExecOptions, Outcome};
 use crate::planner::JobInputs;
 use crate::runtime::Version;
-use pikoci_store::{Build, BuildStatus, JobId};
+use pikoci_store::{Build, BuildStatus, JobId, MetadataField};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -120,5 +120,22 @@ async fn execute(state: &AppState, build: &Build, cancel: CancellationToken) -> 
     let options = ExecOptions { triggers: Some(Arc::new(triggers)), ..Default::default() };
     let report = run_job(&plan, Arc::new(sink), options, cancel).await;
     writer.finish().await;
+    record_metadata(state, pipeline.id, &report.versions).await;
     Ok((report.outcome, report.duration))
+}
+
+/// Checks find versions; gets describe them (a commit's author and message...): keep what the
+/// build's gets reported on the stored versions, where the API shows it.
+async fn record_metadata(state: &AppState, pipeline: pikoci_store::PipelineId, fetched: &[(String, crate::runtime::Fetched)]) {
+    for (name, fetched) in fetched.iter().filter(|(_, f)| !f.metadata.is_empty()) {
+        let metadata: Vec<MetadataField> = fetched.metadata.iter().map(|(name, value)| MetadataField { name: name.clone(), value: value.clone() }).collect();
+        let saved = match state.store.resource_by_name(pipeline, name).await {
+            Ok(Some(resource)) => state.store.set_version_metadata(resource.id, &fetched.version.0, &metadata).await.map(|_| ()),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = saved {
+            tracing::warn!(resource = %name, error = %e, "cannot record a version's metadata");
+        }
+    }
 }

@@ -110,7 +110,9 @@ impl Store {
         let sql = format!(
             "INSERT INTO resource_versions (resource_id, version, version_sha256, metadata, check_order, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (resource_id, version_sha256) DO UPDATE SET metadata = excluded.metadata RETURNING {VERSION_RETURNING}"
+             ON CONFLICT (resource_id, version_sha256) DO UPDATE SET metadata = \
+             CASE WHEN excluded.metadata = '[]' THEN resource_versions.metadata ELSE excluded.metadata END \
+             RETURNING {VERSION_RETURNING}"
         );
         let mut new = Vec::new();
         for (i, v) in versions.iter().enumerate() {
@@ -142,6 +144,20 @@ impl Store {
             .fetch_optional(&self.pool)
             .await
             .map_err(failed(format!("reading version {id}")))
+    }
+
+    /// Record the metadata a `get` reported for a stored version; false when no such version is
+    /// stored (a get of a version no check found, which gets no history row of its own).
+    pub async fn set_version_metadata(&self, resource: ResourceId, version: &VersionMap, metadata: &[MetadataField]) -> Result<bool> {
+        let text = version_text(version);
+        let done = sqlx::query("UPDATE resource_versions SET metadata = $3 WHERE resource_id = $1 AND version_sha256 = $2")
+            .bind(resource.0)
+            .bind(hex::encode(Sha256::digest(text.as_bytes())))
+            .bind(serde_json::to_string(metadata).expect("metadata always serialises"))
+            .execute(&self.pool)
+            .await
+            .map_err(failed(format!("recording the metadata of a version of resource {resource}")))?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// The stored row of a version by its content (e.g. the version a `put` produced).

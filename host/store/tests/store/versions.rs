@@ -37,6 +37,13 @@ async fn versions_keep_order_and_dedupe(db: TestDb) {
     assert_eq!(all[2].metadata, [MetadataField { name: "author".into(), value: "ada".into() }], "metadata refreshed");
     assert!(all.windows(2).all(|w| w[0].check_order > w[1].check_order));
 
+    // A get's metadata replaces what the check said; a later check without any keeps it.
+    let by_get = [MetadataField { name: "message".into(), value: "fix".into() }];
+    assert!(store.set_version_metadata(r, &v("b").version, &by_get).await.unwrap());
+    assert!(!store.set_version_metadata(r, &v("never-checked").version, &by_get).await.unwrap());
+    assert!(store.save_versions(r, &[v("b")]).await.unwrap().is_empty());
+    assert_eq!(store.find_version(r, &v("b").version).await.unwrap().unwrap().metadata, by_get);
+
     // Paging.
     let first = store.versions(r, Page::first(2)).await.unwrap();
     assert_eq!(refs(&first), ["d", "c"]);
