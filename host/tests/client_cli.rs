@@ -138,6 +138,9 @@ fn login_set_trigger_and_follow_a_build_live_then_the_other_verbs() {
     let hook = ok(&url, h, &["resources", "webhook-regenerate", "-pn", "app", "-r", "app"]);
     assert!(hook.starts_with(&format!("{}/webhooks/pikoci_wh_", server.base)), "{hook}");
 
+    let workers = ok(&url, h, &["workers", "list"]);
+    assert!(workers.starts_with("embedded\trunning\t"), "{workers}");
+
     // Users, members, tokens.
     ok(&url, h, &["users", "create", "--username", "dev", "--password", "dev-password"]);
     assert!(ok(&url, h, &["users", "list"]).contains("dev\n"));

@@ -76,6 +76,11 @@ enum ClientCommand {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The workers running builds, and what each runs now.
+    Workers {
+        #[command(subcommand)]
+        command: WorkerCommand,
+    },
     /// Your API tokens, for scripts.
     #[command(name = "api-tokens")]
     ApiTokens {
@@ -292,6 +297,12 @@ enum MemberCommand {
 }
 
 #[derive(Subcommand, Clone)]
+enum WorkerCommand {
+    /// One line per worker: name, status, running builds / concurrency, platform.
+    List,
+}
+
+#[derive(Subcommand, Clone)]
 enum UserCommand {
     List,
     Create {
@@ -378,6 +389,12 @@ pub async fn run(args: &ClientArgs) -> anyhow::Result<ExitCode> {
         ClientCommand::Resources { at, command } => resources(&api, at, command).await?,
         ClientCommand::Teams { command } => teams(&api, command).await?,
         ClientCommand::Users { command } => users(&api, command).await?,
+        ClientCommand::Workers { command: WorkerCommand::List } => {
+            for w in array(&api.get("/api/v1/workers").await?) {
+                let running = w["running_builds"].as_array().map_or(0, Vec::len);
+                println!("{}\t{}\t{running}/{}\t{}", s(&w["name"]), s(&w["status"]), w["concurrency"], s(&w["platform"]));
+            }
+        }
         ClientCommand::ApiTokens { command } => tokens(&api, command).await?,
     }
     Ok(ExitCode::SUCCESS)

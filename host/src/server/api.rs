@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(super::pipelines_api::routes())
         .merge(super::api_pipelines::routes())
         .merge(super::api_teams::routes())
+        .merge(super::api_workers::routes())
         .with_state(state)
 }
 

@@ -6,6 +6,7 @@ mod api_common;
 pub mod api_doc;
 mod api_pipelines;
 mod api_teams;
+mod api_workers;
 pub mod args;
 mod auth;
 pub mod build_sink;
