@@ -98,6 +98,9 @@ async fn set_a_pipeline_trigger_it_follow_the_log_and_see_downstream_run() {
 
     let metrics = c.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("pikoci_builds_total{status=\"succeeded\"}"), "{metrics}");
+    for call in ["kind=\"resource-type\",function=\"check\",outcome=\"succeeded\"", "kind=\"resource-type\",function=\"get\",outcome=\"succeeded\"", "kind=\"runner\",function=\"run\",outcome=\"succeeded\""] {
+        assert!(metrics.contains(&format!("pikoci_plugin_call_duration_seconds_count{{{call}}}")), "plugin call latency of {call}: {metrics}");
+    }
 }
 
 /// The log is followed while the build runs: its first line arrives over SSE while the task is

@@ -1,6 +1,7 @@
 //! The one wasmtime engine of a pikoci process, and loading components into it.
 
 use super::bindings::v0_1 as wit;
+use super::call_observer::CallObserver;
 use super::compiled_cache::{CacheOutcome, CompiledCache};
 use super::manifest::{ManifestError, PluginManifest, PluginKind};
 use super::plugin::{KindPre, Plugin};
@@ -8,7 +9,7 @@ use super::sandbox::PluginState;
 use pikoci_registry::Digest;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine};
@@ -34,6 +35,7 @@ pub struct PluginEngine {
     linker: Linker<PluginState>,
     cache: CompiledCache,
     ticker_stop: Arc<AtomicBool>,
+    observer: OnceLock<CallObserver>,
 }
 
 /// How long loading one component took, by phase, and whether the compiled cache served it.
@@ -73,7 +75,13 @@ impl PluginEngine {
             })?;
         }
 
-        Ok(PluginEngine { cache: CompiledCache::new(&engine, cache_dir), engine, linker, ticker_stop })
+        Ok(PluginEngine { cache: CompiledCache::new(&engine, cache_dir), engine, linker, ticker_stop, observer: OnceLock::new() })
+    }
+
+    /// Report every call of the plugins loaded from now on to `observer` (set once; later calls
+    /// of this are ignored).
+    pub fn observe_calls(&self, observer: CallObserver) {
+        let _ = self.observer.set(observer);
     }
 
     pub fn engine(&self) -> &Engine {
@@ -108,7 +116,7 @@ impl PluginEngine {
             PluginKind::SecretType => KindPre::SecretType(wit::secret_type::SecretTypePluginPre::new(pre).map_err(link_error)?),
         };
         let link = started.elapsed();
-        Ok((Plugin::new(manifest, digest, pre, self.engine.clone()), LoadTimings { compile_or_load, link, cache }))
+        Ok((Plugin::new(manifest, digest, pre, self.engine.clone(), self.observer.get().cloned()), LoadTimings { compile_or_load, link, cache }))
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod bindings;
 pub mod call_error;
+pub mod call_observer;
 pub mod capability;
 pub mod compiled_cache;
 pub mod engine;
@@ -18,6 +19,7 @@ pub mod sandbox;
 pub mod values;
 
 pub use call_error::CallError;
+pub use call_observer::{CallObserver, CallRecord};
 pub use capability::{Capabilities, Capability};
 pub use engine::{LoadError, PluginEngine};
 pub use log_sink::{LogLine, LogOrigin, LogSink, MemoryLog, TerminalLog};

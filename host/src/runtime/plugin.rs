@@ -2,6 +2,7 @@
 
 use super::bindings::v0_1 as wit;
 use super::call_error::{grant_hint, CallError};
+use super::call_observer::{CallObserver, CallRecord};
 use super::capability::Capabilities;
 use super::log_sink::LogSink;
 use super::manifest::{PluginKind, PluginManifest};
@@ -28,6 +29,7 @@ pub struct Plugin {
     digest: Digest,
     pre: KindPre,
     engine: Engine,
+    observer: Option<CallObserver>,
 }
 
 type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<Result<R, wit::PluginError>>> + Send + 'a>>;
@@ -35,12 +37,12 @@ type CallFuture<'a, R> = Pin<Box<dyn Future<Output = wasmtime::Result<Result<R, 
 /// Checks the plugin is of `$kind`, then runs one export call in a fresh instance:
 /// `|instance, store| instance.interface().call_x(store, args...)`.
 macro_rules! call_export {
-    ($self:ident, $grants:expr, $log:expr, $kind:ident, |$instance:ident, $store:ident| $call:expr) => {{
+    ($self:ident, $grants:expr, $log:expr, $kind:ident, $function:literal, |$instance:ident, $store:ident| $call:expr) => {{
         if !matches!($self.pre, KindPre::$kind(_)) {
             return Err($self.wrong_kind(PluginKind::$kind));
         }
         $self
-            .call($grants, $log, move |store, pre| {
+            .call($function, $grants, $log, move |store, pre| {
                 Box::pin(async move {
                     let KindPre::$kind(pre) = pre else { unreachable!("kind checked above") };
                     let $instance = pre.instantiate_async(&mut *store).await?;
@@ -53,8 +55,8 @@ macro_rules! call_export {
 }
 
 impl Plugin {
-    pub(crate) fn new(manifest: PluginManifest, digest: Digest, pre: KindPre, engine: Engine) -> Self {
-        Plugin { manifest, digest, pre, engine }
+    pub(crate) fn new(manifest: PluginManifest, digest: Digest, pre: KindPre, engine: Engine, observer: Option<CallObserver>) -> Self {
+        Plugin { manifest, digest, pre, engine, observer }
     }
 
     pub fn manifest(&self) -> &PluginManifest {
@@ -83,6 +85,21 @@ impl Plugin {
     /// Run one call in a fresh store with `grants`, and turn every way it can end into a
     /// `CallError` that says what happened.
     async fn call<R>(
+        &self,
+        function: &'static str,
+        grants: &Capabilities,
+        log: Arc<dyn LogSink>,
+        body: impl for<'a> FnOnce(&'a mut Store<PluginState>, &'a KindPre) -> CallFuture<'a, R>,
+    ) -> Result<R, CallError> {
+        let started = std::time::Instant::now();
+        let result = self.call_in_sandbox(grants, log, body).await;
+        if let Some(observer) = &self.observer {
+            observer(&CallRecord { kind: self.kind(), function, plugin: self.name(), elapsed: started.elapsed(), succeeded: result.is_ok() });
+        }
+        result
+    }
+
+    async fn call_in_sandbox<R>(
         &self,
         grants: &Capabilities,
         log: Arc<dyn LogSink>,
@@ -137,7 +154,7 @@ impl Plugin {
     ) -> Result<Vec<Version>, CallError> {
         let source = source.to_string();
         let last = last.map(wit::Version::from);
-        let versions = call_export!(self, grants, log, ResourceType, |instance, store| instance
+        let versions = call_export!(self, grants, log, ResourceType, "check", |instance, store| instance
             .pikoci_plugin_resource_type()
             .call_check(store, &source, last.as_ref()))?;
         Ok(versions.into_iter().map(Version::from).collect())
@@ -155,7 +172,7 @@ impl Plugin {
     ) -> Result<Fetched, CallError> {
         let (source, params, dir) = (source.to_string(), params.to_string(), dir.to_string());
         let version = wit::Version::from(version);
-        let fetched = call_export!(self, grants, log, ResourceType, |instance, store| instance
+        let fetched = call_export!(self, grants, log, ResourceType, "get", |instance, store| instance
             .pikoci_plugin_resource_type()
             .call_get(store, &source, &version, &params, &dir))?;
         Ok(fetched.into())
@@ -171,7 +188,7 @@ impl Plugin {
         dir: &str,
     ) -> Result<Fetched, CallError> {
         let (source, params, dir) = (source.to_string(), params.to_string(), dir.to_string());
-        let fetched = call_export!(self, grants, log, ResourceType, |instance, store| instance
+        let fetched = call_export!(self, grants, log, ResourceType, "put", |instance, store| instance
             .pikoci_plugin_resource_type()
             .call_put(store, &source, &params, &dir))?;
         Ok(fetched.into())
@@ -186,7 +203,7 @@ impl Plugin {
             dir: task.dir.clone(),
             params: task.params.to_string(),
         };
-        call_export!(self, grants, log, Runner, |instance, store| instance.pikoci_plugin_runner().call_run(store, &task))
+        call_export!(self, grants, log, Runner, "run", |instance, store| instance.pikoci_plugin_runner().call_run(store, &task))
     }
 
     /// Service type: start the service.
@@ -198,7 +215,7 @@ impl Plugin {
         params: &serde_json::Value,
     ) -> Result<StartedService, CallError> {
         let (name, params) = (name.to_string(), params.to_string());
-        let started = call_export!(self, grants, log, ServiceType, |instance, store| instance
+        let started = call_export!(self, grants, log, ServiceType, "start", |instance, store| instance
             .pikoci_plugin_service_type()
             .call_start(store, &name, &params))?;
         Ok(StartedService { state: started.state, exports: started.exports })
@@ -213,7 +230,7 @@ impl Plugin {
         params: &serde_json::Value,
     ) -> Result<bool, CallError> {
         let (state, params) = (state.to_string(), params.to_string());
-        call_export!(self, grants, log, ServiceType, |instance, store| instance
+        call_export!(self, grants, log, ServiceType, "ready", |instance, store| instance
             .pikoci_plugin_service_type()
             .call_ready(store, &state, &params))
     }
@@ -227,7 +244,7 @@ impl Plugin {
         params: &serde_json::Value,
     ) -> Result<(), CallError> {
         let (state, params) = (state.to_string(), params.to_string());
-        call_export!(self, grants, log, ServiceType, |instance, store| instance
+        call_export!(self, grants, log, ServiceType, "stop", |instance, store| instance
             .pikoci_plugin_service_type()
             .call_stop(store, &state, &params))
     }
@@ -242,7 +259,7 @@ impl Plugin {
         key: &str,
     ) -> Result<Option<String>, CallError> {
         let (config, path, key) = (config.to_string(), path.to_string(), key.to_string());
-        call_export!(self, grants, log, SecretType, |instance, store| instance
+        call_export!(self, grants, log, SecretType, "get", |instance, store| instance
             .pikoci_plugin_secret_type()
             .call_get(store, &config, &path, &key))
     }

@@ -12,9 +12,12 @@ pub struct StatusLabel {
     pub status: String,
 }
 
+/// A plugin call: its plugin kind (`resource-type`...), export (`check`...) and outcome.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct KindLabel {
+pub struct CallLabels {
     pub kind: String,
+    pub function: String,
+    pub outcome: String,
 }
 
 pub struct Metrics {
@@ -22,7 +25,7 @@ pub struct Metrics {
     pub builds: Family<StatusLabel, Counter>,
     pub build_duration: Histogram,
     pub check_duration: Histogram,
-    pub plugin_calls: Family<KindLabel, Histogram>,
+    pub plugin_calls: Family<CallLabels, Histogram>,
     pub queue_depth: Gauge,
     pub running_builds: Gauge,
     pub workers: Family<StatusLabel, Gauge>,
@@ -37,8 +40,8 @@ impl Metrics {
         registry.register("build_duration_seconds", "How long builds took", build_duration.clone());
         let check_duration = Histogram::new(exponential_buckets(0.001, 2.0, 16));
         registry.register("check_duration_seconds", "How long resource checks took", check_duration.clone());
-        let plugin_calls = Family::<KindLabel, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0001, 2.0, 20)));
-        registry.register("plugin_call_duration_seconds", "Latency of plugin calls, by kind", plugin_calls.clone());
+        let plugin_calls = Family::<CallLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0001, 2.0, 20)));
+        registry.register("plugin_call_duration_seconds", "Latency of plugin calls, by plugin kind, export and outcome", plugin_calls.clone());
         let queue_depth = Gauge::default();
         registry.register("build_queue_depth", "Builds waiting for a worker", queue_depth.clone());
         let running_builds = Gauge::default();
@@ -46,6 +49,19 @@ impl Metrics {
         let workers = Family::<StatusLabel, Gauge>::default();
         registry.register("workers", "Workers, by status", workers.clone());
         Metrics { registry, builds, build_duration, check_duration, plugin_calls, queue_depth, running_builds, workers }
+    }
+
+    /// Feeds `plugin_call_duration_seconds` from a plugin engine.
+    pub fn call_observer(self: &std::sync::Arc<Self>) -> crate::runtime::CallObserver {
+        let calls = self.plugin_calls.clone();
+        std::sync::Arc::new(move |call: &crate::runtime::CallRecord<'_>| {
+            let labels = CallLabels {
+                kind: call.kind.to_string(),
+                function: call.function.to_string(),
+                outcome: if call.succeeded { "succeeded" } else { "failed" }.to_string(),
+            };
+            calls.get_or_create(&labels).observe(call.elapsed.as_secs_f64());
+        })
     }
 
     pub fn render(&self) -> String {

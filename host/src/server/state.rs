@@ -33,10 +33,12 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Store, engine: Arc<PluginEngine>, cache_dir: std::path::PathBuf, concurrency: usize, run_worker: bool) -> Self {
+        let metrics = Arc::new(Metrics::new());
+        engine.observe_calls(metrics.call_observer());
         AppState {
             store,
             engine,
-            metrics: Arc::new(Metrics::new()),
+            metrics,
             running: Default::default(),
             shutdown: CancellationToken::new(),
             pipelines: Default::default(),
