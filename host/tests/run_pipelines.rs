@@ -38,6 +38,12 @@ fn the_readme_example_runs() {
     assert!(log.contains("task unit | testing 1.0.0"), "{log}");
     assert!(log.contains("on_success | all good"), "{log}");
     assert!(log.contains("job test succeeded"), "{log}");
+
+    // The README shows this very pipeline.
+    let file = std::fs::read_to_string(root.join("examples/hello/pipeline.hcl")).unwrap();
+    let body = &file[file.find("variable \"app_dir\"").unwrap()..];
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains(&format!("```hcl\n{body}```")), "README.md's first pipeline differs from examples/hello/pipeline.hcl");
 }
 
 #[test]
