@@ -55,7 +55,8 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let locator = cli.locator();
     let file = args.pipeline_config.display().to_string();
     let name = args.pipeline_name.clone().unwrap_or_else(|| default_name(&args.pipeline_config));
-    let pipeline = match LoadedPipeline::load(&file, &text, &name, &args.team, &vars, &engine, &locator, &cache_dir.join("cache")).await {
+    let source = crate::planner::PipelineSource { file: &file, text: &text, name: &name, team: &args.team, vars: &vars };
+    let pipeline = match LoadedPipeline::load(source, &engine, &locator, &cache_dir.join("cache")).await {
         Ok(p) => p,
         Err(report) => {
             eprintln!("error: {report}");

@@ -63,7 +63,7 @@ fn walk_step(action: &mut Action, f: &mut dyn FnMut(&mut String)) {
         }
         Action::Task(task) => {
             f(&mut task.path);
-            task.args.iter_mut().for_each(|a| f(a));
+            task.args.iter_mut().for_each(&mut *f);
             task.env.iter_mut().for_each(|(_, v)| f(v));
             walk_json(&mut task.params, f);
         }

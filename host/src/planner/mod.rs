@@ -61,18 +61,20 @@ pub fn default_name(path: &Path) -> String {
     if stem.is_empty() { "pipeline".into() } else { stem }
 }
 
+/// A pipeline as it is set: its text, where it came from, its name and team, its variables.
+pub struct PipelineSource<'a> {
+    /// Where the text came from, for messages: a path, or `pipeline TEAM/NAME`.
+    pub file: &'a str,
+    pub text: &'a str,
+    pub name: &'a str,
+    pub team: &'a str,
+    pub vars: &'a VarValues,
+}
+
 impl LoadedPipeline {
-    /// Parse `text` (from `file`, for messages), evaluate its variables, resolve its types.
-    pub async fn load(
-        file: &str,
-        text: &str,
-        name: &str,
-        team: &str,
-        vars: &VarValues,
-        engine: &PluginEngine,
-        locator: &PluginLocator,
-        cache_root: &Path,
-    ) -> Result<LoadedPipeline, String> {
+    /// Parse the source's text, evaluate its variables, resolve its types.
+    pub async fn load(source: PipelineSource<'_>, engine: &PluginEngine, locator: &PluginLocator, cache_root: &Path) -> Result<LoadedPipeline, String> {
+        let PipelineSource { file, text, name, team, vars } = source;
         // The language crate's checks first: every problem at once, with line and column.
         let report = pikoci_pipeline::check_str(Path::new(file), text, vars, &pikoci_pipeline::BuiltinCatalog);
         if !report.is_valid() {

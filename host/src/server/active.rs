@@ -51,7 +51,9 @@ impl ActivePipelines {
 /// On any error nothing changes: the previous version keeps running.
 pub async fn set_pipeline(state: &AppState, team: &str, name: &str, text: &str, vars: &VarValues) -> Result<Arc<ActivePipeline>, String> {
     let locator = PluginLocator::new(&state.cache_dir, RegistryAccess::default());
-    let loaded = LoadedPipeline::load(&format!("pipeline {team}/{name}"), text, name, team, vars, &state.engine, &locator, &state.cache_dir.join("cache")).await?;
+    let file = format!("pipeline {team}/{name}");
+    let source = crate::planner::PipelineSource { file: &file, text, name, team, vars };
+    let loaded = LoadedPipeline::load(source, &state.engine, &locator, &state.cache_dir.join("cache")).await?;
     let store = &state.store;
     let team_row = store.ensure_team(team).await.map_err(|e| e.to_string())?;
     let stored = store.set_pipeline(team_row.id, name, text).await.map_err(|e| e.to_string())?;
