@@ -433,7 +433,7 @@ job "show" {{
 fn secrets_from_env_and_file_reach_the_task_and_never_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let creds = dir.path().join("creds.json");
-    std::fs::write(&creds, r#"{"password": "fi1e-s3cret/\"x\""}"#).unwrap();
+    std::fs::write(&creds, r#"{"password": "fi1e-s3cret/\"x\"", "pem": "k3y-line-one\nk3y-line-two"}"#).unwrap();
     let dotenv = dir.path().join("db.env");
     std::fs::write(&dotenv, "# database\nDB_USER=\"ci-user-9\"\n").unwrap();
     let pipeline = dir.path().join("p.hcl");
@@ -454,6 +454,13 @@ variable "password" {{
     key  = "password"
   }}
 }}
+variable "pem" {{
+  type = string
+  secret "file" {{
+    path = "{creds}"
+    key  = "pem"
+  }}
+}}
 variable "db_user" {{
   type = string
   secret "file" {{
@@ -465,7 +472,7 @@ job "deploy" {{
   task "use" {{
     run "exec" {{
       path = "/bin/sh"
-      args = ["-ec", "test '${{var.token}}' = env-t0ken-42; echo 'token ${{var.token}}'; printf 'split %s' '${{var.token}}' | head -c 12; sleep 0.1; printf '%s\n' '${{var.token}}' | tail -c +7; echo b64 $(printf %s '${{var.token}}' | base64); echo user ${{var.db_user}}; echo pw '${{var.password}}'"]
+      args = ["-ec", "test '${{var.token}}' = env-t0ken-42; echo 'token ${{var.token}}'; printf 'split %s' '${{var.token}}' | head -c 12; sleep 0.1; printf '%s\n' '${{var.token}}' | tail -c +7; echo b64 $(printf %s '${{var.token}}' | base64); echo user ${{var.db_user}}; echo pw '${{var.password}}'; echo json $(printf %s '${{var.password}}' | sed 's/\"/\\\\\"/g'); echo url $(printf %s '${{var.password}}' | sed 's,/,%2F,g; s,\",%22,g'); echo second $(printf '%s\\n' '${{var.pem}}' | tail -n 1)"]
     }}
   }}
 }}
@@ -478,12 +485,16 @@ job "deploy" {{
     let out = pikoci(dir.path()).env("PIKOCI_TEST_TOKEN", "env-t0ken-42").args(["run", "-c"]).arg(&pipeline).args(["-j", "deploy"]).output().unwrap();
     let log = text(&out);
     assert!(out.status.success(), "the task must see the real values: {log}");
-    for leaked in ["env-t0ken-42", "ZW52LXQwa2VuLTQy", "ci-user-9", "fi1e-s3cret"] {
+    for leaked in ["env-t0ken-42", "ZW52LXQwa2VuLTQy", "ci-user-9", "fi1e-s3cret", "k3y-line"] {
         assert!(!log.contains(leaked), "`{leaked}` reached the log:\n{log}");
     }
     assert!(log.contains("task use | token ((redacted))"), "{log}");
     assert!(log.contains("task use | b64 ((redacted))"), "{log}");
     assert!(log.contains("task use | user ((redacted))"), "{log}");
+    // JSON-escaped, URL-encoded, and one line of a multi-line value.
+    assert!(log.contains("task use | json ((redacted))"), "{log}");
+    assert!(log.contains("task use | url ((redacted))"), "{log}");
+    assert!(log.contains("task use | second ((redacted))"), "{log}");
 }
 
 /// The line numbers of the output lines that contain each needle, in the needles' order.

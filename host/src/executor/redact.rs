@@ -11,6 +11,10 @@ use std::sync::RwLock;
 
 pub const MASK: &str = "((redacted))";
 
+/// What URL encoders escape in a component: everything but letters, digits and RFC 3986's
+/// unreserved `-._~`.
+const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
 /// Values shorter than this are not redacted: masking every "a" or "1" would make logs unreadable
 /// and reveal the secret's length anyway. Such secrets are weak by construction.
 const MIN_SECRET_LEN: usize = 3;
@@ -40,6 +44,11 @@ impl Redactor {
         let json = serde_json::to_string(secret).unwrap_or_default();
         // Only the enclosing quotes: the value's own last character may be an escaped quote.
         forms.push(json[1..json.len() - 1].to_string());
+        // As encodeURIComponent, Python's quote and Go's PathEscape write it (RFC 3986 keeps
+        // `-._~`), as form encoding does (space as `+`), and with every symbol escaped.
+        let component = percent_encoding::utf8_percent_encode(secret, URI_COMPONENT).to_string();
+        forms.push(component.replace("%20", "+"));
+        forms.push(component);
         forms.push(percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string());
 
         let mut guard = self.patterns.write().unwrap();
@@ -71,12 +80,15 @@ mod tests {
         let r = Redactor::new();
         r.add("s3cr3t/pa ss\"word");
         r.add("line one\nline two");
+        r.add("un-re.ser_ved~/x");
         for leaked in [
             "s3cr3t/pa ss\"word".to_string(),
             base64::engine::general_purpose::STANDARD.encode("s3cr3t/pa ss\"word"),
             "s3cr3t/pa ss\\\"word".to_string(),
             "s3cr3t%2Fpa%20ss%22word".to_string(),
+            "s3cr3t%2Fpa+ss%22word".to_string(),
             "line two".to_string(),
+            "un-re.ser_ved~%2Fx".to_string(),
         ] {
             let out = r.redact(&format!("token={leaked}!"));
             assert_eq!(out, format!("token={MASK}!"), "leaked {leaked}");
