@@ -133,3 +133,16 @@ fn a_bad_config_file_is_refused_naming_the_file_the_key_and_what_was_expected() 
     let (_, why) = refused("pikoci.ini", "port = 8080\n");
     assert_eq!(why, "unknown format: name the file .yaml, .yml, .json, .toml or .env");
 }
+
+#[test]
+fn a_bad_log_level_is_refused_before_anything_starts() {
+    let out = Command::new(env!("CARGO_BIN_EXE_pikoci"))
+        .args(["server", "--listen", &format!("127.0.0.1:{}", free_port())])
+        .env("LOG_LEVEL", "verbose[")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with("error: --log-level (LOG_LEVEL) `verbose[`: expected error, warn, info, debug or trace"), "{stderr}");
+}

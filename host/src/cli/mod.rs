@@ -34,7 +34,7 @@ pub struct Cli {
     registry_password: Option<String>,
 
     /// Log filter for pikoci's own diagnostics (error, warn, info, debug, trace).
-    #[arg(long, global = true, env = "PIKOCI_LOG", default_value = "warn")]
+    #[arg(long, global = true, env = "LOG_LEVEL", default_value = "warn")]
     log_level: String,
 
     #[command(subcommand)]
@@ -119,14 +119,15 @@ pub fn main() -> ExitCode {
         }
     };
     pikoci_registry::install_tls_provider();
-    tracing_subscriber::fmt()
-        // oci_client logs token responses at debug level: never below info for it.
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(format!("{},oci_client=info", cli.log_level))
-                .unwrap_or_else(|_| "warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // oci_client logs token responses at debug level: never below info for it.
+    let filter = match tracing_subscriber::EnvFilter::try_new(format!("{},oci_client=info", cli.log_level)) {
+        Ok(filter) => filter,
+        Err(_) => {
+            eprintln!("error: --log-level (LOG_LEVEL) `{}`: expected error, warn, info, debug or trace, or a filter such as `pikoci=debug`", cli.log_level);
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
