@@ -614,3 +614,32 @@ job "fast" {{
     let pid = std::fs::read_to_string(dir.path().join("sibling.pid")).unwrap();
     assert!(process_gone(pid.trim()), "the cancelled sibling's process survives: {log}");
 }
+
+#[test]
+fn a_secret_may_not_ride_in_a_trigger_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("p.hcl");
+    std::fs::write(
+        &pipeline,
+        r#"
+variable "token" {
+  type = string
+  secret "env" {
+    key = "PIKOCI_TEST_TRIGGER_TOKEN"
+  }
+}
+resource "trigger" "deploy" {}
+job "release" {
+  put "trigger" "deploy" {
+    token = var.token
+  }
+}
+"#,
+    )
+    .unwrap();
+    let out = pikoci(dir.path()).env("PIKOCI_TEST_TRIGGER_TOKEN", "tr1gger-s3cret").args(["run", "-c"]).arg(&pipeline).args(["-j", "release"]).output().unwrap();
+    let log = text(&out);
+    assert!(!out.status.success(), "{log}");
+    assert!(log.contains("put to trigger stream `deploy` uses secret variable `token`"), "{log}");
+    assert!(!log.contains("tr1gger-s3cret"), "{log}");
+}

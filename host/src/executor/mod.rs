@@ -115,7 +115,7 @@ pub async fn run_job(plan: &JobPlan, events: std::sync::Arc<dyn BuildEventSink>,
     build.services.stop_all(&build).await;
     build.background.kill_all();
 
-    let kept_workdir = keep.then(|| workdir.keep());
+    let kept_workdir = if keep { Some(workdirs::keep(workdir)) } else { drop(workdir); None };
     let versions = std::mem::take(&mut *build.versions.lock().unwrap());
     BuildReport { outcome, duration: started.elapsed(), versions, kept_workdir }
 }

@@ -11,9 +11,32 @@ use std::sync::RwLock;
 
 pub const MASK: &str = "((redacted))";
 
-/// What URL encoders escape in a component: everything but letters, digits and RFC 3986's
-/// unreserved `-._~`.
-const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+/// What URL encoders leave as it is, besides letters and digits: nothing; RFC 3986's unreserved
+/// `-._~` (Go, Rust's url, most libraries); also `/` (Python's quote); also `!*'()`
+/// (JavaScript's encodeURIComponent).
+const URL_ENCODINGS: [&percent_encoding::AsciiSet; 4] = {
+    use percent_encoding::NON_ALPHANUMERIC;
+    const UNRESERVED: &percent_encoding::AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    [NON_ALPHANUMERIC, UNRESERVED, &UNRESERVED.remove(b'/'), &UNRESERVED.remove(b'!').remove(b'*').remove(b'\'').remove(b'(').remove(b')')]
+};
+
+/// `%2F` as `%2f`: some encoders write lower-case hex.
+fn lower_hex(encoded: &str) -> String {
+    let mut out = String::with_capacity(encoded.len());
+    let mut hex_left = 0;
+    for c in encoded.chars() {
+        if c == '%' {
+            hex_left = 2;
+            out.push(c);
+        } else if hex_left > 0 {
+            hex_left -= 1;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
 
 /// Values shorter than this are not redacted: masking every "a" or "1" would make logs unreadable
 /// and reveal the secret's length anyway. Such secrets are weak by construction.
@@ -44,12 +67,15 @@ impl Redactor {
         let json = serde_json::to_string(secret).unwrap_or_default();
         // Only the enclosing quotes: the value's own last character may be an escaped quote.
         forms.push(json[1..json.len() - 1].to_string());
-        // As encodeURIComponent, Python's quote and Go's PathEscape write it (RFC 3986 keeps
-        // `-._~`), as form encoding does (space as `+`), and with every symbol escaped.
-        let component = percent_encoding::utf8_percent_encode(secret, URI_COMPONENT).to_string();
-        forms.push(component.replace("%20", "+"));
-        forms.push(component);
-        forms.push(percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string());
+        // URL encodings, as the usual encoders write them, in upper- and lower-case hex.
+        for set in URL_ENCODINGS {
+            let encoded = percent_encoding::utf8_percent_encode(secret, set).to_string();
+            // Form encoding (Go's QueryEscape, HTML forms) writes a space as `+`.
+            for form in [encoded.replace("%20", "+"), encoded] {
+                forms.push(lower_hex(&form));
+                forms.push(form);
+            }
+        }
 
         let mut guard = self.patterns.write().unwrap();
         let (patterns, _) = &mut *guard;
@@ -81,6 +107,7 @@ mod tests {
         r.add("s3cr3t/pa ss\"word");
         r.add("line one\nline two");
         r.add("un-re.ser_ved~/x");
+        r.add("it's (mine)!");
         for leaked in [
             "s3cr3t/pa ss\"word".to_string(),
             base64::engine::general_purpose::STANDARD.encode("s3cr3t/pa ss\"word"),
@@ -89,6 +116,10 @@ mod tests {
             "s3cr3t%2Fpa+ss%22word".to_string(),
             "line two".to_string(),
             "un-re.ser_ved~%2Fx".to_string(),
+            "un-re.ser_ved~%2fx".to_string(),
+            "un-re.ser_ved~/x".to_string(),
+            "it%27s%20%28mine%29%21".to_string(),
+            "it's%20(mine)!".to_string(),
         ] {
             let out = r.redact(&format!("token={leaked}!"));
             assert_eq!(out, format!("token={MASK}!"), "leaked {leaked}");

@@ -6,7 +6,7 @@
 //! secret. Each step resolves the secrets it refers to anew, so a rotated secret is picked up by
 //! the next step without re-setting the pipeline, as PikoCI does.
 
-use super::plan::{Action, BoundPlugin, ResourceBackend, Step};
+use super::plan::{Action, BoundPlugin, PutStep, ResourceBackend, Step};
 use super::Build;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -81,6 +81,13 @@ impl Build {
         walk_step(&mut step.action, &mut |s| names_in(s, &mut wanted));
         if wanted.is_empty() {
             return Ok(step);
+        }
+        // A trigger event is stored, and shown to other pipelines' builds as their version.
+        if let Action::Put(PutStep { backend: ResourceBackend::Trigger { stream }, .. }) = &step.action {
+            return Err(format!(
+                "put to trigger stream `{stream}` uses secret variable `{}`: a trigger event is stored in the database and shown to every build that gets it, so it may not carry secrets; pass a reference to the secret instead",
+                wanted[0]
+            ));
         }
         let mut values = BTreeMap::new();
         for name in wanted {

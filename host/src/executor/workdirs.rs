@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 const PREFIX: &str = "pikoci-build-";
+const KEPT_PREFIX: &str = "pikoci-kept-";
 
 fn root_or_temp(root: Option<&Path>) -> PathBuf {
     root.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir)
@@ -14,6 +15,17 @@ pub fn make(root: Option<&Path>) -> std::io::Result<tempfile::TempDir> {
     let root = root_or_temp(root);
     std::fs::create_dir_all(&root)?;
     tempfile::Builder::new().prefix(&format!("{PREFIX}{}-", std::process::id())).tempdir_in(root)
+}
+
+/// Keep a build's directory for debugging, out of reach of `remove_orphans`: renamed from
+/// `pikoci-build-PID-X` to `pikoci-kept-PID-X` (left where it is if the rename fails).
+pub fn keep(dir: tempfile::TempDir) -> PathBuf {
+    let path = dir.keep();
+    let renamed = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_prefix(PREFIX)).map(|rest| path.with_file_name(format!("{KEPT_PREFIX}{rest}")));
+    match renamed {
+        Some(to) if std::fs::rename(&path, &to).is_ok() => to,
+        _ => path,
+    }
 }
 
 /// Remove the work directories of processes that no longer run; returns how many.
@@ -49,5 +61,14 @@ mod tests {
         std::fs::create_dir(&unrelated).unwrap();
         assert_eq!(remove_orphans(Some(root.path())), 1);
         assert!(!orphan.exists() && mine.path().exists() && unrelated.exists());
+    }
+
+    #[test]
+    fn a_kept_directory_outlives_its_process() {
+        let root = tempfile::tempdir().unwrap();
+        let kept = keep(make(Some(root.path())).unwrap());
+        assert!(kept.file_name().unwrap().to_str().unwrap().starts_with(KEPT_PREFIX), "{kept:?}");
+        assert_eq!(remove_orphans(Some(root.path())), 0);
+        assert!(kept.exists());
     }
 }

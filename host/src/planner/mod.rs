@@ -143,6 +143,11 @@ impl LoadedPipeline {
         planner.resource_call(resource, &Place::default()).map(|(backend, _)| backend)
     }
 
+    /// Whether `resource` is of PikoCI's `trigger` type (served by the server's event streams).
+    pub fn is_trigger(&self, resource: &str) -> bool {
+        self.resource(resource).is_some_and(|r| matches!(self.types.resource_type(&r.type_name), Ok(types::ResourceTypeImpl::Trigger)))
+    }
+
     /// How many builds of `job` may run at once (its `concurrency`; `None`: no cap).
     pub fn job_concurrency(&self, job: &str) -> Option<usize> {
         let block = self.body.blocks().find(|b| b.identifier.as_str() == "job" && b.labels.first().map(|l| l.as_str()) == Some(job))?;

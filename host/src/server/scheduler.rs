@@ -80,17 +80,17 @@ pub async fn run(state: AppState) {
                 let (state, pipeline, resource, times, slots) = (state.clone(), pipeline.clone(), resource.clone(), times.clone(), slots.clone());
                 tokio::spawn(async move {
                     let Ok(_slot) = slots.acquire_owned().await else { return };
-                    let failures = {
-                        let previous = times.lock().unwrap().failures.get(&id).copied().unwrap_or(0);
-                        if check(&state, &pipeline, &resource, id, previous).await { 0 } else { previous + 1 }
-                    };
+                    let previous = times.lock().unwrap().failures.get(&id).copied().unwrap_or(0);
+                    let checked = check(&state, &pipeline, &resource, id, previous).await;
                     let mut t = times.lock().unwrap();
-                    t.failures.insert(id, failures);
-                    t.due.insert(id, Instant::now() + next_check_in(&resource, failures));
+                    t.failures.insert(id, if checked.new_versions.is_some() { 0 } else { previous + 1 });
+                    t.due.insert(id, Instant::now() + checked.next_in);
                     t.running.remove(&id);
                     drop(t);
                     // New versions may trigger jobs: schedule them now, not at the next tick.
-                    state.wake.notify_one();
+                    if checked.new_versions.is_some_and(|n| n > 0) {
+                        state.wake.notify_one();
+                    }
                 });
             }
             for job in pipeline.jobs.keys() {
@@ -109,9 +109,17 @@ pub async fn run(state: AppState) {
     }
 }
 
+/// What a check came to.
+struct Checked {
+    /// How many versions it found that were not stored yet; None when it failed.
+    new_versions: Option<usize>,
+    /// When the resource is due again.
+    next_in: Duration,
+}
+
 /// Check one resource and record the result on it (error, time, next check). `failures` is how
-/// many checks before this one failed in a row. Returns whether the check succeeded.
-async fn check(state: &AppState, pipeline: &ActivePipeline, resource: &ResourceDef, id: ResourceId, failures: u32) -> bool {
+/// many checks before this one failed in a row.
+async fn check(state: &AppState, pipeline: &ActivePipeline, resource: &ResourceDef, id: ResourceId, failures: u32) -> Checked {
     let started = Instant::now();
     let limits = state.check_limits;
     let outcome = async {
@@ -136,21 +144,22 @@ async fn check(state: &AppState, pipeline: &ActivePipeline, resource: &ResourceD
     };
     state.metrics.check_duration.observe(started.elapsed().as_secs_f64());
     let now = pikoci_store::now_millis();
-    let (ok, error) = match &outcome {
+    let (new_versions, error) = match &outcome {
         Ok(new) => {
             if !new.is_empty() {
                 tracing::info!(resource = %resource.name, new = new.len(), "new versions");
             }
-            (true, None)
+            (Some(new.len()), None)
         }
         Err(e) => {
             tracing::warn!(resource = %resource.name, error = %e, "check failed");
-            (false, Some(e.clone()))
+            (None, Some(e.clone()))
         }
     };
-    let next = now + next_check_in(resource, if ok { 0 } else { failures + 1 }).as_millis() as i64;
-    let _ = state.store.record_check(id, &CheckRecord { at: now, error, next_check_at: Some(next) }).await;
-    ok
+    let next_in = next_check_in(resource, if new_versions.is_some() { 0 } else { failures + 1 });
+    let next_check_at = Some(now + next_in.as_millis() as i64);
+    let _ = state.store.record_check(id, &CheckRecord { at: now, error, next_check_at }).await;
+    Checked { new_versions, next_in }
 }
 
 /// The version field that orders a trigger stream's events.
@@ -161,10 +170,11 @@ pub const TRIGGER_EVENT_FIELD: &str = "trigger_event";
 /// checks do.
 async fn trigger_events(state: &AppState, team: TeamId, stream: &str, last: Option<&Version>) -> Result<Vec<Version>, String> {
     let after = last.and_then(|v| v.field(TRIGGER_EVENT_FIELD)).and_then(|id| id.parse().ok()).map(TriggerEventId);
-    let mut events = state.store.trigger_events_after(team, stream, after, 1000).await.map_err(|e| e.to_string())?;
-    if after.is_none() {
-        events = events.split_off(events.len().saturating_sub(1));
+    let events = match after {
+        Some(_) => state.store.trigger_events_after(team, stream, after, 1000).await,
+        None => state.store.latest_trigger_event(team, stream).await.map(|e| e.into_iter().collect()),
     }
+    .map_err(|e| e.to_string())?;
     Ok(events
         .into_iter()
         .map(|event| {

@@ -4,7 +4,7 @@
 //! waiting for a check interval.
 
 use super::state::AppState;
-use crate::executor::{ResourceBackend, TriggerBus};
+use crate::executor::TriggerBus;
 use pikoci_store::TeamId;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -19,14 +19,22 @@ impl TriggerBus for TeamTriggers {
     fn publish<'a>(&'a self, stream: &'a str, payload: BTreeMap<String, String>) -> Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>> {
         Box::pin(async move {
             let event = self.state.store.append_trigger_event(self.team, stream, &payload).await.map_err(|e| e.to_string())?;
-            let listening = self.state.pipelines.all().into_iter().filter(|p| p.team_id == self.team).flat_map(|p| {
-                p.loaded
-                    .resources
-                    .iter()
-                    .filter(|r| matches!(p.loaded.resource_backend(&r.name), Ok(ResourceBackend::Trigger { stream: s }) if s == stream))
-                    .filter_map(|r| p.resources.get(&r.name).copied())
-                    .collect::<Vec<_>>()
-            });
+            // A trigger resource listens on the stream of its own name.
+            let listening: Vec<_> = self
+                .state
+                .pipelines
+                .all()
+                .into_iter()
+                .filter(|p| p.team_id == self.team)
+                .flat_map(|p| {
+                    p.loaded
+                        .resources
+                        .iter()
+                        .filter(|r| r.name == stream && p.loaded.is_trigger(&r.name))
+                        .filter_map(|r| p.resources.get(&r.name).copied())
+                        .collect::<Vec<_>>()
+                })
+                .collect();
             self.state.check_now.lock().unwrap().extend(listening);
             self.state.wake.notify_one();
             Ok(event.id.to_string())

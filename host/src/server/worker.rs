@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 pub const WORKER_NAME: &str = "embedded";
 
 pub async fn run(state: AppState) {
-    let removed = crate::executor::workdirs::remove_orphans(None);
+    let removed = tokio::task::spawn_blocking(|| crate::executor::workdirs::remove_orphans(None)).await.unwrap_or(0);
     if removed > 0 {
         tracing::info!(removed, "removed work directories left by workers that died");
     }

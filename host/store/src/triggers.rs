@@ -82,4 +82,14 @@ impl Store {
         .await
         .map_err(failed(format!("reading trigger events `{name}` of team {team}")))
     }
+
+    /// The newest event of a stream: where a new listener starts.
+    pub async fn latest_trigger_event(&self, team: TeamId, name: &str) -> Result<Option<TriggerEvent>> {
+        sqlx::query_as(&format!("SELECT {EVENT} FROM trigger_events WHERE team_id = $1 AND name = $2 ORDER BY id DESC LIMIT 1"))
+            .bind(team.0)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed(format!("reading the newest trigger event `{name}` of team {team}")))
+    }
 }

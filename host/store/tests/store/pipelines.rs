@@ -104,6 +104,8 @@ async fn trigger_events_stream_per_team(db: TestDb) {
     let after = store.trigger_events_after(a.id, "deploy", Some(e1.id), 10).await.unwrap();
     assert_eq!(after, vec![e2.clone()]);
     assert!(store.trigger_events_after(a.id, "deploy", Some(e2.id), 10).await.unwrap().is_empty());
+    assert_eq!(store.latest_trigger_event(a.id, "deploy").await.unwrap(), Some(e2.clone()));
+    assert_eq!(store.latest_trigger_event(a.id, "nothing-yet").await.unwrap(), None);
     assert!(matches!(
         store.append_trigger_event(pikoci_store::TeamId(424242), "deploy", &payload("x")).await,
         Err(StoreError::NotFound(_))
