@@ -47,6 +47,8 @@ pub struct LoadedPipeline {
     pub secrets: Vec<SecretVariable>,
     /// Where inline types keep their `$CACHE_DIR`s.
     pub cache_root: PathBuf,
+    /// Each capped job's `concurrency`, read once: the worker asks for every pending build.
+    job_concurrency: std::collections::HashMap<String, usize>,
 }
 
 /// Names a pipeline after its file when no name is given.
@@ -92,7 +94,7 @@ impl LoadedPipeline {
         for r in &resources {
             types.resource_type(&r.type_name).map_err(|e| format!("{file}: resource \"{}\": {e}", r.name))?;
         }
-        let pipeline = LoadedPipeline {
+        let mut pipeline = LoadedPipeline {
             name: name.to_string(),
             team: team.to_string(),
             body,
@@ -101,7 +103,9 @@ impl LoadedPipeline {
             resources,
             secrets,
             cache_root: cache_root.to_path_buf(),
+            job_concurrency: Default::default(),
         };
+        pipeline.job_concurrency = pipeline.job_names().into_iter().filter_map(|job| pipeline.read_job_concurrency(&job).map(|n| (job, n))).collect();
         // Plan every job once now, so a mistake in any of them is reported before anything runs.
         for job in pipeline.job_names() {
             pipeline.plan(&job, &JobInputs::default(), 0).map_err(|e| format!("{file}: {e}"))?;
@@ -150,6 +154,10 @@ impl LoadedPipeline {
 
     /// How many builds of `job` may run at once (its `concurrency`; `None`: no cap).
     pub fn job_concurrency(&self, job: &str) -> Option<usize> {
+        self.job_concurrency.get(job).copied()
+    }
+
+    fn read_job_concurrency(&self, job: &str) -> Option<usize> {
         let block = self.body.blocks().find(|b| b.identifier.as_str() == "job" && b.labels.first().map(|l| l.as_str()) == Some(job))?;
         body::u32_attr(&block.body, &self.ctx, &Place::default(), "concurrency").ok().flatten().filter(|n| *n > 0).map(|n| n as usize)
     }
