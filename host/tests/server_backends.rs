@@ -50,9 +50,13 @@ fn rand_suffix() -> u64 {
 }
 
 fn start(db: &Db, pipeline: &std::path::Path) -> Server {
+    start_with_env(db, pipeline, &[])
+}
+
+fn start_with_env(db: &Db, pipeline: &std::path::Path, env: &[(&str, &str)]) -> Server {
     let mut args = db.args();
     args.extend(["--pipeline-config".to_string(), pipeline.display().to_string(), "--concurrency".to_string(), "2".to_string()]);
-    support::server::start(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    support::server::start_with_env(&args.iter().map(String::as_str).collect::<Vec<_>>(), env)
 }
 
 struct Api {
@@ -184,15 +188,16 @@ async fn scheduler_scenario_on_postgresql() {
     scenario(Db::postgres()).await;
 }
 
-/// The build work directories a worker process made (named after its pid).
-fn work_dirs_of(pid: u32) -> Vec<std::path::PathBuf> {
+/// The build work directories a worker process made (named after its pid) in `tmp`.
+fn work_dirs_of(tmp: &std::path::Path, pid: u32) -> Vec<std::path::PathBuf> {
     let prefix = format!("pikoci-build-{pid}-");
-    std::fs::read_dir(std::env::temp_dir()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with(&prefix)).map(|e| e.path()).collect()
+    std::fs::read_dir(tmp).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().starts_with(&prefix)).map(|e| e.path()).collect()
 }
 
 /// Kill the server (SIGKILL: nothing gets to tidy up) while `slow` runs, start it again on the same
 /// database: every finished build, version and log line is there, and the interrupted build is
-/// errored with the reason; the dead server's work directories are removed.
+/// errored with the reason; the dead server's work directories are removed and the task it left
+/// running is killed.
 async fn restart_scenario(db: Db) {
     let dir = tempfile::tempdir().unwrap();
     let file = pipeline(dir.path());
@@ -203,7 +208,11 @@ async fn restart_scenario(db: Db) {
     );
     std::fs::write(&file, std::fs::read_to_string(&file).unwrap() + &slow).unwrap();
 
-    let mut server = start(&db, &file);
+    // Work directories in a temporary directory of this test's own: servers of other tests clean
+    // up dead workers' directories in theirs, and must not race this one.
+    let tmp = tempfile::tempdir().unwrap();
+    let env = [("TMPDIR", tmp.path().to_str().unwrap())];
+    let mut server = start_with_env(&db, &file, &env);
     let api = Api::login(&server).await;
     let test = api.finished("test", 1).await;
     let deploy = api.finished("deploy", 1).await;
@@ -227,14 +236,14 @@ async fn restart_scenario(db: Db) {
     }
     let _ = server.child.kill();
     let _ = server.child.wait();
-    // A killed server's task outlives it; the test tidies it away.
-    let task: i32 = support::cli::wait_for_file(&task_pid).parse().unwrap();
-    unsafe { libc::kill(task, libc::SIGKILL) };
-    let left = work_dirs_of(server.child.id());
+    // A killed server's task outlives it, until the next server starts.
+    let task = support::cli::wait_for_file(&task_pid);
+    assert!(std::path::Path::new(&format!("/proc/{task}")).exists(), "the task still runs: nothing tidied up after a SIGKILL");
+    let left = work_dirs_of(tmp.path(), server.child.id());
     assert!(!left.is_empty(), "the killed server's running build had a work directory");
     drop(server);
 
-    let server = start(&db, &file);
+    let server = start_with_env(&db, &file, &env);
     let api = Api::login(&server).await;
     assert_eq!(api.get("/api/v1/teams/main/pipelines/flow/resources/app/versions").await, versions, "every version survives");
     for (before, old_log) in test.iter().chain(&deploy).zip(&logs) {
@@ -250,6 +259,7 @@ async fn restart_scenario(db: Db) {
         assert!(Instant::now() < deadline, "the restarted server did not remove the dead one's work directories: {left:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert!(support::cli::process_gone(&task), "the restarted server killed the task its predecessor left running");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,6 +1,7 @@
 //! Build work directories. Each is named after the process that made it
 //! (`pikoci-build-PID-XXXXXX`), so that a worker restarted after a crash, a SIGKILL or a power cut
-//! can remove what its dead predecessors left behind without touching a live worker's builds.
+//! can remove what its dead predecessors left behind without touching a live worker's builds:
+//! the directories, and the task processes still running in them.
 
 use std::path::{Path, PathBuf};
 
@@ -28,7 +29,26 @@ pub fn keep(dir: tempfile::TempDir) -> PathBuf {
     }
 }
 
-/// Remove the work directories of processes that no longer run; returns how many.
+/// Kill the processes whose working directory is `dir` or below it (a dead worker's tasks and
+/// their children, orphaned with it); returns how many.
+fn kill_processes_in(dir: &Path) -> usize {
+    let Ok(procs) = std::fs::read_dir("/proc") else { return 0 };
+    let me = std::process::id();
+    let mut killed = 0;
+    for entry in procs.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+        if pid == me {
+            continue;
+        }
+        if std::fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(dir)) && unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } == 0 {
+            killed += 1;
+        }
+    }
+    killed
+}
+
+/// Remove the work directories of processes that no longer run, killing what still runs in them;
+/// returns how many directories.
 pub fn remove_orphans(root: Option<&Path>) -> usize {
     let Ok(entries) = std::fs::read_dir(root_or_temp(root)) else { return 0 };
     let mut removed = 0;
@@ -37,7 +57,14 @@ pub fn remove_orphans(root: Option<&Path>) -> usize {
         let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(PREFIX)).and_then(|rest| rest.split_once('-')).and_then(|(pid, _)| pid.parse::<u32>().ok()) else {
             continue;
         };
-        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() && std::fs::remove_dir_all(entry.path()).is_ok() {
+        if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let killed = kill_processes_in(&entry.path());
+        if killed > 0 {
+            tracing::info!(dir = %entry.path().display(), killed, "killed processes a dead worker left running");
+        }
+        if std::fs::remove_dir_all(entry.path()).is_ok() {
             removed += 1;
         }
     }
@@ -59,8 +86,15 @@ mod tests {
         std::fs::create_dir_all(orphan.join("app")).unwrap();
         let unrelated = root.path().join("pikoci-build-notapid");
         std::fs::create_dir(&unrelated).unwrap();
+        // A task the dead worker left running in its directory, and one of a live build.
+        let mut left_running = std::process::Command::new("sleep").arg("60").current_dir(orphan.join("app")).spawn().unwrap();
+        let mut live = std::process::Command::new("sleep").arg("60").current_dir(mine.path()).spawn().unwrap();
         assert_eq!(remove_orphans(Some(root.path())), 1);
         assert!(!orphan.exists() && mine.path().exists() && unrelated.exists());
+        assert!(left_running.wait().unwrap().code().is_none(), "killed by a signal");
+        assert!(live.try_wait().unwrap().is_none(), "a live worker's task runs on");
+        live.kill().unwrap();
+        live.wait().unwrap();
     }
 
     #[test]

@@ -49,10 +49,15 @@ pub fn hash(user: &str, password: &str) -> String {
 /// Starts a server with users `admin`/`adminpw` (the first, so the admin) and `viewer`/`viewerpw`
 /// (no role anywhere), plus `extra` flags; returns once it accepts connections.
 pub fn start(extra: &[&str]) -> Server {
+    start_with_env(extra, &[])
+}
+
+/// `start`, with `env` added to the server's environment.
+pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
     let port = free_port();
     let mut args = vec!["server".to_string(), "--listen".into(), format!("127.0.0.1:{port}"), "--users".into(), hash("admin", "adminpw"), "--users".into(), hash("viewer", "viewerpw")];
     args.extend(extra.iter().map(|a| a.to_string()));
-    launch(&args, &[], port)
+    launch(&args, env, port)
 }
 
 /// Runs `pikoci ARGS` with `env` added and returns once something accepts connections on `port`
