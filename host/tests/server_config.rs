@@ -146,3 +146,19 @@ fn a_bad_log_level_is_refused_before_anything_starts() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.starts_with("error: --log-level (LOG_LEVEL) `verbose[`: expected error, warn, info, debug or trace"), "{stderr}");
 }
+
+/// PikoCI's own development example starts as it is; a queue pikoci does not have is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pikoci_operators_command_line_works() {
+    let port = free_port();
+    let args: Vec<String> = ["server", "--jwt-secret", "dev-secret", "--db-system", "mem", "--pubsub-system", "mem", "--listen", &format!("127.0.0.1:{port}")].map(String::from).to_vec();
+    let server = launch(&args, &[], port);
+    let health = client().get(format!("{}/health", server.base)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    drop(server);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_pikoci")).args(["server", "--pubsub-system", "nats"]).stdin(Stdio::null()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("pikoci has no separate queue (builds wait in its database): `nats` is not available; use `mem` or drop the flag"), "{stderr}");
+}

@@ -71,6 +71,10 @@ pub struct ServerArgs {
     /// Users as USERNAME:HASH (from `pikoci user-password`). Repeatable; idempotent.
     #[arg(long, env = "USERS")]
     pub users: Vec<String>,
+    /// Accepted for PikoCI compatibility: builds wait in pikoci's database, so `mem` is the only
+    /// queue there is.
+    #[arg(long, env = "PUBSUB_SYSTEM", hide = true, value_parser = only_mem_queue)]
+    pub pubsub_system: Option<String>,
     /// Accepted for PikoCI compatibility; pikoci's tokens are random and stored hashed, no JWT.
     #[arg(long, env = "JWT_SECRET", hide = true, hide_env_values = true)]
     pub jwt_secret: Option<String>,
@@ -102,4 +106,11 @@ impl ServerArgs {
     pub fn address(&self) -> std::net::SocketAddr {
         self.listen.unwrap_or_else(|| std::net::SocketAddr::from(([0, 0, 0, 0], self.port)))
     }
+}
+
+fn only_mem_queue(value: &str) -> Result<String, String> {
+    if value == "mem" {
+        return Ok(value.to_string());
+    }
+    Err(format!("pikoci has no separate queue (builds wait in its database): `{value}` is not available; use `mem` or drop the flag"))
 }

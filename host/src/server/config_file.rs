@@ -15,7 +15,7 @@ use std::path::Path;
 const GLOBAL_KEYS: &[(&str, &str)] = &[("log-level", "log_level")];
 
 /// PikoCI server flags pikoci has no counterpart for.
-const PIKOCI_ONLY: &[&str] = &["secret-key", "external-url", "session-lifetime", "pubsub-system"];
+const PIKOCI_ONLY: &[&str] = &["secret-key", "external-url", "session-lifetime"];
 
 /// The extra arguments that bring the file's settings to a command line already parsed into
 /// `matches` (for `cli`, whose `server` subcommand is being run).
