@@ -83,6 +83,11 @@ fn version_text(version: &VersionMap) -> String {
     serde_json::to_string(version).expect("a map of strings always serialises")
 }
 
+/// The key a version is looked up by: the sha256 of its text.
+fn version_key(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
 impl Store {
     /// Stores the versions a check found, given oldest first. A version the resource already has
     /// keeps its place in the history (its metadata is refreshed); new ones are appended in the
@@ -122,7 +127,7 @@ impl Store {
             let row: ResourceVersion = sqlx::query_as(&sql)
                 .bind(resource.0)
                 .bind(&text)
-                .bind(hex::encode(Sha256::digest(text.as_bytes())))
+                .bind(version_key(&text))
                 .bind(metadata)
                 .bind(order)
                 .bind(now)
@@ -149,10 +154,9 @@ impl Store {
     /// Record the metadata a `get` reported for a stored version; false when no such version is
     /// stored (a get of a version no check found, which gets no history row of its own).
     pub async fn set_version_metadata(&self, resource: ResourceId, version: &VersionMap, metadata: &[MetadataField]) -> Result<bool> {
-        let text = version_text(version);
         let done = sqlx::query("UPDATE resource_versions SET metadata = $3 WHERE resource_id = $1 AND version_sha256 = $2")
             .bind(resource.0)
-            .bind(hex::encode(Sha256::digest(text.as_bytes())))
+            .bind(version_key(&version_text(version)))
             .bind(serde_json::to_string(metadata).expect("metadata always serialises"))
             .execute(&self.pool)
             .await
@@ -162,12 +166,11 @@ impl Store {
 
     /// The stored row of a version by its content (e.g. the version a `put` produced).
     pub async fn find_version(&self, resource: ResourceId, version: &VersionMap) -> Result<Option<ResourceVersion>> {
-        let text = version_text(version);
         sqlx::query_as(&format!(
             "SELECT {VERSION} FROM resource_versions v WHERE v.resource_id = $1 AND v.version_sha256 = $2"
         ))
         .bind(resource.0)
-        .bind(hex::encode(Sha256::digest(text.as_bytes())))
+        .bind(version_key(&version_text(version)))
         .fetch_optional(&self.pool)
         .await
         .map_err(failed(format!("looking up a version of resource {resource}")))
