@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::server::Server;
+use support::server::{Api, Server};
 
 use serde_json::Value;
 use std::process::Command;
@@ -59,47 +59,9 @@ fn start_with_env(db: &Db, pipeline: &std::path::Path, env: &[(&str, &str)]) -> 
     support::server::start_with_env(&args.iter().map(String::as_str).collect::<Vec<_>>(), env)
 }
 
-struct Api {
-    c: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn login(server: &Server) -> Api {
-        let c = support::server::client();
-        let token = support::server::login(&c, &server.base, "admin", "adminpw").await;
-        Api { c, base: server.base.clone(), token }
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        self.c.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap().json().await.unwrap()
-    }
-
-    async fn post(&self, path: &str) -> Value {
-        self.c.post(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap().json().await.unwrap_or(Value::Null)
-    }
-
-    /// Finished builds of a job, oldest first, once there are `count`.
-    async fn finished(&self, job: &str, count: usize) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let builds = self.get(&format!("/api/v1/teams/main/pipelines/flow/jobs/{job}/builds")).await;
-            let mut done: Vec<Value> = builds.as_array().unwrap().iter().filter(|b| b["finished_at"].is_number()).cloned().collect();
-            if done.len() >= count {
-                done.sort_by_key(|b| b["number"].as_i64());
-                return done;
-            }
-            assert!(Instant::now() < deadline, "{job}: waited for {count} finished builds: {builds}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    /// The text the `get app` step logged about the version it fetched.
-    async fn fetched(&self, build: &Value) -> String {
-        let log = self.get(&format!("/api/v1/builds/{}/log", build["id"])).await;
-        log.as_array().unwrap().iter().filter_map(|l| l["text"].as_str()).find(|t| t.starts_with("fetched app")).unwrap_or_default().to_string()
-    }
+/// The text the `get app` step of `build` logged about the version it fetched.
+async fn fetched(api: &Api, build: &Value) -> String {
+    api.log_lines(&build["id"]).await.into_iter().find(|t| t.starts_with("fetched app")).unwrap_or_default()
 }
 
 fn pipeline(dir: &std::path::Path) -> std::path::PathBuf {
@@ -150,13 +112,13 @@ async fn scenario(db: Db) {
     let dir = tempfile::tempdir().unwrap();
     let file = pipeline(dir.path());
     let server = start(&db, &file);
-    let api = Api::login(&server).await;
+    let api = Api::admin(&server).await;
 
-    let test = api.finished("test", 1).await;
-    let deploy = api.finished("deploy", 1).await;
-    let v1 = api.fetched(&test[0]).await;
+    let test = api.finished("flow", "test", 1).await;
+    let deploy = api.finished("flow", "deploy", 1).await;
+    let v1 = fetched(&api, &test[0]).await;
     assert!(v1.contains("sha256"), "{v1}");
-    assert_eq!(api.fetched(&deploy[0]).await, v1, "deploy used the version that passed test");
+    assert_eq!(fetched(&api, &deploy[0]).await, v1, "deploy used the version that passed test");
     // The check found the version; the builds' gets described it.
     let versions = api.get("/api/v1/teams/main/pipelines/flow/resources/app/versions").await;
     let app = dir.path().join("app").display().to_string();
@@ -165,11 +127,11 @@ async fn scenario(db: Db) {
     std::fs::write(dir.path().join("app/v"), "two").unwrap();
     let hook = api.post("/api/v1/teams/main/pipelines/flow/resources/app/webhook_token").await;
     api.c.post(format!("{}{}", api.base, hook["url"].as_str().unwrap())).send().await.unwrap();
-    let test = api.finished("test", 2).await;
-    let deploy = api.finished("deploy", 2).await;
-    let v2 = api.fetched(&test[1]).await;
+    let test = api.finished("flow", "test", 2).await;
+    let deploy = api.finished("flow", "deploy", 2).await;
+    let v2 = fetched(&api, &test[1]).await;
     assert_ne!(v2, v1);
-    assert_eq!(api.fetched(&deploy[1]).await, v2);
+    assert_eq!(fetched(&api, &deploy[1]).await, v2);
     assert!(test.iter().chain(deploy.iter()).all(|b| b["status"] == "succeeded"));
 }
 
@@ -213,9 +175,9 @@ async fn restart_scenario(db: Db) {
     let tmp = tempfile::tempdir().unwrap();
     let env = [("TMPDIR", tmp.path().to_str().unwrap())];
     let mut server = start_with_env(&db, &file, &env);
-    let api = Api::login(&server).await;
-    let test = api.finished("test", 1).await;
-    let deploy = api.finished("deploy", 1).await;
+    let api = Api::admin(&server).await;
+    let test = api.finished("flow", "test", 1).await;
+    let deploy = api.finished("flow", "deploy", 1).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let interrupted = loop {
         let builds = api.get("/api/v1/teams/main/pipelines/flow/jobs/slow/builds").await;
@@ -244,7 +206,7 @@ async fn restart_scenario(db: Db) {
     drop(server);
 
     let server = start_with_env(&db, &file, &env);
-    let api = Api::login(&server).await;
+    let api = Api::admin(&server).await;
     assert_eq!(api.get("/api/v1/teams/main/pipelines/flow/resources/app/versions").await, versions, "every version survives");
     for (before, old_log) in test.iter().chain(&deploy).zip(&logs) {
         let after = api.get(&format!("/api/v1/builds/{}", before["id"])).await;

@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
-use support::server::{client, login, start, Server};
+use support::server::{start, Api, Server};
 
 /// A pipeline `app` whose job `slow` runs `script` in a shell; triggered by hand only.
 fn pipeline(dir: &Path, script: &str) -> String {
@@ -25,21 +25,16 @@ async fn trigger(c: &reqwest::Client, base: &str, token: &str) -> (u16, Value) {
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-async fn build(c: &reqwest::Client, base: &str, token: &str, id: &Value) -> Value {
-    c.get(format!("{base}/api/v1/builds/{id}")).bearer_auth(token).send().await.unwrap().json().await.unwrap()
-}
-
-async fn log_text(c: &reqwest::Client, base: &str, token: &str, id: &Value) -> Vec<String> {
-    let lines: Vec<Value> = c.get(format!("{base}/api/v1/builds/{id}/log")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
-    lines.iter().filter_map(|l| l["text"].as_str().map(str::to_string)).collect()
+async fn build(api: &Api, id: &Value) -> Value {
+    api.get(&format!("/api/v1/builds/{id}")).await
 }
 
 /// Triggers `slow` and returns its build id once the build runs.
-async fn start_slow_build(c: &reqwest::Client, server: &Server, token: &str) -> Value {
-    let (status, first) = trigger(c, &server.base, token).await;
+async fn start_slow_build(api: &Api, server: &Server) -> Value {
+    let (status, first) = trigger(&api.c, &api.base, &api.token).await;
     assert_eq!(status, 201, "{first}");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while build(c, &server.base, token, &first["id"]).await["status"] != "started" {
+    while build(api, &first["id"]).await["status"] != "started" {
         assert!(Instant::now() < deadline, "the build never started: {}", server.log());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -67,14 +62,13 @@ async fn sigquit_lets_the_running_build_finish_starts_no_other_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("pikoci.db").display().to_string();
     let args = ["--db-system", "sqlite", "--db-name", &db];
-    let c = client();
     // Room for two builds at once: only the drain keeps a second one from starting.
     let mut server = start(&[&args[..], &["--run-worker", "true", "--concurrency", "2", "--pipeline-config", &pipeline(dir.path(), "sleep 3; echo done")]].concat());
-    let admin = login(&c, &server.base, "admin", "adminpw").await;
-    let first = start_slow_build(&c, &server, &admin).await;
+    let api = Api::admin(&server).await;
+    let first = start_slow_build(&api, &server).await;
 
     // Follow the build's log live, to know when it ends without polling a server that is leaving.
-    let mut events = c.get(format!("{}/api/v1/builds/{first}/events", server.base)).bearer_auth(&admin).send().await.unwrap();
+    let mut events = api.c.get(format!("{}/api/v1/builds/{first}/events", server.base)).bearer_auth(&api.token).send().await.unwrap();
     assert_eq!(events.status(), 200);
     sigquit(&server);
     let quit_at = Instant::now();
@@ -84,9 +78,9 @@ async fn sigquit_lets_the_running_build_finish_starts_no_other_and_exits_0() {
     }
 
     // A trigger during the drain is taken (the API still answers) but its build never starts.
-    let (status, second) = trigger(&c, &server.base, &admin).await;
+    let (status, second) = trigger(&api.c, &server.base, &api.token).await;
     assert_eq!(status, 201, "{second}");
-    assert_eq!(build(&c, &server.base, &admin, &second["id"]).await["status"], "pending");
+    assert_eq!(build(&api, &second["id"]).await["status"], "pending");
 
     // The process stays up while the build runs: the log's end comes from it.
     let mut body = String::new();
@@ -106,13 +100,13 @@ async fn sigquit_lets_the_running_build_finish_starts_no_other_and_exits_0() {
     // What the database kept: the drained build succeeded with its whole log; the one triggered
     // during the drain never ran (a server without a worker shows it as it was left).
     let after = start(&[&args[..], &["--run-worker", "false"]].concat());
-    let admin = login(&c, &after.base, "admin", "adminpw").await;
-    let drained = build(&c, &after.base, &admin, &first).await;
+    let api = Api::admin(&after).await;
+    let drained = build(&api, &first).await;
     assert_eq!(drained["status"], "succeeded", "{drained}");
-    assert!(log_text(&c, &after.base, &admin, &first).await.contains(&"done".to_string()));
-    let queued = build(&c, &after.base, &admin, &second["id"]).await;
+    assert!(api.log_lines(&first).await.contains(&"done".to_string()));
+    let queued = build(&api, &second["id"]).await;
     assert_eq!((queued["status"].as_str(), queued["started_at"].is_null()), (Some("pending"), true), "{queued}");
-    assert!(log_text(&c, &after.base, &admin, &second["id"]).await.is_empty());
+    assert!(api.log_lines(&second["id"]).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,10 +114,8 @@ async fn sigquit_aborts_what_still_runs_after_the_drain_timeout_and_exits() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("pikoci.db").display().to_string();
     let args = ["--db-system", "sqlite", "--db-name", &db];
-    let c = client();
     let mut server = start(&[&args[..], &["--drain-timeout", "1s", "--pipeline-config", &pipeline(dir.path(), "echo begun; sleep 30; echo done")]].concat());
-    let admin = login(&c, &server.base, "admin", "adminpw").await;
-    let first = start_slow_build(&c, &server, &admin).await;
+    let first = start_slow_build(&Api::admin(&server).await, &server).await;
     sigquit(&server);
     let quit_at = Instant::now();
 
@@ -133,9 +125,9 @@ async fn sigquit_aborts_what_still_runs_after_the_drain_timeout_and_exits() {
     assert_eq!(status.code(), Some(0), "{}", server.log());
 
     let after = start(&[&args[..], &["--run-worker", "false"]].concat());
-    let admin = login(&c, &after.base, "admin", "adminpw").await;
-    let aborted = build(&c, &after.base, &admin, &first).await;
+    let api = Api::admin(&after).await;
+    let aborted = build(&api, &first).await;
     assert_eq!(aborted["status"], "aborted", "{aborted}");
-    let log = log_text(&c, &after.base, &admin, &first).await;
+    let log = api.log_lines(&first).await;
     assert!(log.contains(&"begun".to_string()) && !log.contains(&"done".to_string()), "{log:?}");
 }

@@ -7,7 +7,7 @@ mod support;
 
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use support::server::{client, login, Server};
+use support::server::{client, login, Api, Server};
 
 async fn resource(server: &Server, token: &str, pipeline: &str, name: &str) -> Value {
     let url = format!("{}/api/v1/teams/main/pipelines/{pipeline}/resources/{name}", server.base);
@@ -126,18 +126,6 @@ resource "stuck" "hung" {{
     assert_eq!(most_at_once(&ledger), 1, "one check at a time: {ledger}");
 }
 
-async fn finished_builds(server: &Server, token: &str, pipeline: &str, job: &str) -> Vec<Value> {
-    let url = format!("{}/api/v1/teams/main/pipelines/{pipeline}/jobs/{job}/builds", server.base);
-    let builds: Vec<Value> = client().get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
-    builds.into_iter().filter(|b| b["finished_at"].is_number()).collect()
-}
-
-async fn log_text(server: &Server, token: &str, build: &Value) -> String {
-    let url = format!("{}/api/v1/builds/{}/log", server.base, build["id"]);
-    let lines: Vec<Value> = client().get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
-    lines.iter().filter_map(|l| l["text"].as_str()).collect::<Vec<_>>().join("\n")
-}
-
 #[tokio::test]
 async fn a_trigger_put_in_one_pipeline_starts_a_job_in_another_of_the_team() {
     let dir = tempfile::tempdir().unwrap();
@@ -178,27 +166,22 @@ job "deploy" {
 }
 "#;
     let server = support::server::start(&["--pipeline-config", upstream.to_str().unwrap()]);
-    let c = client();
-    let token = login(&c, &server.base, "admin", "adminpw").await;
-    let set = c.put(format!("{}/api/v1/teams/main/pipelines/b", server.base)).bearer_auth(&token).json(&serde_json::json!({"config": downstream})).send().await.unwrap();
+    let api = Api::admin(&server).await;
+    let (c, token) = (&api.c, &api.token);
+    let set = c.put(format!("{}/api/v1/teams/main/pipelines/b", server.base)).bearer_auth(token).json(&serde_json::json!({"config": downstream})).send().await.unwrap();
     assert!(set.status().is_success(), "{}", set.text().await.unwrap());
 
     // No event yet: the downstream job waits.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(finished_builds(&server, &token, "b", "deploy").await.is_empty());
+    assert!(api.get("/api/v1/teams/main/pipelines/b/jobs/deploy/builds").await.as_array().unwrap().is_empty());
 
     let started = Instant::now();
-    let run = c.post(format!("{}/api/v1/teams/main/pipelines/a/jobs/build/builds", server.base)).bearer_auth(&token).send().await.unwrap();
+    let run = c.post(format!("{}/api/v1/teams/main/pipelines/a/jobs/build/builds", server.base)).bearer_auth(token).send().await.unwrap();
     assert!(run.status().is_success());
-    let deploy = loop {
-        if let Some(b) = finished_builds(&server, &token, "b", "deploy").await.pop() {
-            break b;
-        }
-        // The put makes the listeners check at once; the default interval is a minute.
-        assert!(started.elapsed() < Duration::from_secs(30), "no deploy build: {}", server.log());
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    let log = log_text(&server, &token, &deploy).await;
+    let deploy = api.finished("b", "deploy", 1).await.remove(0);
+    // The put makes the listeners check at once; the default interval is a minute.
+    assert!(started.elapsed() < Duration::from_secs(30), "the deploy build waited for a check interval: {}", server.log());
+    let log = api.log_lines(&deploy["id"]).await.join("\n");
     assert_eq!(deploy["status"], "succeeded", "{log}");
     assert!(log.contains("deploying abc123 from a/build#1"), "{log}");
 }
@@ -226,20 +209,14 @@ async fn a_jobs_concurrency_caps_its_running_builds() {
     let pipeline = dir.path().join("capped.hcl");
     std::fs::write(&pipeline, format!("{}{}", job("serial", 1), job("pairs", 2))).unwrap();
     let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap(), "--concurrency", "6"]);
-    let c = client();
-    let token = login(&c, &server.base, "admin", "adminpw").await;
+    let api = Api::admin(&server).await;
     for job in ["serial", "pairs"] {
         for _ in 0..3 {
-            let r = c.post(format!("{}/api/v1/teams/main/pipelines/capped/jobs/{job}/builds", server.base)).bearer_auth(&token).send().await.unwrap();
-            assert!(r.status().is_success());
+            assert!(api.post(&format!("/api/v1/teams/main/pipelines/capped/jobs/{job}/builds")).await["id"].is_number());
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(60);
     for job in ["serial", "pairs"] {
-        while finished_builds(&server, &token, "capped", job).await.len() < 3 {
-            assert!(Instant::now() < deadline, "{job}: builds did not finish: {}", server.log());
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        api.finished("capped", job, 3).await;
     }
     let serial = std::fs::read_to_string(dir.path().join("serial")).unwrap();
     let pairs = std::fs::read_to_string(dir.path().join("pairs")).unwrap();

@@ -103,6 +103,52 @@ pub async fn login(c: &reqwest::Client, base: &str, user: &str, password: &str) 
     r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
 }
 
+/// Authenticated JSON calls to a test server, as one user.
+pub struct Api {
+    pub c: reqwest::Client,
+    pub base: String,
+    pub token: String,
+}
+
+impl Api {
+    /// As `admin` (the first user `start` makes).
+    pub async fn admin(server: &Server) -> Api {
+        let c = client();
+        let token = login(&c, &server.base, "admin", "adminpw").await;
+        Api { c, base: server.base.clone(), token }
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        self.c.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap().json().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str) -> Value {
+        self.c.post(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.unwrap().json().await.unwrap_or(Value::Null)
+    }
+
+    /// The text of each line of a build's log.
+    pub async fn log_lines(&self, build_id: &Value) -> Vec<String> {
+        let log = self.get(&format!("/api/v1/builds/{build_id}/log")).await;
+        log.as_array().unwrap().iter().filter_map(|l| l["text"].as_str().map(str::to_string)).collect()
+    }
+
+    /// The finished builds of `job` in pipeline `pipeline` of team main, oldest first, once there
+    /// are `count` (60 s at most).
+    pub async fn finished(&self, pipeline: &str, job: &str, count: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let builds = self.get(&format!("/api/v1/teams/main/pipelines/{pipeline}/jobs/{job}/builds")).await;
+            let mut done: Vec<Value> = builds.as_array().unwrap().iter().filter(|b| b["finished_at"].is_number()).cloned().collect();
+            if done.len() >= count {
+                done.sort_by_key(|b| b["number"].as_i64());
+                return done;
+            }
+            assert!(Instant::now() < deadline, "{pipeline}/{job}: waited for {count} finished builds: {builds}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
 /// A pipeline watching `watched` with the fs type: `test` gets every version and prints three
 /// lines slowly, then the version's content; `deploy` takes what passed `test`.
 pub fn pipeline_text(watched: &Path) -> String {
