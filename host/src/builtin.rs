@@ -20,7 +20,7 @@ macro_rules! builtin {
     };
 }
 
-pub static BUILTINS: &[BuiltinPlugin] = &[builtin!("fs"), builtin!("cron"), builtin!("exec"), builtin!("exec-resource-type"), builtin!("exec-service-type"), builtin!("env"), builtin!("file"),
+pub static BUILTINS: &[BuiltinPlugin] = &[builtin!("fs"), builtin!("cron"), builtin!("exec"), builtin!("exec-resource-type"), builtin!("exec-service-type"), builtin!("exec-secret-type"), builtin!("env"), builtin!("file"),
     builtin!("vault"), builtin!("git"), builtin!("postgresql"), builtin!("redis"), builtin!("docker"),
 ];
 

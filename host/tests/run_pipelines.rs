@@ -643,3 +643,66 @@ job "release" {
     assert!(log.contains("put to trigger stream `deploy` uses secret variable `token`"), "{log}");
     assert!(!log.contains("tr1gger-s3cret"), "{log}");
 }
+
+/// PikoCI's inline secret type: its `get` command sees the block's settings and the variable's
+/// path as `$param_*`, prints a JSON object last, and the variable's key picks the value.
+#[test]
+fn an_inline_secret_type_runs_its_get_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("p.hcl");
+    std::fs::write(
+        &pipeline,
+        r#"
+secret_type "vaultish" {
+  params = ["path", "region"]
+  region = "eu-west-3"
+
+  get "exec" {
+    path = "/bin/sh"
+    args = ["-ec", "echo looking up $param_path >&2; echo noise; printf '{\"value\": \"s3cret-%s-%s\", \"other\": 1}\n' $param_path $param_region"]
+  }
+}
+variable "api_key" {
+  type = string
+  secret "vaultish" {
+    path = "prod-api"
+    key  = "value"
+  }
+}
+variable "missing" {
+  type = string
+  secret "vaultish" {
+    path = "prod-api"
+    key  = "nope"
+  }
+}
+job "use" {
+  task "t" {
+    run "exec" {
+      path = "/bin/sh"
+      args = ["-ec", "test '${var.api_key}' = s3cret-prod-api-eu-west-3; echo key ${var.api_key}"]
+    }
+  }
+}
+job "absent" {
+  task "t" {
+    run "exec" {
+      path = "/bin/echo"
+      args = ["${var.missing}"]
+    }
+  }
+}
+"#,
+    )
+    .unwrap();
+    let out = pikoci(dir.path()).args(["run", "-c"]).arg(&pipeline).args(["-j", "use"]).output().unwrap();
+    let log = text(&out);
+    assert!(out.status.success(), "the task must see the value: {log}");
+    assert!(log.contains("task t | key ((redacted))"), "{log}");
+    assert!(!log.contains("s3cret-prod"), "{log}");
+
+    let out = pikoci(dir.path()).args(["run", "-c"]).arg(&pipeline).args(["-j", "absent"]).output().unwrap();
+    let log = text(&out);
+    assert!(!out.status.success(), "{log}");
+    assert!(log.contains("secret for variable `missing` not found (path `prod-api`, key `nope`)"), "{log}");
+}

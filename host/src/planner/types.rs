@@ -178,9 +178,14 @@ impl TypeTable {
                     table.service_types.insert(name, ServiceTypeImpl::Inline { adapter, definition: Value::Object(definition), interval, timeout });
                 }
                 PluginKind::SecretType => {
-                    return Err(format!(
-                        "{place}: inline secret_type commands are not supported yet; use `source` with a plugin (e.g. a built-in pikoci://NAME)"
-                    ));
+                    let get = inline
+                        .iter()
+                        .find(|b| b.identifier.as_str() == "get")
+                        .ok_or_else(|| format!("{place}: a secret_type needs `source` or a `get \"exec\" {{ ... }}` block"))?;
+                    // The block's other attributes reach the command as $param_<name>.
+                    let definition = serde_json::json!({ "name": name, "get": exec_of(get, ctx, &place)?, "params": config });
+                    let adapter = table.builtin_bound("exec-secret-type", grants)?;
+                    table.secret_types.insert(name, (adapter, definition));
                 }
             }
         }
