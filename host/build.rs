@@ -9,6 +9,7 @@ fn main() {
     for dir in ["wit", "sdk/src", "sdk/Cargo.toml", "plugins"] {
         println!("cargo:rerun-if-changed={}", repo.join(dir).display());
     }
+    embed_builtins(&repo.join("plugins/dist"));
     let recorded = std::fs::read_to_string(repo.join("plugins/dist/SOURCES.sha256")).unwrap_or_default();
     let current = sources_digest(&repo);
     if recorded.trim() != current {
@@ -16,6 +17,26 @@ fn main() {
             "cargo:warning=the built-in plugins in plugins/dist/ were built from other sources than wit/, sdk/ and plugins/ hold now; run scripts/build-plugins.sh"
         );
     }
+}
+
+/// `BUILTINS`: every component of plugins/dist/, named after its file (the language crate's
+/// catalog is read from the same files).
+fn embed_builtins(dist: &Path) {
+    let mut names: Vec<String> = std::fs::read_dir(dist)
+        .unwrap_or_else(|e| panic!("{}: {e}", dist.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut out = String::from("pub static BUILTINS: &[BuiltinPlugin] = &[\n");
+    for name in names {
+        let path = dist.join(format!("{name}.wasm"));
+        out.push_str(&format!("    BuiltinPlugin {{ name: {name:?}, bytes: include_bytes!({:?}) }},\n", path.display().to_string()));
+    }
+    out.push_str("];\n");
+    let target = Path::new(&std::env::var("OUT_DIR").unwrap()).join("builtins.rs");
+    std::fs::write(target, out).unwrap();
 }
 
 /// The same digest as scripts/plugin-sources-digest.sh: sha256 of `sha256sum`'s listing of every

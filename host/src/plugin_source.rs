@@ -8,34 +8,11 @@
 use crate::builtin;
 use crate::runtime::manifest::PluginManifest;
 use anyhow::{bail, Context};
-use pikoci_registry::{Auth, BasicCredentials, ClientSettings, ComponentStore, Digest, DockerConfig, Pins, Reference, RegistryClient};
+use pikoci_pipeline::plugin_source::{parse_source, DigestAttr};
+use pikoci_pipeline::PluginSource;
+use pikoci_registry::{Auth, BasicCredentials, ClientSettings, ComponentStore, Digest, DockerConfig, Pins, RegistryClient};
 use std::path::{Path, PathBuf};
 use tokio::sync::OnceCell;
-
-/// A plugin address as written in a pipeline or on the command line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PluginAddress {
-    Builtin(String),
-    File(PathBuf),
-    Oci(Reference),
-    /// A component at a URL; only ever used with the digest the pipeline pins it to.
-    Url(String),
-}
-
-impl PluginAddress {
-    pub fn parse(text: &str) -> anyhow::Result<Self> {
-        if let Some(name) = text.strip_prefix(builtin::SCHEME) {
-            return Ok(PluginAddress::Builtin(name.to_string()));
-        }
-        if text.starts_with("oci://") {
-            return Ok(PluginAddress::Oci(text.parse().with_context(|| format!("`{text}` is not an OCI reference"))?));
-        }
-        if text.starts_with("https://") || text.starts_with("http://") {
-            return Ok(PluginAddress::Url(text.to_string()));
-        }
-        Ok(PluginAddress::File(PathBuf::from(text)))
-    }
-}
 
 /// A component fetched from somewhere, ready to load.
 pub struct Located {
@@ -103,41 +80,58 @@ impl PluginLocator {
     /// a URL, whose bytes are verified against it and kept in the store, so the same digest is
     /// downloaded once.
     pub async fn fetch_pinned(&self, address: &str, digest: Option<Digest>, pins: Option<&mut Pins>) -> anyhow::Result<Located> {
-        let origin = address.to_string();
-        let bytes = match PluginAddress::parse(address)? {
-            PluginAddress::Builtin(_) => match builtin::lookup(address) {
+        let pinned = digest.map_or(DigestAttr::Absent, DigestAttr::Valid);
+        let source = parse_source(address, pinned, Path::new("")).map_err(|e| anyhow::anyhow!("{}; expected {}", e.message, e.expected))?;
+        self.fetch_source_pinned(&source, pins).await
+    }
+
+    /// The component `source` names (as the language read it from a pipeline).
+    pub async fn fetch_source(&self, source: &PluginSource) -> anyhow::Result<Located> {
+        self.fetch_source_pinned(source, None).await
+    }
+
+    async fn fetch_source_pinned(&self, source: &PluginSource, pins: Option<&mut Pins>) -> anyhow::Result<Located> {
+        let origin = source.to_string();
+        let bytes = match source {
+            PluginSource::Builtin(name) => match builtin::lookup(&format!("{}{name}", builtin::SCHEME)) {
                 Some(b) => b.bytes.to_vec(),
                 None => bail!(
                     "`{origin}` is not a built-in plugin; built-ins are: {}",
                     builtin::names().map(|n| format!("pikoci://{n}")).collect::<Vec<_>>().join(", ")
                 ),
             },
-            PluginAddress::Url(url) => {
-                let Some(expected) = digest else {
-                    bail!("`{url}`: a plugin from a URL needs `digest = \"sha256:...\"`, so the same bytes run every time");
-                };
+            PluginSource::WasmUrl { url, digest: expected } => {
                 let store = ComponentStore::open(&self.store_root)?;
-                match store.get(&expected)? {
+                match store.get(expected)? {
                     Some(bytes) => bytes,
                     None => {
                         pikoci_registry::install_tls_provider();
-                        let response = reqwest::get(&url).await.with_context(|| format!("cannot download {url}"))?;
+                        let response = reqwest::get(url).await.with_context(|| format!("cannot download {url}"))?;
                         anyhow::ensure!(response.status().is_success(), "cannot download {url}: HTTP {}", response.status());
                         let bytes = response.bytes().await.with_context(|| format!("cannot download {url}"))?.to_vec();
                         let actual = Digest::of(&bytes);
-                        anyhow::ensure!(actual == expected, "{url}: the downloaded component is {actual}, not the pinned {expected}; nothing was kept");
+                        anyhow::ensure!(actual == *expected, "{url}: the downloaded component is {actual}, not the pinned {expected}; nothing was kept");
                         PluginManifest::from_component(&bytes, "").map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
                         store.put(&bytes)?;
                         bytes
                     }
                 }
             }
-            PluginAddress::File(path) => std::fs::read(&path).with_context(|| format!("cannot read plugin file {}", path.display()))?,
-            PluginAddress::Oci(reference) => {
+            PluginSource::WasmFile { path, digest } => {
+                let bytes = std::fs::read(path).with_context(|| format!("cannot read plugin file {}", path.display()))?;
+                if let Some(expected) = digest {
+                    let actual = Digest::of(&bytes);
+                    anyhow::ensure!(actual == *expected, "{}: the component is {actual}, not the pinned {expected}", path.display());
+                }
+                // Kept by digest, so a stored plan that names it still runs when the file changes.
+                ComponentStore::open(&self.store_root)?.put(&bytes)?;
+                bytes
+            }
+            PluginSource::Oci(reference) => {
                 let client = self.client().await?;
                 let pulled = match pins {
-                    Some(pins) => client.pull_pinned(&reference, pins, false).await?,
-                    None => client.pull(&reference).await?,
+                    Some(pins) => client.pull_pinned(reference, pins, false).await?,
+                    None => client.pull(reference).await?,
                 };
                 if let Err(e) = PluginManifest::from_component(&pulled.bytes, "") {
                     // Intact but unusable: keep nothing of it.
@@ -145,6 +139,9 @@ impl PluginLocator {
                     bail!("{origin}: {e}");
                 }
                 pulled.bytes
+            }
+            PluginSource::DefinitionFile(_) | PluginSource::DefinitionUrl(_) => {
+                bail!("`{origin}` is a PikoCI HCL type definition; pikoci does not load those yet (use a component, or define the type inline)")
             }
         };
         let fallback = origin.rsplit('/').next().unwrap_or(&origin).trim_end_matches(".wasm").to_string();

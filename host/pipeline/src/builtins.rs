@@ -1,45 +1,65 @@
-//! The types a pipeline may use without declaring them, and the `pikoci://` sources that exist.
+//! What is built in: the `pikoci://NAME` plugins (generated from plugins/dist/ by build.rs), the
+//! adapters that run PikoCI's inline exec types, and `trigger`, which the server serves itself.
 
-use crate::catalog::PluginKind;
+use crate::manifest::PluginKind;
 
-/// Usable by name with no block, as in PikoCI; a block of the same name replaces them.
-pub const RESOURCE_TYPES: &[&str] = &["git", "cron", "fs", "trigger"];
-pub const RUNNERS: &[&str] = &["exec", "docker"];
-pub const SERVICE_TYPES: &[&str] = &["postgresql", "redis"];
-pub const SECRET_TYPES: &[&str] = &["env", "file", "vault"];
+include!(concat!(env!("OUT_DIR"), "/builtin_catalog.rs"));
 
-/// Every `pikoci://NAME` and what it provides. Besides the undeclared built-ins above, PikoCI
-/// ships service definitions that pipelines name through `service_type { source = ... }`.
-pub const BUILTIN_SOURCES: &[(&str, &[PluginKind])] = &[
-    ("git", &[PluginKind::ResourceType]),
-    ("cron", &[PluginKind::ResourceType]),
-    ("fs", &[PluginKind::ResourceType]),
-    ("trigger", &[PluginKind::ResourceType]),
-    ("exec", &[PluginKind::Runner]),
-    ("docker", &[PluginKind::Runner]),
-    ("postgresql", &[PluginKind::ServiceType]),
-    ("redis", &[PluginKind::ServiceType]),
-    ("mariadb", &[PluginKind::ServiceType]),
-    ("nats", &[PluginKind::ServiceType]),
-    ("rabbitmq", &[PluginKind::ServiceType]),
-    ("kafka", &[PluginKind::ServiceType]),
-    ("env", &[PluginKind::SecretType]),
-    ("file", &[PluginKind::SecretType]),
-    // Vault is both a secret store to read from and a server to start for tests.
-    ("vault", &[PluginKind::SecretType, PluginKind::ServiceType]),
+/// The built-ins that run a pipeline's inline commands for each kind; never named in a pipeline.
+pub const INLINE_ADAPTERS: &[(PluginKind, &str)] = &[
+    (PluginKind::ResourceType, "exec-resource-type"),
+    (PluginKind::ServiceType, "exec-service-type"),
+    (PluginKind::SecretType, "exec-secret-type"),
 ];
 
-/// The names usable without a declaration for `kind`.
-pub fn undeclared(kind: PluginKind) -> &'static [&'static str] {
-    match kind {
-        PluginKind::ResourceType => RESOURCE_TYPES,
-        PluginKind::Runner => RUNNERS,
-        PluginKind::ServiceType => SERVICE_TYPES,
-        PluginKind::SecretType => SECRET_TYPES,
-    }
+/// The runner a `runner_type { run { ... } }` template runs through.
+pub const TEMPLATE_RUNNER: &str = "exec";
+
+/// PikoCI's `trigger` resource type: the server's team-wide event streams, no plugin.
+pub const TRIGGER_TYPE: &str = "trigger";
+
+/// The adapter that runs inline commands of `kind`.
+pub fn inline_adapter(kind: PluginKind) -> Option<&'static str> {
+    INLINE_ADAPTERS.iter().find(|(k, _)| *k == kind).map(|(_, n)| *n)
 }
 
-/// What `pikoci://NAME` provides; empty when there is no such built-in.
-pub fn kinds_of_source(name: &str) -> Vec<PluginKind> {
-    BUILTIN_SOURCES.iter().find(|(n, _)| *n == name).map(|(_, k)| k.to_vec()).unwrap_or_default()
+fn is_adapter(name: &str) -> bool {
+    INLINE_ADAPTERS.iter().any(|(_, n)| *n == name)
+}
+
+/// The kind of `pikoci://NAME`, when it exists and may be named in a pipeline.
+pub fn kind_of(name: &str) -> Option<PluginKind> {
+    BUILTINS.iter().find(|(n, _)| *n == name && !is_adapter(n)).map(|(_, k)| *k)
+}
+
+/// The names usable for `kind` without a declaration, as in PikoCI; a block of the same name
+/// replaces them.
+pub fn undeclared(kind: PluginKind) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = BUILTINS.iter().filter(|(n, k)| *k == kind && !is_adapter(n)).map(|(n, _)| *n).collect();
+    if kind == PluginKind::ResourceType {
+        names.push(TRIGGER_TYPE);
+    }
+    names.sort_unstable();
+    names
+}
+
+/// Every name `pikoci://NAME` can take, for suggestions.
+pub fn source_names() -> Vec<&'static str> {
+    BUILTINS.iter().map(|(n, _)| *n).filter(|n| !is_adapter(n)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_catalog_knows_the_embedded_plugins() {
+        assert_eq!(kind_of("git"), Some(PluginKind::ResourceType));
+        assert_eq!(kind_of("docker"), Some(PluginKind::Runner));
+        assert_eq!(kind_of("exec-resource-type"), None, "adapters are not for pipelines");
+        assert!(undeclared(PluginKind::ResourceType).contains(&"trigger"));
+        for (_, adapter) in INLINE_ADAPTERS {
+            assert!(BUILTINS.iter().any(|(n, _)| n == adapter), "{adapter} is not built in");
+        }
+    }
 }

@@ -3,40 +3,8 @@
 //! validator report "a runner used as a resource type" without depending on the host.
 
 use crate::builtins;
+pub use crate::manifest::PluginKind;
 use crate::model::PluginSource;
-use serde::Serialize;
-
-/// The four things a plugin can be.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub enum PluginKind {
-    ResourceType,
-    Runner,
-    ServiceType,
-    SecretType,
-}
-
-impl PluginKind {
-    /// The block that declares this kind.
-    pub fn keyword(self) -> &'static str {
-        match self {
-            PluginKind::ResourceType => "resource_type",
-            PluginKind::Runner => "runner_type",
-            PluginKind::ServiceType => "service_type",
-            PluginKind::SecretType => "secret_type",
-        }
-    }
-}
-
-impl std::fmt::Display for PluginKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            PluginKind::ResourceType => "resource type",
-            PluginKind::Runner => "runner",
-            PluginKind::ServiceType => "service type",
-            PluginKind::SecretType => "secret type",
-        })
-    }
-}
 
 /// What a catalog found at a source.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,7 +24,7 @@ pub trait PluginCatalog {
 
     /// Names that `pikoci://NAME` can take, for suggestions.
     fn builtin_names(&self) -> Vec<String> {
-        builtins::BUILTIN_SOURCES.iter().map(|(n, _)| n.to_string()).collect()
+        builtins::source_names().into_iter().map(str::to_string).collect()
     }
 }
 
@@ -68,11 +36,9 @@ impl PluginCatalog for BuiltinCatalog {
     fn lookup(&self, source: &PluginSource) -> Result<Lookup, String> {
         Ok(match source {
             PluginSource::Builtin(name) => {
-                let kinds = builtins::kinds_of_source(name);
-                if kinds.is_empty() {
-                    Lookup::NotFound
-                } else {
-                    Lookup::Found(kinds)
+                match builtins::kind_of(name) {
+                    Some(kind) => Lookup::Found(vec![kind]),
+                    None => Lookup::NotFound,
                 }
             }
             PluginSource::WasmFile { path, .. } | PluginSource::DefinitionFile(path) => {

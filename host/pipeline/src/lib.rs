@@ -26,6 +26,7 @@ mod decode;
 pub mod diagnostic;
 pub mod interpolate;
 mod load;
+pub mod manifest;
 pub mod model;
 pub mod plugin_source;
 pub mod schedule;

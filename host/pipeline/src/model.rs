@@ -242,7 +242,8 @@ pub type SecretType = TypeDecl<SecretCommand>;
 // Resources
 
 /// When a resource is checked for new versions.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CheckInterval {
     /// `@every 1m`.
     Every(Duration),

@@ -85,7 +85,7 @@ impl<'a> Validator<'a> {
             PluginKind::SecretType => p.secret_types.iter().map(|t| t.name.as_str()).collect(),
         };
         let broken = self.broken_types.iter().filter(|(k, _)| *k == kind).map(|(_, n)| n.as_str());
-        let mut names: Vec<&str> = declared.into_iter().chain(broken).chain(builtins::undeclared(kind).iter().copied()).collect();
+        let mut names: Vec<&str> = declared.into_iter().chain(broken).chain(builtins::undeclared(kind)).collect();
         names.sort_unstable();
         names.dedup();
         names

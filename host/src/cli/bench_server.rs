@@ -64,7 +64,7 @@ fn ms(d: Duration) -> String {
 async fn start(url: &str, cache: &Path, app: &Path) -> anyhow::Result<(AppState, JobId, JobId)> {
     let store = Store::connect(url, true).await?;
     let engine = Arc::new(PluginEngine::new(Some(cache))?);
-    let state = AppState::new(store, engine, cache.to_path_buf(), 2, true);
+    let state = AppState::new(store, engine, cache.to_path_buf(), Default::default(), 2, true);
     let active = set_pipeline(&state, "main", "bench", &pipeline_text(app), &VarValues::default()).await.map_err(anyhow::Error::msg)?;
     state.spawn_background();
     Ok((state.clone(), active.jobs["latency"], active.jobs["burst"]))

@@ -5,6 +5,7 @@ mod bench_server;
 pub mod client;
 mod embed;
 mod pipeline;
+mod plan_view;
 mod plugin;
 mod run;
 mod scaffold;
@@ -77,12 +78,16 @@ impl Cli {
         self.cache_dir.clone().unwrap_or_else(default_cache_dir)
     }
 
-    pub fn locator(&self) -> crate::plugin_source::PluginLocator {
-        let access = crate::plugin_source::RegistryAccess {
+    /// How to reach registries, from the global flags.
+    pub fn registry_access(&self) -> crate::plugin_source::RegistryAccess {
+        crate::plugin_source::RegistryAccess {
             insecure: self.insecure_registries.clone(),
             credentials: self.registry_username.clone().zip(self.registry_password.clone()),
-        };
-        crate::plugin_source::PluginLocator::new(&self.cache_dir(), access)
+        }
+    }
+
+    pub fn locator(&self) -> crate::plugin_source::PluginLocator {
+        crate::plugin_source::PluginLocator::new(&self.cache_dir(), self.registry_access())
     }
 }
 
@@ -141,9 +146,9 @@ pub fn main() -> ExitCode {
             Command::Bench(args) => bench::run(&cli, args).await,
             Command::BenchServer(args) => bench_server::run(args).await,
             Command::Run(args) => run::run(&cli, args).await,
-            Command::Pipeline(cmd) => Ok(pipeline::run(cmd)),
+            Command::Pipeline(cmd) => Ok(pipeline::run(&cli, cmd).await),
             Command::Client(args) => client::run(args).await,
-            Command::Server(args) => crate::server::run(args.clone(), cli.cache_dir()).await.map(|()| ExitCode::SUCCESS),
+            Command::Server(args) => crate::server::run(args.clone(), cli.cache_dir(), cli.registry_access()).await.map(|()| ExitCode::SUCCESS),
             Command::UserPassword { username, password } => {
                 println!("{}", crate::server::users::hash_for_flag(username, password)?);
                 Ok(ExitCode::SUCCESS)

@@ -2,8 +2,8 @@
 
 use super::Cli;
 use crate::executor::{run_job, ExecOptions, Outcome, TerminalEvents};
-use crate::planner::{default_name, JobInputs, LoadedPipeline, VarValues};
-use crate::runtime::PluginEngine;
+use crate::planner::{self, default_name, Compiler, Fetch, JobInputs, VarValues};
+use crate::runtime::{PluginEngine, PluginSet};
 use anyhow::Context;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,12 +51,13 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
 
     let cache_dir = cli.cache_dir();
-    let engine = PluginEngine::new(Some(&cache_dir))?;
+    let plugins = Arc::new(PluginSet::new(Arc::new(PluginEngine::new(Some(&cache_dir))?), Some(cache_dir.clone())));
     let locator = cli.locator();
     let file = args.pipeline_config.display().to_string();
     let name = args.pipeline_name.clone().unwrap_or_else(|| default_name(&args.pipeline_config));
-    let source = crate::planner::PipelineSource { file: &file, text: &text, name: &name, team: &args.team, vars: &vars };
-    let pipeline = match LoadedPipeline::load(source, &engine, &locator, &cache_dir.join("cache")).await {
+    let source = planner::PipelineSource { file: &file, text: &text, name: &name, team: &args.team, vars: &vars };
+    let compiler = Compiler { plugins: &plugins, locator: &locator, fetch: Fetch::Remote };
+    let pipeline = match planner::load(source, &compiler).await {
         Ok(p) => p,
         Err(report) => {
             eprintln!("error: {report}");
@@ -82,7 +83,8 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
             }
         });
     }
-    let options = ExecOptions { keep_workdir: args.keep_workdir, ..Default::default() };
+    let mut options = ExecOptions::new(plugins.clone(), cache_dir.join("cache"));
+    options.keep_workdir = args.keep_workdir;
     let report = run_job(&plan, Arc::new(TerminalEvents), options, cancel).await;
 
     eprintln!();

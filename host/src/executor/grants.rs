@@ -5,7 +5,7 @@
 //! `run:{task.path}`); they are resolved here, per call. Third-party plugins get only what the
 //! pipeline's `allow` block says: `pikoci plugin inspect` shows what they ask for.
 
-use super::plan::BoundPlugin;
+use super::plan::PluginRef;
 use crate::runtime::Capabilities;
 use serde_json::Value;
 
@@ -57,18 +57,16 @@ fn resolve(template: &str, values: &CallValues) -> Option<String> {
 }
 
 /// The grants of one call of `plugin`, plus `extra` capabilities the call itself needs.
-pub fn for_call(plugin: &BoundPlugin, values: &CallValues, extra: &[String]) -> Capabilities {
-    let mut grants = plugin.grants.clone();
-    if plugin.trusted {
-        for template in &plugin.plugin.manifest().requested_capabilities {
-            // A request whose value this call lacks (a `put`-only field during `check`) is skipped.
-            let Some(text) = resolve(template, values) else { continue };
-            match text.parse() {
-                Ok(cap) => {
-                    grants.grant(cap);
-                }
-                Err(e) => tracing::warn!(plugin = plugin.plugin.name(), error = %e, "built-in plugin requests an invalid capability"),
+pub fn for_call(plugin: &PluginRef, values: &CallValues, extra: &[String]) -> Capabilities {
+    let mut grants = plugin.base_grants();
+    for template in &plugin.requests {
+        // A request whose value this call lacks (a `put`-only field during `check`) is skipped.
+        let Some(text) = resolve(template, values) else { continue };
+        match text.parse() {
+            Ok(cap) => {
+                grants.grant(cap);
             }
+            Err(e) => tracing::warn!(plugin = plugin.name, error = %e, "built-in plugin requests an invalid capability"),
         }
     }
     for text in extra {

@@ -18,15 +18,17 @@ pub mod workdirs;
 
 pub use build_log::{BuildEvent, BuildEventSink, BuildLog, MemoryEvents, TerminalEvents};
 pub use outcome::{BuildStatus, Outcome};
-pub use secrets::{placeholder as secret_placeholder, SecretVariable};
-pub use plan::{Action, BoundPlugin, BuildIdentity, GetStep, Hooks, JobPlan, PutStep, ResourceBackend, ServiceStep, Step, TaskStep};
+pub use pikoci_pipeline::secret_placeholder;
+pub use plan::{
+    Action, BuildIdentity, CheckPlan, GetStep, Hooks, JobPlan, PluginRef, PutStep, ResourceBackend, SecretSource, SecretVariable, ServiceStep, Step, StepSecret, TaskStep,
+};
 pub use triggers::TriggerBus;
 
 use crate::runtime::host_process::BackgroundProcesses;
-use crate::runtime::Fetched;
+use crate::runtime::{Fetched, Plugin, PluginSet, Version};
 use futures_util::future::BoxFuture;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -42,6 +44,10 @@ pub struct BuildReport {
 }
 
 pub struct ExecOptions {
+    /// Where the plan's plugin references are loaded from.
+    pub plugins: Arc<PluginSet>,
+    /// Where resources with `cache` keep their `cache_dir`, per team, pipeline and resource.
+    pub cache_root: PathBuf,
     /// Where build work directories are made (default: the system's temporary directory).
     pub work_root: Option<PathBuf>,
     /// Keep the work directory after the build, for debugging.
@@ -54,14 +60,21 @@ pub struct ExecOptions {
     pub triggers: Option<std::sync::Arc<dyn TriggerBus>>,
 }
 
-impl Default for ExecOptions {
-    fn default() -> Self {
+impl ExecOptions {
+    /// Defaults: work directories in the system's temporary directory, the worker's basic
+    /// environment (PATH, HOME...) for tasks, no trigger streams.
+    pub fn new(plugins: Arc<PluginSet>, cache_root: PathBuf) -> Self {
         let task_base_env = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TERM", "TMPDIR"]
             .iter()
             .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
             .collect();
-        ExecOptions { work_root: None, keep_workdir: false, task_base_env, secrets: Vec::new(), triggers: None }
+        ExecOptions { plugins, cache_root, work_root: None, keep_workdir: false, task_base_env, secrets: Vec::new(), triggers: None }
     }
+}
+
+tokio::task_local! {
+    /// Inside hooks: how the step or job they follow ended, as `BUILD_STATUS`.
+    static HOOK_STATUS: &'static str;
 }
 
 /// The state of one running build.
@@ -98,17 +111,7 @@ pub async fn run_job(plan: &JobPlan, events: std::sync::Arc<dyn BuildEventSink>,
         }
     };
     let keep = options.keep_workdir;
-    let build = Build {
-        identity: plan.build.clone(),
-        log,
-        workdir: workdir.path().to_path_buf(),
-        background: BackgroundProcesses::default(),
-        services: services::Services::default(),
-        exports: Mutex::new(Vec::new()),
-        versions: Mutex::new(Vec::new()),
-        secrets: plan.secrets.clone(),
-        options,
-    };
+    let build = Build::new(plan.build.clone(), log, workdir.path().to_path_buf(), plan.secrets.clone(), options);
 
     let mut outcome = build.run_sequence(&plan.steps, &cancel).await;
     outcome = build.run_hooks(&plan.hooks, outcome).await;
@@ -120,7 +123,36 @@ pub async fn run_job(plan: &JobPlan, events: std::sync::Arc<dyn BuildEventSink>,
     BuildReport { outcome, duration: started.elapsed(), versions, kept_workdir }
 }
 
+/// Check `plan`'s resource for versions after `last`, as a build's steps call plugins: its
+/// secrets resolved (and redacted from the error, if any), its grants and cache the same.
+pub async fn run_check(plan: &CheckPlan, last: Option<&Version>, events: Arc<dyn BuildEventSink>, options: ExecOptions) -> Result<Vec<Version>, String> {
+    let log = BuildLog::new(events);
+    let build = Build::new(plan.build.clone(), log, PathBuf::new(), plan.secrets.clone(), options);
+    let step = format!("check {}", plan.resource);
+    let result = build.check(&step, &plan.resource, &plan.backend, last).await;
+    result.map_err(|e| build.log.redactor().redact(&e))
+}
+
 impl Build {
+    fn new(identity: BuildIdentity, log: BuildLog, workdir: PathBuf, secrets: Vec<SecretVariable>, options: ExecOptions) -> Self {
+        Build {
+            identity,
+            log,
+            workdir,
+            background: BackgroundProcesses::default(),
+            services: services::Services::default(),
+            exports: Mutex::new(Vec::new()),
+            versions: Mutex::new(Vec::new()),
+            secrets,
+            options,
+        }
+    }
+
+    /// The loaded plugin a plan's reference names.
+    pub(crate) fn plugin(&self, plugin: &PluginRef) -> Result<Arc<Plugin>, String> {
+        self.options.plugins.get(&plugin.digest, &plugin.origin)
+    }
+
     /// Steps in order until one does not succeed.
     async fn run_sequence(&self, steps: &[Step], cancel: &CancellationToken) -> Outcome {
         for step in steps {
@@ -157,8 +189,8 @@ impl Build {
             self.log.started(&step.name);
         }
         let started = Instant::now();
-        let step = match self.with_secrets(step).await {
-            Ok(step) => step,
+        let (step, secret_env) = match self.with_secrets(step).await {
+            Ok(resolved) => resolved,
             Err(why) => {
                 let outcome = Outcome::Errored(why);
                 if leaf {
@@ -168,7 +200,7 @@ impl Build {
             }
         };
         let step = &step;
-        let action = self.run_action(step, cancel);
+        let action = self.run_action(step, &secret_env, cancel);
         let outcome = tokio::select! {
             _ = cancel.cancelled() => Outcome::Aborted,
             result = with_timeout(step.timeout, action) => match result {
@@ -186,13 +218,14 @@ impl Build {
         outcome
     }
 
-    fn run_action<'a>(&'a self, step: &'a Step, cancel: &'a CancellationToken) -> BoxFuture<'a, Outcome> {
+    /// `env`: what the step's own `secrets` resolved to (`secret_<key>`).
+    fn run_action<'a>(&'a self, step: &'a Step, env: &'a [(String, String)], cancel: &'a CancellationToken) -> BoxFuture<'a, Outcome> {
         Box::pin(async move {
             match &step.action {
-                Action::Get(get) => self.get(&step.name, get).await,
-                Action::Put(put) => self.put(&step.name, put).await,
-                Action::Task(task) => self.task(&step.name, task).await,
-                Action::Service(service) => self.start_service(&step.name, service).await,
+                Action::Get(get) => self.get(&step.name, get, env).await,
+                Action::Put(put) => self.put(&step.name, put, env).await,
+                Action::Task(task) => self.task(&step.name, task, env).await,
+                Action::Service(service) => self.start_service(&step.name, service, env).await,
                 Action::Do(steps) => self.run_sequence(steps, cancel).await,
                 Action::InParallel { steps, limit, fail_fast } => self.in_parallel(steps, *limit, *fail_fast, cancel).await,
             }
@@ -212,11 +245,12 @@ impl Build {
                 Outcome::Errored(_) => &hooks.on_error,
                 Outcome::Aborted => &hooks.on_abort,
             };
+            let status = outcome.status().as_str();
             // A failing on_success or ensure hook fails the step; what failure hooks do cannot make
             // a failed step any better or worse.
-            let hook_outcome = self.run_sequence(by_outcome, &uncancelled).await;
+            let hook_outcome = HOOK_STATUS.scope(status, self.run_sequence(by_outcome, &uncancelled)).await;
             let mut outcome = if outcome.is_success() { hook_outcome } else { outcome };
-            let ensured = self.run_sequence(&hooks.ensure, &uncancelled).await;
+            let ensured = HOOK_STATUS.scope(status, self.run_sequence(&hooks.ensure, &uncancelled)).await;
             if outcome.is_success() {
                 outcome = ensured;
             }
@@ -273,6 +307,9 @@ impl Build {
             ("BUILD_TEAM_NAME".to_string(), id.team.clone()),
             ("WORKDIR".to_string(), self.workdir.display().to_string()),
         ]);
+        if let Ok(status) = HOOK_STATUS.try_with(|s| *s) {
+            env.push(("BUILD_STATUS".to_string(), status.to_string()));
+        }
         for (_, fetched) in self.versions.lock().unwrap().iter() {
             env.extend(fetched.version.0.iter().map(|(k, v)| (format!("version_{k}"), v.clone())));
         }

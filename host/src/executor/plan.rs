@@ -1,15 +1,19 @@
 //! What the executor runs: a job's steps with every plugin resolved and every value interpolated.
 //!
-//! A plan is built from the typed pipeline (`pikoci-pipeline`) by [`crate::planner`]; the
-//! executor never looks at HCL.
+//! A plan is plain data: it names plugins by digest ([`PluginRef`]) and holds secret-backed
+//! variables as placeholders, so it can be stored with the pipeline version it was compiled from
+//! and shipped to a worker. [`crate::planner`] compiles it from the typed pipeline; the executor
+//! never looks at HCL, and resolves plugin references through a [`crate::runtime::PluginSet`].
 
-use crate::runtime::{Capabilities, Plugin, Version};
+use crate::runtime::{Capabilities, Capability, Plugin, PluginKind, Version};
+use pikoci_registry::Digest;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Who the build is, as steps see it in `BUILD_*` variables.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct BuildIdentity {
     pub team: String,
     pub pipeline: String,
@@ -18,26 +22,88 @@ pub struct BuildIdentity {
 }
 
 /// A plugin with the grants the pipeline gave it (beyond what each call adds: its own directory).
-#[derive(Clone)]
-pub struct BoundPlugin {
-    pub plugin: Arc<Plugin>,
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PluginRef {
+    /// The plugin's own name (its manifest's).
+    pub name: String,
+    /// Where it came from, for messages: `pikoci://git`, `oci://...`, a path.
+    pub origin: String,
+    pub digest: Digest,
+    pub kind: PluginKind,
     /// Granted to every call of this plugin (the pipeline's `allow` block).
-    pub grants: Capabilities,
-    /// Whether the plugin's own manifest requests are granted too (built-in plugins).
-    pub trusted: bool,
+    pub grants: Vec<Capability>,
+    /// Requests of the plugin's manifest granted to each call once resolved against it
+    /// (`read:{source.path}`): built-in plugins only; a third-party plugin gets its `allow` block.
+    pub requests: Vec<String>,
+    /// A type-level `runner "docker" { image = ... }`: every program the plugin starts runs in
+    /// a container of this configuration (the docker runner's params).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<Value>,
 }
 
-#[derive(Clone)]
+impl PluginRef {
+    /// `plugin` with `grants`; `trusted` grants its manifest's requests too.
+    pub fn of(plugin: &Plugin, origin: &str, grants: Vec<Capability>, trusted: bool) -> Self {
+        let manifest = plugin.manifest();
+        PluginRef {
+            name: manifest.name.clone(),
+            origin: origin.to_string(),
+            digest: *plugin.digest(),
+            kind: manifest.kind,
+            grants,
+            requests: if trusted { manifest.requested_capabilities.clone() } else { Vec::new() },
+            container: None,
+        }
+    }
+
+    /// The pipeline's grants as a call's starting point.
+    pub fn base_grants(&self) -> Capabilities {
+        let mut caps = Capabilities::default();
+        for cap in &self.grants {
+            caps.grant(cap.clone());
+        }
+        caps.container = self.container.clone();
+        caps
+    }
+}
+
+/// A secret type as a plan uses it: its plugin and configuration (its block's attributes, or an
+/// inline type's definition).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SecretSource {
+    pub plugin: PluginRef,
+    pub config: Value,
+}
+
+/// A variable whose value comes from a secret type. `path` and `key` may hold other secret
+/// variables' placeholders (PikoCI's secret chaining), resolved first.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SecretVariable {
+    pub name: String,
+    pub source: SecretSource,
+    pub path: String,
+    pub key: String,
+}
+
+/// A step's `secrets = { TYPE = "path" }`: each `$secret_<key>` the step refers to is read at
+/// `path` from the first of its secret types that has it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StepSecret {
+    pub source: SecretSource,
+    pub path: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct JobPlan {
     pub build: BuildIdentity,
     pub steps: Vec<Step>,
     pub hooks: Hooks,
     /// Secret-backed variables the steps refer to by placeholder.
-    pub secrets: Vec<super::secrets::SecretVariable>,
+    pub secrets: Vec<SecretVariable>,
 }
 
 /// Steps run on completion of a step or job, by how it ended (Concourse's hooks).
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Hooks {
     pub on_success: Vec<Step>,
     pub on_failure: Vec<Step>,
@@ -48,15 +114,15 @@ pub struct Hooks {
 
 impl Hooks {
     pub fn is_empty(&self) -> bool {
-        self.on_success.is_empty()
-            && self.on_failure.is_empty()
-            && self.on_error.is_empty()
-            && self.on_abort.is_empty()
-            && self.ensure.is_empty()
+        self.on_success.is_empty() && self.on_failure.is_empty() && self.on_error.is_empty() && self.on_abort.is_empty() && self.ensure.is_empty()
+    }
+
+    pub fn all_mut(&mut self) -> [&mut Vec<Step>; 5] {
+        [&mut self.on_success, &mut self.on_failure, &mut self.on_error, &mut self.on_abort, &mut self.ensure]
     }
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Step {
     /// Shown in the log: `get app`, `task unit`, `put release`.
     pub name: String,
@@ -65,9 +131,17 @@ pub struct Step {
     /// Total tries (1 = no retry).
     pub attempts: u32,
     pub hooks: Hooks,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<StepSecret>,
 }
 
-#[derive(Clone)]
+impl Step {
+    pub fn new(name: impl Into<String>, action: Action) -> Self {
+        Step { name: name.into(), action, timeout: None, attempts: 1, hooks: Hooks::default(), secrets: Vec::new() }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Action {
     Get(GetStep),
     Put(PutStep),
@@ -78,56 +152,74 @@ pub enum Action {
     Do(Vec<Step>),
 }
 
-/// Who serves a resource's get and put.
-#[derive(Clone)]
+/// Who serves a resource's check, get and put.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum ResourceBackend {
-    /// A resource type plugin, configured with the resource's params.
-    Plugin { plugin: BoundPlugin, source: serde_json::Value },
+    /// A resource type plugin, configured with the resource's params. With `cache`, the call's
+    /// source gets a `cache_dir` kept per resource.
+    Plugin { plugin: PluginRef, source: Value, cache: bool },
+    /// PikoCI's inline check/pull/push commands run by the adapter plugin; the executor adds the
+    /// build's environment (and the cache directory) to the definition at each call.
+    Inline { adapter: PluginRef, definition: Value, cache: bool },
     /// PikoCI's built-in `trigger`: an event stream of the team, named after the resource, kept by
     /// the server. A get passes the event's fields on as the version; a put appends an event.
     Trigger { stream: String },
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GetStep {
     pub resource: String,
     /// Where in the work directory the resource's content lands (PikoCI's `name` param, else the
     /// resource's name): where a `--input` directory is copied instead.
     pub directory: String,
     pub backend: ResourceBackend,
-    pub params: serde_json::Value,
+    pub params: Value,
     /// The version to fetch; `None` checks for the latest first.
     pub version: Option<Version>,
     /// `--input NAME=DIR`: copy this directory instead of calling the plugin.
     pub local: Option<PathBuf>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PutStep {
     pub resource: String,
     pub backend: ResourceBackend,
-    pub params: serde_json::Value,
+    pub params: Value,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TaskStep {
-    pub runner: BoundPlugin,
+    pub runner: PluginRef,
     pub path: String,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
     /// The rest of the `run` block (an image...), for the runner.
-    pub params: serde_json::Value,
+    pub params: Value,
     /// Paths (relative to the work dir) that must exist before the task runs.
     pub inputs: Vec<String>,
     /// Paths (relative to the work dir) the task must have produced.
     pub outputs: Vec<String>,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ServiceStep {
     pub name: String,
-    pub plugin: BoundPlugin,
-    pub params: serde_json::Value,
+    pub plugin: PluginRef,
+    pub params: Value,
+    /// PikoCI's inline start/ready_check/stop commands: the executor adds the build's
+    /// environment to the definition (`params`) at each call.
+    pub inline: bool,
     pub ready_interval: Duration,
     pub ready_timeout: Duration,
+}
+
+/// One check of a resource, as the scheduler runs it: through the executor, like a build's
+/// steps, so secrets, grants and caches work the same.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CheckPlan {
+    /// The resource's pipeline (the job is empty, the number 0).
+    pub build: BuildIdentity,
+    pub resource: String,
+    pub backend: ResourceBackend,
+    pub secrets: Vec<SecretVariable>,
 }

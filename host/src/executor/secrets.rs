@@ -1,39 +1,41 @@
-//! Secret-backed variables: resolved through their secret type when a step starts, substituted
-//! where the step refers to them, and redacted from the log before the step writes a line.
+//! Secrets: secret-backed variables and a step's own `secrets`, resolved through their secret
+//! types when a step starts, substituted where the step refers to them, and redacted from the log
+//! before the step writes a line.
 //!
-//! A plan carries a placeholder, `((pikoci-secret:NAME))`, wherever the pipeline used a
-//! secret-backed variable, so the plan itself (which a server stores and shows) never holds a
-//! secret. Each step resolves the secrets it refers to anew, so a rotated secret is picked up by
+//! A plan carries a placeholder ([`pikoci_pipeline::secret_placeholder`]) wherever the pipeline
+//! used a secret-backed variable, so the plan itself (which a server stores and shows) never holds
+//! a secret. Each step resolves the secrets it refers to anew, so a rotated secret is picked up by
 //! the next step without re-setting the pipeline, as PikoCI does.
 
-use super::plan::{Action, BoundPlugin, PutStep, ResourceBackend, Step};
+use super::plan::{Action, PutStep, ResourceBackend, SecretSource, Step};
 use super::Build;
+use pikoci_pipeline::secret_placeholder as placeholder;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// A variable whose value comes from a secret type.
-#[derive(Clone)]
-pub struct SecretVariable {
-    pub name: String,
-    pub secret_type: BoundPlugin,
-    /// The secret type's configuration (its block's attributes).
-    pub config: Value,
-    pub path: String,
-    pub key: String,
-}
-
-/// The text a plan holds in place of a secret-backed variable's value.
-pub fn placeholder(name: &str) -> String {
-    format!("((pikoci-secret:{name}))")
-}
+const PLACEHOLDER_START: &str = "((pikoci-secret:";
 
 fn names_in(text: &str, out: &mut Vec<String>) {
     let mut rest = text;
-    while let Some(start) = rest.find("((pikoci-secret:") {
-        let after = &rest[start + "((pikoci-secret:".len()..];
+    while let Some(start) = rest.find(PLACEHOLDER_START) {
+        let after = &rest[start + PLACEHOLDER_START.len()..];
         let Some(end) = after.find("))") else { return };
         out.push(after[..end].to_string());
         rest = &after[end + 2..];
+    }
+}
+
+/// The `secret_<key>` names a text refers to as `$secret_<key>` or `${secret_<key>}`.
+fn step_secret_keys_in(text: &str, out: &mut Vec<String>) {
+    for (at, _) in text.match_indices("secret_") {
+        let before = &text[..at];
+        if !(before.ends_with('$') || before.ends_with("${")) {
+            continue;
+        }
+        let key: String = text[at + "secret_".len()..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        if !key.is_empty() && !out.contains(&key) {
+            out.push(key);
+        }
     }
 }
 
@@ -46,19 +48,23 @@ fn walk_json(value: &mut Value, f: &mut dyn FnMut(&mut String)) {
     }
 }
 
+pub(super) fn walk_backend(backend: &mut ResourceBackend, f: &mut dyn FnMut(&mut String)) {
+    match backend {
+        ResourceBackend::Plugin { source, .. } => walk_json(source, f),
+        ResourceBackend::Inline { definition, .. } => walk_json(definition, f),
+        ResourceBackend::Trigger { .. } => {}
+    }
+}
+
 /// Every string of a leaf step that may hold a placeholder.
 fn walk_step(action: &mut Action, f: &mut dyn FnMut(&mut String)) {
     match action {
         Action::Get(get) => {
-            if let ResourceBackend::Plugin { source, .. } = &mut get.backend {
-                walk_json(source, f);
-            }
+            walk_backend(&mut get.backend, f);
             walk_json(&mut get.params, f);
         }
         Action::Put(put) => {
-            if let ResourceBackend::Plugin { source, .. } = &mut put.backend {
-                walk_json(source, f);
-            }
+            walk_backend(&mut put.backend, f);
             walk_json(&mut put.params, f);
         }
         Action::Task(task) => {
@@ -74,55 +80,120 @@ fn walk_step(action: &mut Action, f: &mut dyn FnMut(&mut String)) {
 }
 
 impl Build {
-    /// The step with its secrets resolved, or why they could not be.
-    pub(super) async fn with_secrets(&self, step: &Step) -> Result<Step, String> {
+    /// The step with its secret variables resolved, and the `secret_<key>` variables its own
+    /// `secrets` give it; or why they could not be resolved.
+    pub(super) async fn with_secrets(&self, step: &Step) -> Result<(Step, Vec<(String, String)>), String> {
         let mut step = step.clone();
         let mut wanted = Vec::new();
         walk_step(&mut step.action, &mut |s| names_in(s, &mut wanted));
-        if wanted.is_empty() {
-            return Ok(step);
-        }
-        // A trigger event is stored, and shown to other pipelines' builds as their version.
-        if let Action::Put(PutStep { backend: ResourceBackend::Trigger { stream }, .. }) = &step.action {
-            return Err(format!(
-                "put to trigger stream `{stream}` uses secret variable `{}`: a trigger event is stored in the database and shown to every build that gets it, so it may not carry secrets; pass a reference to the secret instead",
-                wanted[0]
-            ));
-        }
-        let mut values = BTreeMap::new();
-        for name in wanted {
-            if values.contains_key(&name) {
-                continue;
+        if !wanted.is_empty() {
+            // A trigger event is stored, and shown to other pipelines' builds as their version.
+            if let Action::Put(PutStep { backend: ResourceBackend::Trigger { stream }, .. }) = &step.action {
+                return Err(format!(
+                    "put to trigger stream `{stream}` uses secret variable `{}`: a trigger event is stored in the database and shown to every build that gets it, so it may not carry secrets; pass a reference to the secret instead",
+                    wanted[0]
+                ));
             }
-            let value = self.resolve_secret(&step.name, &name).await?;
-            self.log.redactor().add(&value);
-            values.insert(name, value);
+            let values = self.resolve_variables(&step.name, wanted).await?;
+            walk_step(&mut step.action, &mut |s| substitute(s, &values));
         }
-        walk_step(&mut step.action, &mut |s| {
-            for (name, value) in &values {
-                *s = s.replace(&placeholder(name), value);
-            }
-        });
-        Ok(step)
+        let env = self.step_secrets(&mut step).await?;
+        Ok((step, env))
     }
 
-    async fn resolve_secret(&self, step: &str, name: &str) -> Result<String, String> {
-        let Some(var) = self.secrets.iter().find(|v| v.name == name) else {
-            return Err(format!("variable `{name}` is secret-backed but its secret type is unknown"));
-        };
-        let values = super::grants::CallValues {
-            source: Some(&var.config),
-            secret_path: Some(&var.path),
-            secret_key: Some(&var.key),
-            ..Default::default()
-        };
-        let grants = super::grants::for_call(&var.secret_type, &values, &[]);
-        let log = self.log.step(step);
-        match var.secret_type.plugin.get_secret(&grants, log, &var.config, &var.path, &var.key).await {
-            Ok(Some(value)) => Ok(value),
-            Ok(None) => Err(format!("secret for variable `{name}` not found (path `{}`, key `{}`)", var.path, var.key)),
-            Err(e) => Err(format!("cannot resolve variable `{name}`: {e}")),
+    /// A backend with its secret variables resolved (a check's resource params).
+    pub(super) async fn with_backend_secrets(&self, step: &str, backend: &ResourceBackend) -> Result<ResourceBackend, String> {
+        let mut backend = backend.clone();
+        let mut wanted = Vec::new();
+        walk_backend(&mut backend, &mut |s| names_in(s, &mut wanted));
+        if !wanted.is_empty() {
+            let values = self.resolve_variables(step, wanted).await?;
+            walk_backend(&mut backend, &mut |s| substitute(s, &values));
         }
+        Ok(backend)
+    }
+
+    /// The values of the secret variables `names`, each added to the redactor before any line
+    /// can carry it.
+    async fn resolve_variables(&self, step: &str, names: Vec<String>) -> Result<BTreeMap<String, String>, String> {
+        let mut values = BTreeMap::new();
+        for name in names {
+            if !values.contains_key(&name) {
+                let value = self.resolve_variable(step, &name, &mut Vec::new()).await?;
+                values.insert(name, value);
+            }
+        }
+        Ok(values)
+    }
+
+    /// One secret variable; its path and key may use other secret variables (`resolving` holds
+    /// the chain so far, so a loop is reported instead of followed forever).
+    fn resolve_variable<'a>(&'a self, step: &'a str, name: &'a str, resolving: &'a mut Vec<String>) -> futures_util::future::BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let Some(var) = self.secrets.iter().find(|v| v.name == name) else {
+                return Err(format!("variable `{name}` is secret-backed but its secret type is unknown"));
+            };
+            if resolving.iter().any(|n| n == name) {
+                return Err(format!("secret variables refer to each other in a loop: {} -> {name}", resolving.join(" -> ")));
+            }
+            resolving.push(name.to_string());
+            let mut chained = Vec::new();
+            names_in(&var.path, &mut chained);
+            names_in(&var.key, &mut chained);
+            let mut values = BTreeMap::new();
+            for other in chained {
+                let value = self.resolve_variable(step, &other, resolving).await?;
+                values.insert(other, value);
+            }
+            resolving.pop();
+            let (mut path, mut key) = (var.path.clone(), var.key.clone());
+            substitute(&mut path, &values);
+            substitute(&mut key, &values);
+            match self.read_secret(step, &var.source, &path, &key).await {
+                Ok(Some(value)) => Ok(value),
+                Ok(None) => Err(format!("secret for variable `{name}` not found (key `{}`)", var.key)),
+                Err(e) => Err(format!("cannot resolve variable `{name}`: {e}")),
+            }
+        })
+    }
+
+    /// `secret_<key>` for each such name the step refers to, read from its `secrets`.
+    async fn step_secrets(&self, step: &mut Step) -> Result<Vec<(String, String)>, String> {
+        if step.secrets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut keys = Vec::new();
+        walk_step(&mut step.action, &mut |s| step_secret_keys_in(s, &mut keys));
+        let mut env = Vec::new();
+        'keys: for key in keys {
+            for secret in &step.secrets {
+                if let Some(value) = self.read_secret(&step.name, &secret.source, &secret.path, &key).await.map_err(|e| format!("cannot read secret `{key}`: {e}"))? {
+                    env.push((format!("secret_{key}"), value));
+                    continue 'keys;
+                }
+            }
+            let places: Vec<String> = step.secrets.iter().map(|s| format!("`{}` of {}", s.path, s.source.plugin.name)).collect();
+            return Err(format!("the step uses `$secret_{key}`, but no secret `{key}` is at {}", places.join(" or ")));
+        }
+        Ok(env)
+    }
+
+    /// A value from a secret type, redacted from the log from now on.
+    async fn read_secret(&self, step: &str, source: &SecretSource, path: &str, key: &str) -> Result<Option<String>, String> {
+        let values = super::grants::CallValues { source: Some(&source.config), secret_path: Some(path), secret_key: Some(key), ..Default::default() };
+        let grants = super::grants::for_call(&source.plugin, &values, &[]);
+        let plugin = self.plugin(&source.plugin)?;
+        let value = plugin.get_secret(&grants, self.log.step(step), &source.config, path, key).await.map_err(|e| e.to_string())?;
+        if let Some(value) = &value {
+            self.log.redactor().add(value);
+        }
+        Ok(value)
+    }
+}
+
+fn substitute(text: &mut String, values: &BTreeMap<String, String>) {
+    for (name, value) in values {
+        *text = text.replace(&placeholder(name), value);
     }
 }
 
@@ -135,5 +206,12 @@ mod tests {
         let mut names = Vec::new();
         names_in(&format!("postgres://u:{}@h/{}", placeholder("pw"), placeholder("db")), &mut names);
         assert_eq!(names, ["pw", "db"]);
+    }
+
+    #[test]
+    fn finds_step_secret_references() {
+        let mut keys = Vec::new();
+        step_secret_keys_in("curl -u $secret_user:${secret_pass} $no_secret_x secret_plain", &mut keys);
+        assert_eq!(keys, ["user", "pass"]);
     }
 }

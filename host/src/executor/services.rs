@@ -1,14 +1,14 @@
 //! Services started by a build, stopped when it ends.
 
 use super::grants::{self, CallValues};
-use super::plan::BoundPlugin;
+use super::plan::PluginRef;
 use super::Build;
 use std::sync::Mutex;
 
 pub(crate) struct RunningService {
     pub name: String,
     pub step: String,
-    pub plugin: BoundPlugin,
+    pub plugin: PluginRef,
     pub state: String,
     pub params: serde_json::Value,
 }
@@ -30,7 +30,11 @@ impl Services {
             let mut grants = grants::for_call(&service.plugin, &values, &[]);
             grants.background = Some(build.background.clone());
             let log = build.log.step(&service.step);
-            match service.plugin.plugin.stop(&grants, log, &service.state, &service.params).await {
+            let stopped = match build.plugin(&service.plugin) {
+                Ok(plugin) => plugin.stop(&grants, log, &service.state, &service.params).await.map_err(|e| e.to_string()),
+                Err(why) => Err(why),
+            };
+            match stopped {
                 Ok(()) => build.log.note(&service.step, format!("service {} stopped", service.name)),
                 Err(e) => build.log.note(&service.step, format!("stopping service {} failed: {e}", service.name)),
             }

@@ -1,11 +1,19 @@
 //! The leaf steps: get, put, task, service. Each turns a plugin call into an [`Outcome`].
 
 use super::grants::{self, CallValues};
-use super::plan::{GetStep, PutStep, ResourceBackend, ServiceStep, TaskStep};
+use super::plan::{GetStep, PluginRef, PutStep, ResourceBackend, ServiceStep, TaskStep};
 use super::services::RunningService;
 use super::{Build, Outcome};
-use crate::runtime::{CallError, Fetched, TaskSpec};
+use crate::runtime::{CallError, Fetched, TaskSpec, Version};
+use serde_json::Value;
 use std::path::Path;
+
+/// A plugin resource backend as one call sees it.
+struct ResourceCall<'a> {
+    plugin: &'a PluginRef,
+    /// The resource's configuration with what this call adds (cache directory, environment).
+    source: Value,
+}
 
 /// A plugin that could not do its job errors the step; only a task's own exit code fails it.
 fn errored(e: CallError) -> Outcome {
@@ -17,7 +25,42 @@ impl Build {
         format!("write:{}", dir.display())
     }
 
-    pub(super) async fn get(&self, step: &str, get: &GetStep) -> Outcome {
+    /// The source a plugin backend is called with: a `cache_dir` kept per resource when the
+    /// resource caches, and for inline types the build's environment (`step_env`). `None` for a
+    /// trigger stream, which no plugin serves.
+    fn resource_call<'a>(&self, resource: &str, backend: &'a ResourceBackend, own_env: &[(String, String)]) -> Result<Option<ResourceCall<'a>>, String> {
+        let (plugin, source, cache, inline) = match backend {
+            ResourceBackend::Plugin { plugin, source, cache } => (plugin, source, *cache, false),
+            ResourceBackend::Inline { adapter, definition, cache } => (adapter, definition, *cache, true),
+            ResourceBackend::Trigger { .. } => return Ok(None),
+        };
+        let mut source = source.clone();
+        let Value::Object(map) = &mut source else { return Ok(Some(ResourceCall { plugin, source })) };
+        if cache && !map.contains_key("cache_dir") {
+            let b = &self.identity;
+            let dir = self.options.cache_root.join(&b.team).join(&b.pipeline).join(resource);
+            std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create the cache directory {}: {e}", dir.display()))?;
+            map.insert("cache_dir".into(), Value::String(dir.display().to_string()));
+        }
+        if inline {
+            map.insert("env".into(), serde_json::to_value(self.step_env(own_env)).unwrap_or_default());
+        }
+        Ok(Some(ResourceCall { plugin, source }))
+    }
+
+    /// The versions of `resource` after `last` (a check), as the scheduler and a get without a
+    /// version ask for them.
+    pub(super) async fn check(&self, step: &str, resource: &str, backend: &ResourceBackend, last: Option<&Version>) -> Result<Vec<Version>, String> {
+        let step_backend = self.with_backend_secrets(step, backend).await?;
+        let Some(call) = self.resource_call(resource, &step_backend, &[])? else {
+            return Err(format!("resource {resource} is a trigger stream: the server checks it"));
+        };
+        let plugin = self.plugin(call.plugin)?;
+        let grants = grants::for_call(call.plugin, &CallValues { source: Some(&call.source), ..Default::default() }, &[]);
+        plugin.check(&grants, self.log.step(step), &call.source, last).await.map_err(|e| e.to_string())
+    }
+
+    pub(super) async fn get(&self, step: &str, get: &GetStep, own_env: &[(String, String)]) -> Outcome {
         let log = self.log.step(step);
         if let Some(local) = &get.local {
             let target = self.workdir.join(&get.directory);
@@ -32,16 +75,25 @@ impl Build {
                 Err(e) => Outcome::Errored(format!("cannot copy local input {}: {e}", local.display())),
             };
         }
-        let (plugin, source) = match &get.backend {
-            ResourceBackend::Plugin { plugin, source } => (plugin, source),
-            ResourceBackend::Trigger { stream } => return self.get_trigger_event(step, get, stream),
+        let call = match self.resource_call(&get.resource, &get.backend, own_env) {
+            Ok(Some(call)) => call,
+            Ok(None) => {
+                let ResourceBackend::Trigger { stream } = &get.backend else { unreachable!("only triggers have no plugin") };
+                return self.get_trigger_event(step, get, stream);
+            }
+            Err(why) => return Outcome::Errored(why),
         };
+        let plugin = match self.plugin(call.plugin) {
+            Ok(p) => p,
+            Err(why) => return Outcome::Errored(why),
+        };
+        let source = &call.source;
         let values = CallValues { source: Some(source), params: Some(&get.params), ..Default::default() };
         let version = match &get.version {
             Some(v) => v.clone(),
             None => {
-                let grants = grants::for_call(plugin, &values, &[]);
-                match plugin.plugin.check(&grants, log.clone(), source, None).await {
+                let grants = grants::for_call(call.plugin, &values, &[]);
+                match plugin.check(&grants, log.clone(), source, None).await {
                     Ok(versions) => match versions.last() {
                         Some(v) => v.clone(),
                         None => return Outcome::Errored(format!("resource {} has no version yet", get.resource)),
@@ -50,9 +102,9 @@ impl Build {
                 }
             }
         };
-        let grants = grants::for_call(plugin, &values, &[self.write_grant(&self.workdir)]);
+        let grants = grants::for_call(call.plugin, &values, &[self.write_grant(&self.workdir)]);
         let dir = self.workdir.display().to_string();
-        match plugin.plugin.get(&grants, log, source, &version, &get.params, &dir).await {
+        match plugin.get(&grants, log, source, &version, &get.params, &dir).await {
             Ok(fetched) => {
                 self.record_version(step, &get.resource, fetched);
                 Outcome::Succeeded
@@ -76,15 +128,24 @@ impl Build {
         Outcome::Succeeded
     }
 
-    pub(super) async fn put(&self, step: &str, put: &PutStep) -> Outcome {
-        let (plugin, source) = match &put.backend {
-            ResourceBackend::Plugin { plugin, source } => (plugin, source),
-            ResourceBackend::Trigger { stream } => return self.put_trigger_event(step, put, stream).await,
+    pub(super) async fn put(&self, step: &str, put: &PutStep, own_env: &[(String, String)]) -> Outcome {
+        let call = match self.resource_call(&put.resource, &put.backend, own_env) {
+            Ok(Some(call)) => call,
+            Ok(None) => {
+                let ResourceBackend::Trigger { stream } = &put.backend else { unreachable!("only triggers have no plugin") };
+                return self.put_trigger_event(step, put, stream).await;
+            }
+            Err(why) => return Outcome::Errored(why),
         };
+        let plugin = match self.plugin(call.plugin) {
+            Ok(p) => p,
+            Err(why) => return Outcome::Errored(why),
+        };
+        let source = &call.source;
         let values = CallValues { source: Some(source), params: Some(&put.params), ..Default::default() };
-        let grants = grants::for_call(plugin, &values, &[self.write_grant(&self.workdir)]);
+        let grants = grants::for_call(call.plugin, &values, &[self.write_grant(&self.workdir)]);
         let dir = self.workdir.display().to_string();
-        match plugin.plugin.put(&grants, self.log.step(step), source, &put.params, &dir).await {
+        match plugin.put(&grants, self.log.step(step), source, &put.params, &dir).await {
             Ok(fetched) => {
                 let shown: Vec<_> = fetched.version.0.iter().map(|(k, v)| format!("{k}: {v}")).collect();
                 self.log.note(step, format!("pushed {} ({})", put.resource, shown.join(", ")));
@@ -123,7 +184,7 @@ impl Build {
         }
     }
 
-    pub(super) async fn task(&self, step: &str, task: &TaskStep) -> Outcome {
+    pub(super) async fn task(&self, step: &str, task: &TaskStep, own_env: &[(String, String)]) -> Outcome {
         for input in &task.inputs {
             if !self.workdir.join(input).exists() {
                 return Outcome::Errored(format!("input `{input}` does not exist in the work directory; is there a `get` for it before this task?"));
@@ -133,13 +194,17 @@ impl Build {
         let spec = TaskSpec {
             path: task.path.clone(),
             args: task.args.clone(),
-            env: self.step_env(&task.env),
+            env: self.step_env(&[task.env.as_slice(), own_env].concat()),
             dir: dir.clone(),
             params: task.params.clone(),
         };
         let values = CallValues { params: Some(&task.params), task_path: Some(&task.path), task_dir: Some(&dir), ..Default::default() };
         let grants = grants::for_call(&task.runner, &values, &[self.write_grant(&self.workdir)]);
-        let code = match task.runner.plugin.run(&grants, self.log.step(step), &spec).await {
+        let runner = match self.plugin(&task.runner) {
+            Ok(p) => p,
+            Err(why) => return Outcome::Errored(why),
+        };
+        let code = match runner.run(&grants, self.log.step(step), &spec).await {
             Ok(code) => code,
             Err(e) => return errored(e),
         };
@@ -154,12 +219,20 @@ impl Build {
         Outcome::Succeeded
     }
 
-    pub(super) async fn start_service(&self, step: &str, service: &ServiceStep) -> Outcome {
-        let values = CallValues { params: Some(&service.params), ..Default::default() };
+    pub(super) async fn start_service(&self, step: &str, service: &ServiceStep, own_env: &[(String, String)]) -> Outcome {
+        let plugin = match self.plugin(&service.plugin) {
+            Ok(p) => p,
+            Err(why) => return Outcome::Errored(why),
+        };
+        let mut params = service.params.clone();
+        if let (true, Value::Object(map)) = (service.inline, &mut params) {
+            map.insert("env".into(), serde_json::to_value(self.step_env(own_env)).unwrap_or_default());
+        }
+        let values = CallValues { params: Some(&params), ..Default::default() };
         let mut grants = grants::for_call(&service.plugin, &values, &[]);
         grants.background = Some(self.background.clone());
         let log = self.log.step(step);
-        let started = match service.plugin.plugin.start(&grants, log.clone(), &service.name, &service.params).await {
+        let started = match plugin.start(&grants, log.clone(), &service.name, &params).await {
             Ok(started) => started,
             Err(e) => return errored(e),
         };
@@ -169,11 +242,11 @@ impl Build {
             step: step.to_string(),
             plugin: service.plugin.clone(),
             state: started.state.clone(),
-            params: service.params.clone(),
+            params: params.clone(),
         });
         let deadline = tokio::time::Instant::now() + service.ready_timeout;
         loop {
-            match service.plugin.plugin.ready(&grants, log.clone(), &started.state, &service.params).await {
+            match plugin.ready(&grants, log.clone(), &started.state, &params).await {
                 Ok(true) => break,
                 Ok(false) => {}
                 Err(e) => return errored(e),

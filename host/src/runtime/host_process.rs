@@ -11,7 +11,8 @@ use super::bindings::v0_1::PluginError;
 use super::log_sink::{LineWriter, LogOrigin};
 use super::sandbox::{record_denial, PluginState};
 use std::collections::HashMap;
-use std::path::Path;
+use super::capability::Capabilities;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::process::Stdio;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -128,11 +129,77 @@ fn exit_status(status: std::process::ExitStatus) -> ExitStatus {
     }
 }
 
+/// Variables the container engine's CLI itself may need, from the worker.
+const ENGINE_ENV: &[&str] = &["PATH", "HOME", "XDG_RUNTIME_DIR", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT", "CONTAINERS_CONF"];
+
+/// `program` run in a container instead (a type-level `runner "docker"`): `ENGINE run --rm` with
+/// the plugin's granted directories mounted at the same paths, so every path it passes still
+/// means the same, the working directory kept, and the command's environment passed by name
+/// (values through the engine's environment, never on its command line). The engine is the
+/// runner's `engine`, else the worker's PIKOCI_CONTAINER_ENGINE, else docker; PikoCI's `args`
+/// are extra `run` flags, `engine_args` (and PIKOCI_CONTAINER_ENGINE_ARGS) flags before `run`.
+fn in_container(params: &serde_json::Value, program: &Path, cmd: &Command, cwd: &Path, grants: &Capabilities) -> Result<(PathBuf, Vec<String>, Vec<(String, String)>), PluginError> {
+    let field = |name: &str| params.get(name).and_then(|v| v.as_str()).map(str::to_string);
+    let list = |name: &str| -> Vec<String> {
+        match params.get(name) {
+            Some(serde_json::Value::Array(items)) => items.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect(),
+            _ => Vec::new(),
+        }
+    };
+    let image = field("image").filter(|i| !i.trim().is_empty()).ok_or_else(|| PluginError::InvalidConfig("the type's `runner \"docker\"` needs an `image`".into()))?;
+    let engine = field("engine").or_else(|| std::env::var("PIKOCI_CONTAINER_ENGINE").ok()).unwrap_or_else(|| "docker".into());
+    if engine != "docker" && engine != "podman" {
+        return Err(PluginError::InvalidConfig(format!("`engine` is `{engine}`; expected docker or podman")));
+    }
+    let mut args: Vec<String> = std::env::var("PIKOCI_CONTAINER_ENGINE_ARGS").map(|a| a.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
+    args.extend(list("engine_args"));
+    args.extend(["run", "--rm"].map(String::from));
+    if cmd.stdin.is_some() {
+        args.push("-i".into());
+    }
+    for dir in &grants.directories {
+        let path = dir.path.display().to_string();
+        if path.contains(':') {
+            continue;
+        }
+        let mode = if dir.access == super::capability::Access::ReadWrite { "" } else { ":ro" };
+        args.extend(["-v".to_string(), format!("{path}:{path}{mode}")]);
+    }
+    if cwd != Path::new("/") {
+        args.extend(["-w".to_string(), cwd.display().to_string()]);
+    }
+    let mut env: Vec<(String, String)> = ENGINE_ENV.iter().filter_map(|n| std::env::var(n).ok().map(|v| (n.to_string(), v))).collect();
+    for (name, value) in &cmd.env {
+        if matches!(name.as_str(), "PATH" | "HOME" | "HOSTNAME" | "PWD" | "SHLVL" | "TERM") {
+            continue;
+        }
+        args.extend(["-e".to_string(), name.clone()]);
+        env.retain(|(n, _)| n != name);
+        env.push((name.clone(), value.clone()));
+    }
+    args.extend(list("args"));
+    args.push(image);
+    args.push(program.display().to_string());
+    args.extend(cmd.args.iter().cloned());
+    let host_path = std::env::var("PATH").ok();
+    let engine_path = find_engine(&engine, host_path.as_deref()).ok_or_else(|| PluginError::Failed(format!("the type runs its commands in a container, but `{engine}` is not installed on this worker")))?;
+    Ok((engine_path, args, env))
+}
+
+fn find_engine(name: &str, search_path: Option<&str>) -> Option<PathBuf> {
+    search_path?.split(':').map(|dir| Path::new(dir).join(name)).find(|p| p.is_file())
+}
+
 impl PluginState {
     /// Check a command against the grants and start it.
     fn start(&mut self, cmd: Command) -> Result<ChildHandle, PluginError> {
         let host_path = std::env::var("PATH").ok();
-        let Some(program) = self.grants.programs.resolve(&cmd.program, host_path.as_deref()) else {
+        let program = match &self.grants.container {
+            Some(_) if self.grants.programs.permits_in_container(&cmd.program) => Some(PathBuf::from(&cmd.program)),
+            Some(_) => None,
+            None => self.grants.programs.resolve(&cmd.program, host_path.as_deref()),
+        };
+        let Some(program) = program else {
             let what = format!("run {}", cmd.program);
             record_denial(&self.report, what.clone());
             return Err(PluginError::CapabilityDenied(what));
@@ -150,11 +217,15 @@ impl PluginState {
             None => "/".into(),
         };
 
+        let (program, args, env) = match &self.grants.container {
+            Some(params) => in_container(params, &program, &cmd, &cwd, &self.grants)?,
+            None => (program, cmd.args.clone(), cmd.env.clone()),
+        };
         let mut command = tokio::process::Command::new(&program);
         command
-            .args(&cmd.args)
+            .args(&args)
             .env_clear()
-            .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .current_dir(&cwd)
             .process_group(0)
             .stdin(if cmd.stdin.is_some() { Stdio::piped() } else { Stdio::null() })

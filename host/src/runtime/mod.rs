@@ -13,8 +13,8 @@ pub mod engine;
 mod host_log;
 pub mod host_process;
 pub mod log_sink;
-pub mod manifest;
 pub mod plugin;
+pub mod plugin_set;
 pub mod sandbox;
 pub mod values;
 
@@ -23,6 +23,7 @@ pub use call_observer::{CallObserver, CallRecord};
 pub use capability::{Capabilities, Capability};
 pub use engine::{LoadError, PluginEngine};
 pub use log_sink::{LogLine, LogOrigin, LogSink, MemoryLog, TerminalLog};
-pub use manifest::{PluginKind, PluginManifest};
+pub use pikoci_pipeline::manifest::{self, PluginKind, PluginManifest};
 pub use plugin::Plugin;
+pub use plugin_set::PluginSet;
 pub use values::{Fetched, StartedService, TaskSpec, Version};

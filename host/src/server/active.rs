@@ -1,20 +1,21 @@
-//! The pipelines the server runs: each one's stored identity and its loaded plans.
+//! The pipelines the server runs: each one's stored identity and its compiled plan.
 //!
-//! Variable values given with a pipeline stay in memory only (they may hold credentials, which
-//! never reach the database in clear); the pipeline text is stored. A pipeline set through the
-//! API needs its variables again after a restart, or comes back from --pipeline-config/--vars.
+//! Each set of a pipeline is compiled once and stored as a pipeline version (its plan, unless it
+//! was set with variable values: those may hold credentials, which never reach the database in
+//! clear, so such a plan is kept in memory only). A build runs the plan of the version it was
+//! created from, even when the pipeline changed since.
 
 use super::state::AppState;
-use crate::planner::{LoadedPipeline, VarValues};
-use crate::plugin_source::{PluginLocator, RegistryAccess};
-use pikoci_store::{JobId, PipelineId, ResourceId, TeamId};
+use crate::planner::{self, CompiledPipeline, Compiler, Fetch, VarValues};
+use pikoci_store::{Build, JobId, PipelineId, PipelineVersionId, ResourceId, TeamId};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 pub struct ActivePipeline {
     pub id: PipelineId,
     pub team_id: TeamId,
-    pub loaded: LoadedPipeline,
+    pub version: PipelineVersionId,
+    pub compiled: Arc<CompiledPipeline>,
     pub jobs: HashMap<String, JobId>,
     pub resources: HashMap<String, ResourceId>,
 }
@@ -26,47 +27,74 @@ impl ActivePipeline {
 }
 
 #[derive(Default, Clone)]
-pub struct ActivePipelines(Arc<RwLock<HashMap<PipelineId, Arc<ActivePipeline>>>>);
+pub struct ActivePipelines {
+    current: Arc<RwLock<HashMap<PipelineId, Arc<ActivePipeline>>>>,
+    /// Every version compiled by this process, stored or not.
+    versions: Arc<RwLock<HashMap<PipelineVersionId, Arc<CompiledPipeline>>>>,
+}
 
 impl ActivePipelines {
     pub fn all(&self) -> Vec<Arc<ActivePipeline>> {
-        self.0.read().unwrap().values().cloned().collect()
+        self.current.read().unwrap().values().cloned().collect()
     }
 
     pub fn get(&self, id: PipelineId) -> Option<Arc<ActivePipeline>> {
-        self.0.read().unwrap().get(&id).cloned()
+        self.current.read().unwrap().get(&id).cloned()
     }
 
     /// Stop running a pipeline (it was deleted).
     pub fn remove(&self, id: PipelineId) {
-        self.0.write().unwrap().remove(&id);
+        self.current.write().unwrap().remove(&id);
     }
 
     pub fn by_job(&self, job: JobId) -> Option<Arc<ActivePipeline>> {
-        self.0.read().unwrap().values().find(|p| p.jobs.values().any(|j| *j == job)).cloned()
+        self.current.read().unwrap().values().find(|p| p.jobs.values().any(|j| *j == job)).cloned()
+    }
+
+    /// The plan `build` runs: its pipeline version's, from memory or the store.
+    pub async fn plan_of(&self, state: &AppState, build: &Build) -> Result<Arc<CompiledPipeline>, String> {
+        let Some(version) = build.pipeline_version else {
+            return Err("the build was created before pipelines had versions; trigger it again".into());
+        };
+        if let Some(found) = self.versions.read().unwrap().get(&version) {
+            return Ok(found.clone());
+        }
+        match state.store.pipeline_plan(version).await.map_err(|e| e.to_string())? {
+            Some(json) => {
+                let compiled: CompiledPipeline = serde_json::from_str(&json).map_err(|e| format!("the stored plan of pipeline version {version} cannot be read: {e}"))?;
+                let compiled = Arc::new(compiled);
+                self.versions.write().unwrap().insert(version, compiled.clone());
+                Ok(compiled)
+            }
+            None => Err(format!("the plan of pipeline version {version} is not on this server (it was set with variables, which are kept in memory only); set the pipeline again")),
+        }
     }
 }
 
-/// Validate and load `text`, then store it and make it the running version of the pipeline.
+/// Validate and compile `text`, then store it as the pipeline's new version and run it.
 /// On any error nothing changes: the previous version keeps running.
 pub async fn set_pipeline(state: &AppState, team: &str, name: &str, text: &str, vars: &VarValues) -> Result<Arc<ActivePipeline>, String> {
-    let locator = PluginLocator::new(&state.cache_dir, RegistryAccess::default());
     let file = format!("pipeline {team}/{name}");
-    let source = crate::planner::PipelineSource { file: &file, text, name, team, vars };
-    let loaded = LoadedPipeline::load(source, &state.engine, &locator, &state.cache_dir.join("cache")).await?;
+    let source = planner::PipelineSource { file: &file, text, name, team, vars };
+    let compiler = Compiler { plugins: &state.plugins, locator: &state.locator, fetch: Fetch::Remote };
+    let compiled = Arc::new(planner::load(source, &compiler).await?);
+    // Values given for variables may be credentials: such a plan stays in memory.
+    let stored_plan = if vars.names().next().is_none() { Some(serde_json::to_string(&*compiled).map_err(|e| e.to_string())?) } else { None };
     let store = &state.store;
     let team_row = store.ensure_team(team).await.map_err(|e| e.to_string())?;
-    let stored = store.set_pipeline(team_row.id, name, text).await.map_err(|e| e.to_string())?;
+    let stored = store.set_pipeline(team_row.id, name, text, stored_plan.as_deref()).await.map_err(|e| e.to_string())?;
+    let version = stored.current_version.ok_or("the store did not record the pipeline's version")?;
     let mut jobs = HashMap::new();
-    for job in loaded.job_names() {
+    for job in compiled.job_names() {
         jobs.insert(job.clone(), store.ensure_job(stored.id, &job).await.map_err(|e| e.to_string())?.id);
     }
     let mut resources = HashMap::new();
-    for r in &loaded.resources {
+    for r in &compiled.resources {
         resources.insert(r.name.clone(), store.ensure_resource(stored.id, &r.name, &r.type_name).await.map_err(|e| e.to_string())?.id);
     }
-    let active = Arc::new(ActivePipeline { id: stored.id, team_id: team_row.id, loaded, jobs, resources });
-    state.pipelines.0.write().unwrap().insert(stored.id, active.clone());
+    state.pipelines.versions.write().unwrap().insert(version, compiled.clone());
+    let active = Arc::new(ActivePipeline { id: stored.id, team_id: team_row.id, version, compiled, jobs, resources });
+    state.pipelines.current.write().unwrap().insert(stored.id, active.clone());
     state.wake.notify_one();
     Ok(active)
 }

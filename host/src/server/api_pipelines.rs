@@ -145,16 +145,16 @@ fn loaded(state: &AppState, p: &pikoci_store::Pipeline) -> ApiResult<std::sync::
 pub fn dot(name: &str, active: &super::active::ActivePipeline) -> String {
     let q = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
     let mut out = format!("digraph {} {{\n  rankdir=LR;\n", q(name));
-    for r in &active.loaded.resources {
+    for r in &active.compiled.resources {
         out += &format!("  {} [shape=ellipse, label={}];\n", q(&format!("resource:{}", r.name)), q(&r.name));
     }
-    let mut jobs = active.loaded.job_names();
+    let mut jobs = active.compiled.job_names();
     jobs.sort();
     for job in &jobs {
         out += &format!("  {} [shape=box, label={}];\n", q(&format!("job:{job}")), q(job));
     }
     for job in &jobs {
-        for get in active.loaded.gets_of(job) {
+        for get in active.compiled.job(job).map(|j| j.gets.clone()).unwrap_or_default() {
             let style = if get.trigger { "solid" } else { "dashed" };
             if get.passed.is_empty() {
                 out += &format!("  {} -> {} [style={style}];\n", q(&format!("resource:{}", get.resource)), q(&format!("job:{job}")));
@@ -231,7 +231,7 @@ async fn job_view(state: &AppState, p: &pikoci_store::Pipeline, job: pikoci_stor
     let inputs = state
         .pipelines
         .get(p.id)
-        .map(|a| a.loaded.gets_of(&job.name).into_iter().map(|g| JobInputView { resource: g.resource, trigger: g.trigger, passed: g.passed }).collect())
+        .map(|a| a.compiled.job(&job.name).map(|j| j.gets.clone()).unwrap_or_default().into_iter().map(|g| JobInputView { resource: g.resource, trigger: g.trigger, passed: g.passed }).collect())
         .unwrap_or_default();
     Ok(JobView { name: job.name, paused: job.paused, latest_build, inputs })
 }

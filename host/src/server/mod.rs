@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 /// Run the server until SIGTERM/SIGINT (cancel running builds) or SIGQUIT (let them finish, up to
 /// the drain timeout).
-pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf) -> anyhow::Result<()> {
+pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf, registry: crate::plugin_source::RegistryAccess) -> anyhow::Result<()> {
     let url = args.db_config().to_url()?;
     let store = pikoci_store::Store::connect(&url, args.run_migrations)
         .await
@@ -48,7 +48,7 @@ pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf) -> anyhow::Res
     }
 
     let engine = Arc::new(PluginEngine::new(Some(&cache_dir))?);
-    let mut state = AppState::new(store, engine, cache_dir.clone(), args.concurrency, args.run_worker);
+    let mut state = AppState::new(store, engine, cache_dir.clone(), registry, args.concurrency, args.run_worker);
     state.check_limits = args.check_limits();
 
     if let Some(path) = &args.pipeline_config {

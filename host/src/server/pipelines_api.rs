@@ -72,7 +72,7 @@ pub async fn put_pipeline(
     }
     let active = set_pipeline(&state, &team, &name, &body.config, &vars).await.map_err(ApiError::bad_request)?;
     let stored = state.store.pipeline(active.id).await?.ok_or_else(|| ApiError::not_found(format!("pipeline `{name}` vanished")))?;
-    Ok(Json(PipelineView { id: active.id.get(), name, paused: stored.paused, public: stored.public, jobs: active.loaded.job_names() }))
+    Ok(Json(PipelineView { id: active.id.get(), name, paused: stored.paused, public: stored.public, jobs: active.compiled.job_names() }))
 }
 
 /// The team's pipelines: all of them for its members, the public ones for everyone else.

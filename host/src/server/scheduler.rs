@@ -4,10 +4,9 @@
 
 use super::active::ActivePipeline;
 use super::state::AppState;
-use crate::executor::grants::{self, CallValues};
-use crate::planner::ResourceDef;
-use crate::executor::ResourceBackend;
-use crate::runtime::{Capabilities, MemoryLog, Version};
+use crate::executor::{ExecOptions, MemoryEvents, ResourceBackend};
+use crate::planner::CompiledResource;
+use crate::runtime::Version;
 use pikoci_store::{BuildInput, CheckRecord, MetadataField, NewVersion, ResourceId, TeamId, TriggerEventId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -33,7 +32,7 @@ impl Default for CheckLimits {
 
 /// How long after a check that ended now the resource is due again: its interval (or cron
 /// schedule); after `failures` failures in a row, sooner, backing off: 5 s, 10 s, 20 s... up to it.
-fn next_check_in(resource: &ResourceDef, failures: u32) -> Duration {
+fn next_check_in(resource: &CompiledResource, failures: u32) -> Duration {
     let interval = resource.check_interval.as_ref().map_or(DEFAULT_INTERVAL, |i| i.until_next(&chrono::Local::now()));
     if failures == 0 {
         return interval;
@@ -61,7 +60,7 @@ pub async fn run(state: AppState) {
             if matches!(state.store.pipeline(pipeline.id).await, Ok(Some(p)) if p.paused) {
                 continue;
             }
-            for resource in &pipeline.loaded.resources {
+            for resource in &pipeline.compiled.resources {
                 let Some(&id) = pipeline.resources.get(&resource.name) else { continue };
                 let mut t = times.lock().unwrap();
                 if t.running.contains(&id) {
@@ -95,7 +94,7 @@ pub async fn run(state: AppState) {
             }
             for job in pipeline.jobs.keys() {
                 if let Err(e) = trigger(&state, &pipeline, job).await {
-                    tracing::warn!(pipeline = %pipeline.loaded.name, job, error = %e, "cannot schedule job");
+                    tracing::warn!(pipeline = %pipeline.compiled.name, job, error = %e, "cannot schedule job");
                 }
             }
         }
@@ -119,19 +118,20 @@ struct Checked {
 
 /// Check one resource and record the result on it (error, time, next check). `failures` is how
 /// many checks before this one failed in a row.
-async fn check(state: &AppState, pipeline: &ActivePipeline, resource: &ResourceDef, id: ResourceId, failures: u32) -> Checked {
+async fn check(state: &AppState, pipeline: &ActivePipeline, resource: &CompiledResource, id: ResourceId, failures: u32) -> Checked {
     let started = Instant::now();
     let limits = state.check_limits;
     let outcome = async {
         let last = state.store.latest_version(id).await.map_err(|e| e.to_string())?.map(|v| crate::runtime::Version(v.version));
-        let new = match pipeline.loaded.resource_backend(&resource.name)? {
-            ResourceBackend::Plugin { plugin, source } => {
-                let mut caps: Capabilities = grants::for_call(&plugin, &CallValues { source: Some(&source), ..Default::default() }, &[]);
-                caps.timeout = caps.timeout.min(limits.timeout);
-                let log = Arc::new(MemoryLog::default());
-                plugin.plugin.check(&caps, log, &source, last.as_ref()).await.map_err(|e| e.to_string())?
+        let new = match &resource.backend {
+            ResourceBackend::Trigger { stream } => trigger_events(state, pipeline.team_id, stream, last.as_ref()).await?,
+            _ => {
+                // A check is a step like a build's: its secrets, grants and cache the same way.
+                let plan = pipeline.compiled.check_plan(&resource.name).ok_or("the resource is no longer in its pipeline")?;
+                let options = ExecOptions::new(state.plugins.clone(), state.cache_dir.join("cache"));
+                let run = crate::executor::run_check(&plan, last.as_ref(), Arc::new(MemoryEvents::default()), options);
+                tokio::time::timeout(limits.timeout, run).await.map_err(|_| format!("the check took longer than {}", humantime::format_duration(limits.timeout)))??
             }
-            ResourceBackend::Trigger { stream } => trigger_events(state, pipeline.team_id, &stream, last.as_ref()).await?,
         };
         let new: Vec<NewVersion> = new.into_iter().map(|v| NewVersion { version: v.0, metadata: Vec::<MetadataField>::new() }).collect();
         state.store.save_versions(id, &new).await.map_err(|e| e.to_string())
@@ -187,7 +187,7 @@ async fn trigger_events(state: &AppState, team: TeamId, stream: &str, last: Opti
 
 /// Create a build of `job` when a triggering input has a version its last build did not use.
 async fn trigger(state: &AppState, pipeline: &ActivePipeline, job: &str) -> Result<(), String> {
-    let gets = pipeline.loaded.gets_of(job);
+    let gets = pipeline.compiled.job(job).map(|j| j.gets.clone()).unwrap_or_default();
     if !gets.iter().any(|g| g.trigger) {
         return Ok(());
     }
@@ -215,7 +215,7 @@ async fn trigger(state: &AppState, pipeline: &ActivePipeline, job: &str) -> Resu
     });
     if changed {
         let build = store.create_build(job_id, &inputs).await.map_err(|e| e.to_string())?;
-        tracing::info!(pipeline = %pipeline.loaded.name, job, build = build.number, "triggered");
+        tracing::info!(pipeline = %pipeline.compiled.name, job, build = build.number, "triggered");
         state.wake_worker.notify_one();
     }
     Ok(())
@@ -225,7 +225,7 @@ async fn trigger(state: &AppState, pipeline: &ActivePipeline, job: &str) -> Resu
 /// every job in its `passed`. `None` while some get has no such version yet.
 pub async fn choose_inputs(state: &AppState, pipeline: &ActivePipeline, job: &str) -> Result<Option<Vec<BuildInput>>, String> {
     let mut inputs = Vec::new();
-    for get in pipeline.loaded.gets_of(job) {
+    for get in pipeline.compiled.job(job).map(|j| j.gets.clone()).unwrap_or_default() {
         let Some(&resource) = pipeline.resources.get(&get.resource) else { continue };
         // A pinned version wins over everything: the job keeps using it until unpinned.
         let pinned = state.store.pinned_version(resource).await.map_err(|e| e.to_string())?.map(|pin| pin.version);

@@ -1,7 +1,8 @@
 //! What every part of the server shares.
 
 use super::metrics::Metrics;
-use crate::runtime::PluginEngine;
+use crate::plugin_source::{PluginLocator, RegistryAccess};
+use crate::runtime::{PluginEngine, PluginSet};
 use pikoci_store::{BuildId, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,6 +12,10 @@ use tokio_util::sync::CancellationToken;
 pub struct AppState {
     pub store: Store,
     pub engine: Arc<PluginEngine>,
+    /// The plugins compiled pipelines name, by digest.
+    pub plugins: Arc<PluginSet>,
+    /// Fetches the plugins pipelines name, with the registry flags the server was started with.
+    pub locator: Arc<PluginLocator>,
     pub metrics: Arc<Metrics>,
     /// Cancellation of each build running on the embedded worker.
     pub running: Arc<Mutex<HashMap<BuildId, CancellationToken>>>,
@@ -32,11 +37,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, engine: Arc<PluginEngine>, cache_dir: std::path::PathBuf, concurrency: usize, run_worker: bool) -> Self {
+    pub fn new(store: Store, engine: Arc<PluginEngine>, cache_dir: std::path::PathBuf, registry: RegistryAccess, concurrency: usize, run_worker: bool) -> Self {
         let metrics = Arc::new(Metrics::new());
         engine.observe_calls(metrics.call_observer());
         AppState {
             store,
+            plugins: Arc::new(PluginSet::new(engine.clone(), Some(cache_dir.clone()))),
+            locator: Arc::new(PluginLocator::new(&cache_dir, registry)),
             engine,
             metrics,
             running: Default::default(),

@@ -27,10 +27,10 @@ impl TriggerBus for TeamTriggers {
                 .into_iter()
                 .filter(|p| p.team_id == self.team)
                 .flat_map(|p| {
-                    p.loaded
+                    p.compiled
                         .resources
                         .iter()
-                        .filter(|r| r.name == stream && p.loaded.is_trigger(&r.name))
+                        .filter(|r| r.name == stream && matches!(r.backend, crate::executor::ResourceBackend::Trigger { .. }))
                         .filter_map(|r| p.resources.get(&r.name).copied())
                         .collect::<Vec<_>>()
                 })

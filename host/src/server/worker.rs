@@ -61,7 +61,7 @@ async fn claimable(state: &AppState, slots: usize) -> Result<Vec<Build>, pikoci_
         if chosen.len() == slots {
             break;
         }
-        let cap = state.pipelines.by_job(build.job_id).and_then(|p| p.job_name(build.job_id).and_then(|job| p.loaded.job_concurrency(job)));
+        let cap = state.pipelines.by_job(build.job_id).and_then(|p| p.job_name(build.job_id).and_then(|job| p.compiled.job(job)?.concurrency));
         let running = per_job.entry(build.job_id).or_default();
         if cap.is_some_and(|cap| *running >= cap) {
             continue;
@@ -114,10 +114,13 @@ async fn execute(state: &AppState, build: &Build, cancel: CancellationToken) -> 
     for used in state.store.build_versions(build.id).await.map_err(|e| e.to_string())? {
         inputs.versions.insert(used.name, Version(used.version.version));
     }
-    let plan = pipeline.loaded.plan(&job, &inputs, build.number as u64)?;
+    // The plan of the pipeline version the build was created from, not of whatever is current.
+    let compiled = state.pipelines.plan_of(state, build).await?;
+    let plan = compiled.plan(&job, &inputs, build.number as u64)?;
     let (sink, writer) = StoreEvents::new(state.store.clone(), build.id);
     let triggers = super::triggers::TeamTriggers { state: state.clone(), team: pipeline.team_id };
-    let options = ExecOptions { triggers: Some(Arc::new(triggers)), ..Default::default() };
+    let mut options = ExecOptions::new(state.plugins.clone(), state.cache_dir.join("cache"));
+    options.triggers = Some(Arc::new(triggers));
     let report = run_job(&plan, Arc::new(sink), options, cancel).await;
     writer.finish().await;
     record_metadata(state, pipeline.id, &report.versions).await;

@@ -2,7 +2,7 @@
 //! versions they used and produced, and recovery after a restart.
 
 use crate::error::{failed, Result, StoreError};
-use crate::ids::{BuildId, JobId, ResourceId, VersionId};
+use crate::ids::{BuildId, JobId, PipelineVersionId, ResourceId, VersionId};
 use crate::store::{flag, now_millis, Store};
 use crate::versions::{Page, ResourceVersion};
 use sqlx::any::AnyRow;
@@ -42,12 +42,14 @@ pub struct Build {
     pub worker: Option<String>,
     /// The build this one re-runs with the same versions.
     pub rerun_of: Option<BuildId>,
+    /// The pipeline version whose plan it runs: the current one when it was created.
+    pub pipeline_version: Option<PipelineVersionId>,
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
 }
 
-const BUILD: &str = "id, job_id, number, status, reason, worker, rerun_of, created_at, started_at, finished_at";
+const BUILD: &str = "id, job_id, number, status, reason, worker, rerun_of, pipeline_version, created_at, started_at, finished_at";
 
 impl FromRow<'_, AnyRow> for Build {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
@@ -59,6 +61,7 @@ impl FromRow<'_, AnyRow> for Build {
             reason: row.try_get("reason")?,
             worker: row.try_get("worker")?,
             rerun_of: row.try_get::<Option<i64>, _>("rerun_of")?.map(BuildId),
+            pipeline_version: row.try_get::<Option<i64>, _>("pipeline_version")?.map(PipelineVersionId),
             created_at: row.try_get("created_at")?,
             started_at: row.try_get("started_at")?,
             finished_at: row.try_get("finished_at")?,
@@ -133,7 +136,8 @@ impl Store {
         .map_err(failed(action()))?;
         let Some(number) = number else { return Err(StoreError::NotFound(format!("job {job}"))) };
         let build: Build = sqlx::query_as(&format!(
-            "INSERT INTO builds (job_id, number, status, rerun_of, created_at) VALUES ($1, $2, 'pending', $3, $4) \
+            "INSERT INTO builds (job_id, number, status, rerun_of, created_at, pipeline_version) VALUES ($1, $2, 'pending', $3, $4, \
+             (SELECT p.current_version FROM pipelines p JOIN jobs j ON j.pipeline_id = p.id WHERE j.id = $1)) \
              RETURNING {BUILD}"
         ))
         .bind(job.0)

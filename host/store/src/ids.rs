@@ -32,6 +32,8 @@ ids! {
     UserId;
     TokenId;
     PipelineId;
+    /// One set of a pipeline, with its compiled plan.
+    PipelineVersionId;
     JobId;
     ResourceId;
     /// A resource version row (not the version's content).

@@ -11,8 +11,14 @@ use std::pin::Pin;
 /// `(version, description, sql)`; a test checks these match the files in `migrations/<dialect>/`.
 type Embedded = &'static [(i64, &'static str, &'static str)];
 
-pub(crate) const SQLITE: Embedded = &[(1, "initial", include_str!("../migrations/sqlite/0001_initial.sql"))];
-pub(crate) const POSTGRES: Embedded = &[(1, "initial", include_str!("../migrations/postgres/0001_initial.sql"))];
+pub(crate) const SQLITE: Embedded = &[
+    (1, "initial", include_str!("../migrations/sqlite/0001_initial.sql")),
+    (2, "pipeline_versions", include_str!("../migrations/sqlite/0002_pipeline_versions.sql")),
+];
+pub(crate) const POSTGRES: Embedded = &[
+    (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
+    (2, "pipeline_versions", include_str!("../migrations/postgres/0002_pipeline_versions.sql")),
+];
 
 pub(crate) fn embedded(dialect: Dialect) -> Embedded {
     match dialect {

@@ -1,7 +1,7 @@
 //! Pipelines (a team's named configurations) and their jobs.
 
 use crate::error::{failed, Result};
-use crate::ids::{JobId, PipelineId, TeamId};
+use crate::ids::{JobId, PipelineId, PipelineVersionId, TeamId};
 use crate::store::{flag, now_millis, Store};
 use crate::teams::require_name;
 use sqlx::any::AnyRow;
@@ -19,9 +19,11 @@ pub struct Pipeline {
     pub public: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The version new builds run (see [`Store::set_pipeline`]).
+    pub current_version: Option<PipelineVersionId>,
 }
 
-const PIPELINE: &str = "id, team_id, name, config, paused, public, created_at, updated_at";
+const PIPELINE: &str = "id, team_id, name, config, paused, public, created_at, updated_at, current_version";
 
 impl FromRow<'_, AnyRow> for Pipeline {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
@@ -34,6 +36,7 @@ impl FromRow<'_, AnyRow> for Pipeline {
             public: flag(row, "public")?,
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
+            current_version: row.try_get::<Option<i64>, _>("current_version")?.map(PipelineVersionId),
         })
     }
 }
@@ -62,21 +65,53 @@ impl FromRow<'_, AnyRow> for Job {
 impl Store {
     /// Creates the pipeline or replaces its configuration, keeping its id, paused and public flags,
     /// jobs, resources and history.
-    pub async fn set_pipeline(&self, team: TeamId, name: &str, config: &str) -> Result<Pipeline> {
+    ///
+    /// Each set is a new version, with `plan` (the compiled pipeline, or `None` when it must not
+    /// be stored), and becomes the version builds created from now on run.
+    pub async fn set_pipeline(&self, team: TeamId, name: &str, config: &str, plan: Option<&str>) -> Result<Pipeline> {
         require_name("pipeline", name)?;
+        let action = || format!("setting pipeline `{name}` of team {team}");
+        let mut tx = self.pool.begin().await.map_err(failed(action()))?;
         let sql = format!(
             "INSERT INTO pipelines (team_id, name, config, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
              ON CONFLICT (team_id, name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at \
              RETURNING {PIPELINE}"
         );
-        sqlx::query_as(&sql)
+        let mut pipeline: Pipeline = sqlx::query_as(&sql)
             .bind(team.0)
             .bind(name)
             .bind(config)
             .bind(now_millis())
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *tx)
             .await
-            .map_err(failed(format!("setting pipeline `{name}` of team {team}")))
+            .map_err(failed(action()))?;
+        let version: i64 = sqlx::query_scalar("INSERT INTO pipeline_versions (pipeline_id, plan, created_at) VALUES ($1, $2, $3) RETURNING id")
+            .bind(pipeline.id.0)
+            .bind(plan)
+            .bind(now_millis())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(failed(action()))?;
+        sqlx::query("UPDATE pipelines SET current_version = $1 WHERE id = $2")
+            .bind(version)
+            .bind(pipeline.id.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(failed(action()))?;
+        tx.commit().await.map_err(failed(action()))?;
+        pipeline.current_version = Some(PipelineVersionId(version));
+        Ok(pipeline)
+    }
+
+    /// The stored plan of a pipeline version; `None` when the version is unknown or its plan was
+    /// not stored.
+    pub async fn pipeline_plan(&self, version: PipelineVersionId) -> Result<Option<String>> {
+        let plan: Option<Option<String>> = sqlx::query_scalar("SELECT plan FROM pipeline_versions WHERE id = $1")
+            .bind(version.0)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed(format!("reading pipeline version {version}")))?;
+        Ok(plan.flatten())
     }
 
     pub async fn pipeline(&self, id: PipelineId) -> Result<Option<Pipeline>> {

@@ -82,6 +82,20 @@ impl fmt::Display for Capability {
     }
 }
 
+/// In plans and manifests capabilities travel in their text form.
+impl serde::Serialize for Capability {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Capability {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
 /// Default ceiling on a plugin's linear memory.
 pub const DEFAULT_MEMORY_LIMIT: u64 = 256 * 1024 * 1024;
 /// Default wall-clock limit on one plugin call.
@@ -102,6 +116,9 @@ pub struct Capabilities {
     pub timeout: Duration,
     /// Where processes the plugin detaches go (service types); `None` refuses detaching.
     pub background: Option<crate::runtime::host_process::BackgroundProcesses>,
+    /// Run every program the plugin starts in a container of this configuration (a type-level
+    /// `runner "docker" { image = ... }`: the docker runner's params).
+    pub container: Option<serde_json::Value>,
 }
 
 impl Default for Capabilities {
@@ -114,6 +131,7 @@ impl Default for Capabilities {
             memory_limit: DEFAULT_MEMORY_LIMIT,
             timeout: DEFAULT_TIMEOUT,
             background: None,
+            container: None,
         }
     }
 }

@@ -71,6 +71,19 @@ impl AllowedPrograms {
     }
 }
 
+impl AllowedPrograms {
+    /// Whether `requested` is granted by name or path, without looking for it on this machine: a
+    /// program that runs inside a container is the image's, not the worker's.
+    pub fn permits_in_container(&self, requested: &str) -> bool {
+        let base = requested.rsplit('/').next().unwrap_or(requested);
+        self.0.iter().any(|grant| match grant {
+            ProgramGrant::Any => true,
+            ProgramGrant::Path(p) => p.as_os_str() == requested,
+            ProgramGrant::Name(name) => name == requested || name == base,
+        })
+    }
+}
+
 fn find_on_path(name: &str, search_path: Option<&str>) -> Option<PathBuf> {
     let search_path = search_path.map(str::to_string).or_else(|| std::env::var("PATH").ok())?;
     std::env::split_paths(&search_path).map(|dir| dir.join(name)).find(|p| is_executable(p))

@@ -13,17 +13,17 @@ async fn teams_pipelines_and_jobs(db: TestDb) {
     assert_eq!(store.ensure_team("main").await.unwrap().id, main.id);
     let other = store.ensure_team("other").await.unwrap();
 
-    let p = store.set_pipeline(main.id, "ci", "job \"a\" {}").await.unwrap();
+    let p = store.set_pipeline(main.id, "ci", "job \"a\" {}", None).await.unwrap();
     assert!(!p.paused && !p.public);
     store.set_pipeline_paused(p.id, true).await.unwrap();
     store.set_pipeline_public(p.id, true).await.unwrap();
     // Setting it again replaces the config and keeps identity and flags.
-    let again = store.set_pipeline(main.id, "ci", "job \"b\" {}").await.unwrap();
+    let again = store.set_pipeline(main.id, "ci", "job \"b\" {}", None).await.unwrap();
     assert_eq!(again.id, p.id);
     assert_eq!(again.config, "job \"b\" {}");
     assert!(again.paused && again.public);
     assert!(again.updated_at >= p.updated_at);
-    store.set_pipeline(other.id, "ci", "x").await.unwrap();
+    store.set_pipeline(other.id, "ci", "x", None).await.unwrap();
     assert_eq!(store.pipelines(Some(main.id)).await.unwrap().len(), 1);
     assert_eq!(store.pipelines(None).await.unwrap().len(), 2);
     assert_eq!(store.pipeline_by_name(main.id, "ci").await.unwrap().unwrap().id, p.id);
@@ -52,7 +52,7 @@ async fn teams_pipelines_and_jobs(db: TestDb) {
 async fn resources_checks_and_webhooks(db: TestDb) {
     let store = &db.store;
     let team = store.create_team("main").await.unwrap();
-    let p = store.set_pipeline(team.id, "ci", "").await.unwrap();
+    let p = store.set_pipeline(team.id, "ci", "", None).await.unwrap();
     let r = store.ensure_resource(p.id, "repo", "git").await.unwrap();
     assert_eq!(store.ensure_resource(p.id, "repo", "git2").await.unwrap().type_name, "git2");
     let due = store.resources_due(0).await.unwrap();

@@ -15,7 +15,7 @@ pub fn refs(versions: &[pikoci_store::ResourceVersion]) -> Vec<String> {
 /// A team, a pipeline and a resource to hang versions on.
 pub async fn resource(store: &Store) -> (pikoci_store::PipelineId, ResourceId) {
     let team = store.ensure_team("main").await.unwrap();
-    let p = store.set_pipeline(team.id, "ci", "").await.unwrap();
+    let p = store.set_pipeline(team.id, "ci", "", None).await.unwrap();
     let r = store.ensure_resource(p.id, "repo", "git").await.unwrap();
     (p.id, r.id)
 }

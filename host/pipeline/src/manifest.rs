@@ -16,7 +16,8 @@ pub const MANIFEST_SECTION: &str = "pikoci:manifest";
 /// The WIT package versions this host can load.
 pub const SUPPORTED_WIT: &[&str] = &["0.1.0"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+/// The four things a plugin can be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PluginKind {
     ResourceType,
@@ -26,8 +27,7 @@ pub enum PluginKind {
 }
 
 impl PluginKind {
-    pub const ALL: [PluginKind; 4] =
-        [PluginKind::ResourceType, PluginKind::Runner, PluginKind::ServiceType, PluginKind::SecretType];
+    pub const ALL: [PluginKind; 4] = [PluginKind::ResourceType, PluginKind::Runner, PluginKind::ServiceType, PluginKind::SecretType];
 
     /// The interface name a component of this kind exports.
     pub fn interface(self) -> &'static str {
@@ -48,14 +48,31 @@ impl PluginKind {
             PluginKind::SecretType => "secret-type-plugin",
         }
     }
-}
 
-impl fmt::Display for PluginKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.interface())
+    /// The pipeline block that declares a type of this kind.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            PluginKind::ResourceType => "resource_type",
+            PluginKind::Runner => "runner_type",
+            PluginKind::ServiceType => "service_type",
+            PluginKind::SecretType => "secret_type",
+        }
     }
 }
 
+/// In messages: "resource type", "runner"...
+impl fmt::Display for PluginKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PluginKind::ResourceType => "resource type",
+            PluginKind::Runner => "runner",
+            PluginKind::ServiceType => "service type",
+            PluginKind::SecretType => "secret type",
+        })
+    }
+}
+
+/// From the interface name (`resource-type`).
 impl FromStr for PluginKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
@@ -91,7 +108,7 @@ pub enum ManifestError {
     SeveralKinds(String),
     #[error("the component was built against pikoci:plugin@{0}, which this pikoci does not support (supported: {supported})", supported = SUPPORTED_WIT.join(", "))]
     UnsupportedWit(String),
-    #[error("the `pikoci:manifest` section says kind={declared}, but the component exports {exported}")]
+    #[error("the `pikoci:manifest` section says kind={declared}, but the component exports {}", exported.interface())]
     KindMismatch { declared: String, exported: PluginKind },
     #[error("the `pikoci:manifest` section is not UTF-8 text")]
     NotText,
@@ -138,7 +155,7 @@ impl PluginManifest {
             [] => return Err(ManifestError::NoPluginExport),
             [one] => one.clone(),
             several => {
-                let names: Vec<_> = several.iter().map(|(k, _)| k.to_string()).collect();
+                let names: Vec<_> = several.iter().map(|(k, _)| k.interface().to_string()).collect();
                 return Err(ManifestError::SeveralKinds(names.join(", ")));
             }
         };

@@ -1,0 +1,106 @@
+//! The compiled pipeline: what a typed pipeline means once every type is bound to a plugin,
+//! every value interpolated and every job turned into step templates. Plain data, stored with the
+//! pipeline version it was compiled from, so a build runs the plan of the version that created it.
+
+use crate::executor::{BuildIdentity, Hooks, JobPlan, ResourceBackend, SecretVariable, Step};
+use crate::runtime::Version;
+use pikoci_pipeline::CheckInterval;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CompiledPipeline {
+    pub name: String,
+    pub team: String,
+    pub resources: Vec<CompiledResource>,
+    pub jobs: Vec<CompiledJob>,
+    /// Secret-backed variables, which plans hold as placeholders.
+    pub secrets: Vec<SecretVariable>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CompiledResource {
+    pub name: String,
+    pub type_name: String,
+    pub backend: ResourceBackend,
+    /// Where a get puts it in the work directory (the `name` param, else the resource's name).
+    pub directory: String,
+    /// `None`: the server's default interval.
+    pub check_interval: Option<CheckInterval>,
+}
+
+/// A job's `get` as the scheduler needs it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct GetInput {
+    pub resource: String,
+    pub trigger: bool,
+    pub passed: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CompiledJob {
+    pub name: String,
+    /// How many builds may run at once; `None` is no cap.
+    pub concurrency: Option<usize>,
+    /// Every get of the job, nested ones included, in order.
+    pub gets: Vec<GetInput>,
+    pub steps: Vec<Step>,
+    pub hooks: Hooks,
+}
+
+/// What the gets of a build fetch: a version, or a local directory (`pikoci run --input`).
+#[derive(Clone, Debug, Default)]
+pub struct JobInputs {
+    pub versions: BTreeMap<String, Version>,
+    pub local: BTreeMap<String, PathBuf>,
+}
+
+impl CompiledPipeline {
+    pub fn job(&self, name: &str) -> Option<&CompiledJob> {
+        self.jobs.iter().find(|j| j.name == name)
+    }
+
+    pub fn resource(&self, name: &str) -> Option<&CompiledResource> {
+        self.resources.iter().find(|r| r.name == name)
+    }
+
+    pub fn job_names(&self) -> Vec<String> {
+        self.jobs.iter().map(|j| j.name.clone()).collect()
+    }
+
+    /// The plan of build `number` of `job`: its templates with the chosen versions (or local
+    /// directories). No file, environment or HCL is read.
+    pub fn plan(&self, job: &str, inputs: &JobInputs, number: u64) -> Result<JobPlan, String> {
+        let compiled = self.job(job).ok_or_else(|| format!("job `{job}` is not defined; the pipeline's jobs are: {}", self.job_names().join(", ")))?;
+        let mut steps = compiled.steps.clone();
+        let mut hooks = compiled.hooks.clone();
+        for step in steps.iter_mut().chain(hooks.all_mut().into_iter().flatten()) {
+            fill_inputs(step, inputs);
+        }
+        let build = BuildIdentity { team: self.team.clone(), pipeline: self.name.clone(), job: job.to_string(), number };
+        Ok(JobPlan { build, steps, hooks, secrets: self.secrets.clone() })
+    }
+
+    /// How the scheduler checks `resource`.
+    pub fn check_plan(&self, resource: &str) -> Option<crate::executor::CheckPlan> {
+        let r = self.resource(resource)?;
+        let build = BuildIdentity { team: self.team.clone(), pipeline: self.name.clone(), job: String::new(), number: 0 };
+        Some(crate::executor::CheckPlan { build, resource: r.name.clone(), backend: r.backend.clone(), secrets: self.secrets.clone() })
+    }
+}
+
+fn fill_inputs(step: &mut Step, inputs: &JobInputs) {
+    use crate::executor::Action;
+    match &mut step.action {
+        Action::Get(get) => {
+            get.version = inputs.versions.get(&get.resource).cloned();
+            get.local = inputs.local.get(&get.resource).cloned();
+        }
+        Action::InParallel { steps, .. } | Action::Do(steps) => steps.iter_mut().for_each(|s| fill_inputs(s, inputs)),
+        Action::Put(_) | Action::Task(_) | Action::Service(_) => {}
+    }
+    for hook in step.hooks.all_mut().into_iter().flatten() {
+        fill_inputs(hook, inputs);
+    }
+}
