@@ -5,7 +5,7 @@ mod support;
 
 use base64::Engine as _;
 use pikoci::executor::grants::CallValues;
-use pikoci::executor::BoundPlugin;
+use support::builtins::BoundPlugin;
 use pikoci::runtime::{CallError, Fetched, MemoryLog, Version};
 use serde_json::{json, Value};
 use std::path::Path;

@@ -5,7 +5,7 @@
 mod support;
 
 use pikoci::executor::grants::CallValues;
-use pikoci::executor::BoundPlugin;
+use support::builtins::BoundPlugin;
 use pikoci::runtime::host_process::BackgroundProcesses;
 use pikoci::runtime::{Capabilities, StartedService};
 use serde_json::{json, Value};

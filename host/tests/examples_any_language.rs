@@ -5,7 +5,7 @@
 
 mod support;
 
-use pikoci::executor::{run_job, Action, BoundPlugin, ExecOptions, GetStep, Hooks, JobPlan, MemoryEvents, Outcome, PutStep, ResourceBackend, Step, TaskStep};
+use pikoci::executor::{run_job, Action, GetStep, Hooks, JobPlan, MemoryEvents, Outcome, PutStep, ResourceBackend, Step, TaskStep};
 use pikoci::runtime::{CallError, Capabilities, Plugin, Version};
 use serde_json::json;
 use std::path::Path;
@@ -111,7 +111,7 @@ async fn the_rust_and_c_counters_are_denied_a_file_they_were_not_granted() {
 }
 
 fn step(name: &str, action: Action) -> Step {
-    Step { name: name.into(), action, timeout: None, attempts: 1, hooks: Hooks::default() }
+    Step { name: name.into(), action, timeout: None, attempts: 1, hooks: Hooks::default(), secrets: vec![] }
 }
 
 /// A job of get (which checks first), a task reading what get wrote, and put, with each example
@@ -119,10 +119,10 @@ fn step(name: &str, action: Action) -> Step {
 #[tokio::test]
 async fn a_job_uses_each_example_through_get_task_and_put() {
     for lang in LANGUAGES {
-        let (dir, source, caps) = counter();
-        let counter = BoundPlugin { plugin: Arc::new(example(lang)), grants: caps, trusted: false };
-        let exec = BoundPlugin { plugin: Arc::new(builtin("exec")), grants: Capabilities::default(), trusted: true };
-        let backend = ResourceBackend::Plugin { plugin: counter, source };
+        let (dir, source, _) = counter();
+        let counter = reference(example(lang), lang, &[&format!("write:{}", dir.path().display())], false);
+        let exec = builtin_ref("exec");
+        let backend = ResourceBackend::Plugin { plugin: counter, source, cache: false };
         let get = GetStep { resource: "counter".into(), directory: "counter".into(), backend: backend.clone(), params: json!({}), version: None, local: None };
         let task = TaskStep { runner: exec, path: "cat".into(), args: vec!["count".into()], env: vec![], params: json!({}), inputs: vec![], outputs: vec![] };
         let put = PutStep { resource: "counter".into(), backend, params: json!({}) };
@@ -133,7 +133,7 @@ async fn a_job_uses_each_example_through_get_task_and_put() {
             secrets: vec![],
         };
         let events = MemoryEvents::default();
-        let report = run_job(&plan, Arc::new(events.clone()), ExecOptions::default(), CancellationToken::new()).await;
+        let report = run_job(&plan, Arc::new(events.clone()), options(), CancellationToken::new()).await;
         assert_eq!(report.outcome, Outcome::Succeeded, "{lang}: {}", events.text());
         assert!(events.text().contains("show | 41"), "{lang}: {}", events.text());
         assert_eq!(std::fs::read_to_string(dir.path().join("value")).unwrap().trim(), "42", "{lang}");

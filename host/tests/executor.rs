@@ -3,10 +3,9 @@
 mod support;
 
 use pikoci::executor::{
-    run_job, Action, BoundPlugin, BuildEvent, BuildIdentity, ExecOptions, GetStep, Hooks, JobPlan, MemoryEvents, Outcome, ResourceBackend, Step,
+    run_job, Action, BuildEvent, BuildIdentity, GetStep, Hooks, JobPlan, MemoryEvents, Outcome, ResourceBackend, Step,
     TaskStep,
 };
-use pikoci::runtime::Capabilities;
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
@@ -14,8 +13,8 @@ use std::time::{Duration, Instant};
 use support::*;
 use tokio_util::sync::CancellationToken;
 
-fn exec() -> BoundPlugin {
-    BoundPlugin { plugin: Arc::new(builtin("exec")), grants: Capabilities::default(), trusted: true }
+fn exec() -> pikoci::executor::PluginRef {
+    builtin_ref("exec")
 }
 
 /// A task step running `sh -c SCRIPT`.
@@ -34,6 +33,7 @@ fn sh(name: &str, script: &str) -> Step {
         timeout: None,
         attempts: 1,
         hooks: Hooks::default(),
+        secrets: vec![],
     }
 }
 
@@ -48,7 +48,7 @@ fn plan(steps: Vec<Step>) -> JobPlan {
 
 async fn run(plan: &JobPlan) -> (Outcome, MemoryEvents) {
     let events = MemoryEvents::default();
-    let report = run_job(plan, Arc::new(events.clone()), ExecOptions::default(), CancellationToken::new()).await;
+    let report = run_job(plan, Arc::new(events.clone()), options(), CancellationToken::new()).await;
     (report.outcome, events)
 }
 
@@ -93,7 +93,7 @@ async fn in_parallel_with_limit_two_never_runs_three_at_once() {
     let ledger = dir.path().join("ledger");
     let steps = (0..5).map(|i| tracked(&format!("t{i}"), &ledger, "0.3")).collect();
     let mut job = plan(vec![]);
-    job.steps.push(Step { name: "parallel".into(), action: Action::InParallel { steps, limit: Some(2), fail_fast: false }, timeout: None, attempts: 1, hooks: Hooks::default() });
+    job.steps.push(Step { name: "parallel".into(), action: Action::InParallel { steps, limit: Some(2), fail_fast: false }, timeout: None, attempts: 1, hooks: Hooks::default(), secrets: vec![] });
     let (outcome, events) = run(&job).await;
     assert_eq!(outcome, Outcome::Succeeded, "{}", events.text());
     assert_eq!(most_at_once(&ledger), 2, "ledger: {}", std::fs::read_to_string(&ledger).unwrap());
@@ -103,7 +103,7 @@ async fn in_parallel_with_limit_two_never_runs_three_at_once() {
 async fn fail_fast_cancels_the_siblings() {
     let started = Instant::now();
     let steps = vec![sh("quick-fail", "sleep 0.2; exit 1"), sh("slow", "sleep 30"), sh("slower", "sleep 60")];
-    let job = plan(vec![Step { name: "p".into(), action: Action::InParallel { steps, limit: None, fail_fast: true }, timeout: None, attempts: 1, hooks: Hooks::default() }]);
+    let job = plan(vec![Step { name: "p".into(), action: Action::InParallel { steps, limit: None, fail_fast: true }, timeout: None, attempts: 1, hooks: Hooks::default(), secrets: vec![] }]);
     let (outcome, events) = run(&job).await;
     assert_eq!(outcome, Outcome::Failed("exit status 1".into()));
     assert!(started.elapsed() < Duration::from_secs(10), "siblings were not cancelled");
@@ -180,13 +180,13 @@ async fn get_fetches_into_the_resource_directory_and_records_the_version() {
     let watched = watched.path().join("app");
     std::fs::create_dir(&watched).unwrap();
     std::fs::write(watched.join("app.txt"), "v1").unwrap();
-    let fs = BoundPlugin { plugin: Arc::new(builtin("fs")), grants: Capabilities::default(), trusted: true };
+    let fs = builtin_ref("fs");
     let get = Step {
         name: "get app".into(),
         action: Action::Get(GetStep {
             resource: "app".into(),
             directory: "app".into(),
-            backend: ResourceBackend::Plugin { plugin: fs, source: json!({"path": watched}) },
+            backend: ResourceBackend::Plugin { plugin: fs, source: json!({"path": watched}), cache: false },
             params: json!({}),
             version: None,
             local: None,
@@ -194,13 +194,14 @@ async fn get_fetches_into_the_resource_directory_and_records_the_version() {
         timeout: None,
         attempts: 1,
         hooks: Hooks::default(),
+        secrets: vec![],
     };
     let mut task = sh("test", "cat app/app.txt; echo; echo version $version_sha256");
     if let Action::Task(t) = &mut task.action {
         t.inputs = vec!["app".into()];
     }
     let events = MemoryEvents::default();
-    let report = run_job(&plan(vec![get, task]), Arc::new(events.clone()), ExecOptions::default(), CancellationToken::new()).await;
+    let report = run_job(&plan(vec![get, task]), Arc::new(events.clone()), options(), CancellationToken::new()).await;
     assert_eq!(report.outcome, Outcome::Succeeded, "{}", events.text());
     assert!(events.text().contains("test | v1"), "{}", events.text());
     assert_eq!(report.versions.len(), 1);
@@ -239,7 +240,7 @@ async fn cancelling_a_build_aborts_the_step_kills_its_processes_and_runs_abort_h
             cancel.cancel();
         })
     };
-    let report = run_job(&job, Arc::new(events.clone()), ExecOptions::default(), cancel).await;
+    let report = run_job(&job, Arc::new(events.clone()), options(), cancel).await;
     canceller.await.unwrap();
     assert_eq!(report.outcome, Outcome::Aborted);
     assert!(events.text().contains("on-abort | cleaning up"), "{}", events.text());
@@ -266,7 +267,8 @@ async fn secrets_never_reach_the_log_in_any_common_form() {
     ]
     .join("; ");
     let events = MemoryEvents::default();
-    let options = ExecOptions { secrets: vec![secret.to_string()], ..Default::default() };
+    let mut options = options();
+    options.secrets = vec![secret.to_string()];
     let report = run_job(&plan(vec![sh("leak", &script)]), Arc::new(events.clone()), options, CancellationToken::new()).await;
     assert_eq!(report.outcome, Outcome::Succeeded, "{}", events.text());
     let text = events.text();
@@ -278,17 +280,17 @@ async fn secrets_never_reach_the_log_in_any_common_form() {
 
 #[tokio::test]
 async fn a_secret_backed_variable_is_resolved_when_its_step_starts_and_redacted() {
-    use pikoci::executor::{secret_placeholder, SecretVariable};
-    let store = BoundPlugin { plugin: Arc::new(fixture("static-secrets")), grants: Capabilities::default(), trusted: false };
+    use pikoci::executor::{secret_placeholder, SecretSource, SecretVariable};
+    let store = reference(fixture("static-secrets"), "static-secrets.wasm", &[], false);
     let config = json!({"secrets": {"db": {"password": "hunter22"}}});
     let mut job = plan(vec![sh("connect", &format!("echo connecting with {}; test {} = hunter22", secret_placeholder("db_password"), secret_placeholder("db_password")))]);
-    job.secrets.push(SecretVariable { name: "db_password".into(), secret_type: store.clone(), config: config.clone(), path: "db".into(), key: "password".into() });
+    job.secrets.push(SecretVariable { name: "db_password".into(), source: SecretSource { plugin: store.clone(), config: config.clone() }, path: "db".into(), key: "password".into() });
     let (outcome, events) = run(&job).await;
     assert_eq!(outcome, Outcome::Succeeded, "{}", events.text());
     assert!(events.text().contains("connect | connecting with ((redacted))"), "{}", events.text());
 
     let mut job = plan(vec![sh("connect", &format!("echo {}", secret_placeholder("missing")))]);
-    job.secrets.push(SecretVariable { name: "missing".into(), secret_type: store, config, path: "db".into(), key: "nope".into() });
+    job.secrets.push(SecretVariable { name: "missing".into(), source: SecretSource { plugin: store, config }, path: "db".into(), key: "nope".into() });
     let (outcome, _) = run(&job).await;
     assert_eq!(outcome, Outcome::Errored("secret for variable `missing` not found (path `db`, key `nope`)".into()));
 }

@@ -106,7 +106,7 @@ async fn exec_runs_the_task_in_its_directory_and_reports_the_exit_code() {
 async fn calling_a_plugin_as_another_kind_is_refused() {
     let (_, log) = log();
     let err = builtin("exec").check(&grants(&[]), log, &json!({}), None).await.unwrap_err();
-    assert!(err.to_string().contains("it is a runner, not a resource-type"), "{err}");
+    assert!(err.to_string().contains("it is a runner, not a resource type"), "{err}");
 }
 
 #[tokio::test]

@@ -18,6 +18,9 @@ pub const TEMPLATE_RUNNER: &str = "exec";
 /// PikoCI's `trigger` resource type: the server's team-wide event streams, no plugin.
 pub const TRIGGER_TYPE: &str = "trigger";
 
+/// Built-ins of PikoCI that pikoci does not ship yet, so a pipeline naming one is told so.
+pub const PIKOCI_ONLY: &[&str] = &["mariadb", "nats", "rabbitmq", "kafka", "keycloak", "artifact"];
+
 /// The adapter that runs inline commands of `kind`.
 pub fn inline_adapter(kind: PluginKind) -> Option<&'static str> {
     INLINE_ADAPTERS.iter().find(|(k, _)| *k == kind).map(|(_, n)| *n)

@@ -1,7 +1,7 @@
 //! Checks that need the whole pipeline: names refer to things that exist and are of the right
 //! kind, nothing is declared twice, `passed` has no cycles, plugin sources resolve.
 
-use crate::builtins;
+use crate::builtins::{self, TEMPLATE_RUNNER};
 use crate::catalog::{Lookup, PluginCatalog, PluginKind};
 use crate::diagnostic::{Diagnostic, SourceFile, Span};
 use crate::model::*;
@@ -141,7 +141,7 @@ impl<'a> Validator<'a> {
             self.type_decl(PluginKind::ResourceType, &t.decl);
             if let Implementation::Inline(ops) = &t.decl.implementation {
                 for call in [&ops.check, &ops.pull, &ops.push].into_iter().flatten() {
-                    self.type_ref(PluginKind::Runner, &call.runner);
+                    self.inline_runner(call);
                 }
             }
         }
@@ -153,24 +153,53 @@ impl<'a> Validator<'a> {
             if let Implementation::Inline(ops) = &t.implementation {
                 let ready = ops.ready_check.as_ref().map(|r| &r.call);
                 for call in [Some(&ops.start), ready, Some(&ops.stop)].into_iter().flatten() {
-                    self.type_ref(PluginKind::Runner, &call.runner);
+                    self.inline_runner(call);
                 }
             }
         }
         for t in &p.secret_types {
             self.type_decl(PluginKind::SecretType, t);
             if let Implementation::Inline(ops) = &t.implementation {
-                self.type_ref(PluginKind::Runner, &ops.get.runner);
+                self.inline_runner(&ops.get);
             }
+        }
+    }
+
+    /// Inline commands run through the exec runner (a type-level `runner "docker"` moves them
+    /// into a container); another runner there is not built yet, and is refused rather than
+    /// ignored.
+    fn inline_runner(&mut self, call: &RunnerCall) {
+        if call.runner.text != TEMPLATE_RUNNER {
+            let d = self
+                .src
+                .error(call.runner.span, format!("inline commands run with the `exec` runner; `{}` is not supported here yet", call.runner))
+                .expected("`\"exec\"`, with a type-level `runner \"docker\" { image = ... }` to run the commands in a container");
+            self.push(d);
         }
     }
 
     fn type_decl<I>(&mut self, kind: PluginKind, decl: &TypeDecl<I>) {
         if let Some(runner) = &decl.runner {
-            self.type_ref(PluginKind::Runner, &runner.runner);
+            if runner.runner.text != "docker" {
+                let d = self
+                    .src
+                    .error(runner.runner.span, format!("a type's `runner` override runs its programs in a container: only `docker` is supported, not `{}`", runner.runner))
+                    .expected("runner \"docker\" { image = \"...\" }");
+                self.push(d);
+            } else if !runner.params.get("image").and_then(|v| v.as_str()).is_some_and(|i| !i.trim().is_empty()) {
+                let d = self.src.error(runner.span, "the `runner \"docker\"` override needs the `image` to run the type's programs in").expected("image = \"alpine/git:latest\"");
+                self.push(d);
+            }
         }
         let Implementation::Source { source, span } = &decl.implementation else { return };
         match self.catalog.lookup(source) {
+            Ok(_) if matches!(source, PluginSource::DefinitionFile(_) | PluginSource::DefinitionUrl(_)) => {
+                let d = self
+                    .src
+                    .error(*span, format!("`{source}` is a PikoCI HCL type definition, which pikoci does not load yet"))
+                    .expected(format!("a component (`pikoci://NAME`, `oci://...`, a `.wasm` file or URL), or the type's commands inline in this `{}` block", kind.keyword()));
+                self.push(d);
+            }
             Ok(Lookup::Found(kinds)) if !kinds.contains(&kind) => {
                 let is = kinds.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(" and ");
                 let d = self.src.error(*span, format!("`{source}` is a {is}, not a {kind}")).expected(format!("a {kind} plugin in `{}`", kind.keyword()));
@@ -179,6 +208,10 @@ impl<'a> Validator<'a> {
             Ok(Lookup::Found(_) | Lookup::NotChecked) => {}
             Ok(Lookup::NotFound) => {
                 let d = match source {
+                    PluginSource::Builtin(name) if builtins::PIKOCI_ONLY.contains(&name.as_str()) => self
+                        .src
+                        .error(*span, format!("PikoCI's built-in `{source}` is not in pikoci yet"))
+                        .expected(format!("the {kind} defined inline in this block (PikoCI's `start`/`ready_check`/`stop` exec commands), or a component")),
                     PluginSource::Builtin(name) => {
                         let names = self.catalog.builtin_names();
                         let hint = closest(name, names.iter().map(String::as_str)).map(|n| format!("pikoci://{n}"));
@@ -206,6 +239,10 @@ impl<'a> Validator<'a> {
     fn resources(&mut self) {
         for r in &self.p.resources {
             self.type_ref(PluginKind::ResourceType, &r.type_name);
+            if !r.tags.is_empty() {
+                let d = self.src.error(r.name.span, format!("resource `{}` has `tags`, which route checks to remote workers: pikoci runs no remote workers yet", r.name)).expected("no `tags` until remote workers exist");
+                self.push(d);
+            }
         }
     }
 
@@ -234,6 +271,10 @@ impl<'a> Validator<'a> {
         let p = self.p;
         let job_names: Vec<&str> = p.jobs.iter().map(|j| j.name.as_str()).collect();
         for job in &p.jobs {
+            if !job.tags.is_empty() {
+                let d = self.src.error(job.name.span, format!("job `{}` has `tags`, which route builds to remote workers: pikoci runs no remote workers yet", job.name)).expected("no `tags` until remote workers exist");
+                self.push(d);
+            }
             if job.steps.is_empty() {
                 let d = self.src.warning(job.name.span, format!("job `{}` has no steps", job.name));
                 self.push(d);

@@ -59,7 +59,7 @@ pub fn embed(component: &[u8], args: &EmbedArgs) -> anyhow::Result<Vec<u8>> {
     }
     let mut text = format!(
         "name={}\nversion={}\nkind={}\nwit=pikoci:plugin@{}\n",
-        args.name, args.version, before.kind, before.wit_version
+        args.name, args.version, before.kind.interface(), before.wit_version
     );
     if let Some(d) = &args.description {
         text.push_str(&format!("description={}\n", d.replace('\n', " ")));

@@ -107,7 +107,7 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<ExitCode> {
         PluginCommand::Publish { file, reference } => publish(cli, file, reference).await,
         PluginCommand::Pull { reference } => {
             let located = cli.locator().fetch(reference, None).await?;
-            println!("{} {} ({}, {})", located.digest, located.origin, located.manifest.name, located.manifest.kind);
+            println!("{} {} ({}, {})", located.digest, located.origin, located.manifest.name, located.manifest.kind.interface());
             Ok(ExitCode::SUCCESS)
         }
         PluginCommand::List => list(cli),
@@ -116,7 +116,7 @@ pub async fn run(cli: &Cli, cmd: &PluginCommand) -> anyhow::Result<ExitCode> {
         PluginCommand::Builtins => {
             for b in builtin::BUILTINS {
                 let m = crate::runtime::PluginManifest::from_component(b.bytes, b.name)?;
-                println!("pikoci://{:<8} {:<14} {}", b.name, m.kind.to_string(), m.description.unwrap_or_default());
+                println!("pikoci://{:<8} {:<14} {}", b.name, m.kind.interface(), m.description.unwrap_or_default());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -136,7 +136,7 @@ async fn inspect(cli: &Cli, address: &str, json: bool) -> anyhow::Result<ExitCod
     }
     println!("name:        {}", manifest.name);
     println!("version:     {}", manifest.version.as_deref().unwrap_or("(not declared)"));
-    println!("kind:        {}", manifest.kind);
+    println!("kind:        {}", manifest.kind.interface());
     println!("world:       {}", manifest.world);
     println!("wit:         pikoci:plugin@{}", manifest.wit_version);
     if let Some(d) = &manifest.description {
@@ -230,7 +230,7 @@ fn annotations(manifest: &crate::runtime::PluginManifest) -> std::collections::B
     if let Some(d) = &manifest.description {
         a.insert("org.opencontainers.image.description".to_string(), d.clone());
     }
-    a.insert("dev.pikoci.plugin.kind".to_string(), manifest.kind.to_string());
+    a.insert("dev.pikoci.plugin.kind".to_string(), manifest.kind.interface().to_string());
     a.insert("dev.pikoci.plugin.wit".to_string(), format!("pikoci:plugin@{}", manifest.wit_version));
     a.insert("dev.pikoci.plugin.capabilities".to_string(), manifest.requested_capabilities.join(","));
     a
@@ -253,7 +253,7 @@ fn list(cli: &Cli) -> anyhow::Result<ExitCode> {
     for stored in store.list()? {
         let bytes = store.get(&stored.digest)?.unwrap_or_default();
         match crate::runtime::PluginManifest::from_component(&bytes, "?") {
-            Ok(m) => println!("{}  {:<20} {:<14} {} bytes", stored.digest, m.name, m.kind.to_string(), stored.size),
+            Ok(m) => println!("{}  {:<20} {:<14} {} bytes", stored.digest, m.name, m.kind.interface(), stored.size),
             Err(e) => println!("{}  (unusable: {e})", stored.digest),
         }
     }

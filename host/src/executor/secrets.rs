@@ -151,7 +151,7 @@ impl Build {
             substitute(&mut key, &values);
             match self.read_secret(step, &var.source, &path, &key).await {
                 Ok(Some(value)) => Ok(value),
-                Ok(None) => Err(format!("secret for variable `{name}` not found (key `{}`)", var.key)),
+                Ok(None) => Err(format!("secret for variable `{name}` not found (path `{}`, key `{}`)", var.path, var.key)),
                 Err(e) => Err(format!("cannot resolve variable `{name}`: {e}")),
             }
         })

@@ -34,6 +34,34 @@ pub struct ChildHandle {
     /// that every line is in the log by the time the plugin learns the program ended.
     pumps: Vec<JoinHandle<()>>,
     status: Option<ExitStatus>,
+    /// The container the program runs in, when its type runs its programs in one.
+    container: Option<RunningContainer>,
+}
+
+/// A container started for a plugin's program. Killing the engine's client does not stop the
+/// container, so it is stopped by name.
+struct RunningContainer {
+    engine: PathBuf,
+    engine_args: Vec<String>,
+    env: Vec<(String, String)>,
+    name: String,
+}
+
+impl RunningContainer {
+    fn remove(&self) {
+        for action in [&["kill"][..], &["rm", "--force"][..]] {
+            let _ = std::process::Command::new(&self.engine)
+                .args(&self.engine_args)
+                .args(action)
+                .arg(&self.name)
+                .env_clear()
+                .envs(self.env.iter().map(|(k, v)| (k, v)))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
 }
 
 impl ChildHandle {
@@ -41,6 +69,9 @@ impl ChildHandle {
         // The child leads its own group (process_group(0)), so its pid is the group id.
         unsafe {
             libc::killpg(self.pid as libc::pid_t, libc::SIGKILL);
+        }
+        if let Some(container) = &self.container {
+            container.remove();
         }
     }
 
@@ -72,6 +103,7 @@ impl ChildHandle {
             captured: std::mem::replace(&mut self.captured, closed),
             pumps: std::mem::take(&mut self.pumps),
             status: self.status,
+            container: self.container.take(),
         })
     }
 
@@ -138,7 +170,9 @@ const ENGINE_ENV: &[&str] = &["PATH", "HOME", "XDG_RUNTIME_DIR", "DOCKER_HOST", 
 /// (values through the engine's environment, never on its command line). The engine is the
 /// runner's `engine`, else the worker's PIKOCI_CONTAINER_ENGINE, else docker; PikoCI's `args`
 /// are extra `run` flags, `engine_args` (and PIKOCI_CONTAINER_ENGINE_ARGS) flags before `run`.
-fn in_container(params: &serde_json::Value, program: &Path, cmd: &Command, cwd: &Path, grants: &Capabilities) -> Result<(PathBuf, Vec<String>, Vec<(String, String)>), PluginError> {
+type Wrapped = (PathBuf, Vec<String>, Vec<(String, String)>, Option<RunningContainer>);
+
+fn in_container(params: &serde_json::Value, program: &Path, cmd: &Command, cwd: &Path, grants: &Capabilities) -> Result<Wrapped, PluginError> {
     let field = |name: &str| params.get(name).and_then(|v| v.as_str()).map(str::to_string);
     let list = |name: &str| -> Vec<String> {
         match params.get(name) {
@@ -151,9 +185,12 @@ fn in_container(params: &serde_json::Value, program: &Path, cmd: &Command, cwd: 
     if engine != "docker" && engine != "podman" {
         return Err(PluginError::InvalidConfig(format!("`engine` is `{engine}`; expected docker or podman")));
     }
-    let mut args: Vec<String> = std::env::var("PIKOCI_CONTAINER_ENGINE_ARGS").map(|a| a.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
-    args.extend(list("engine_args"));
-    args.extend(["run", "--rm"].map(String::from));
+    let mut engine_args: Vec<String> = std::env::var("PIKOCI_CONTAINER_ENGINE_ARGS").map(|a| a.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
+    engine_args.extend(list("engine_args"));
+    static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let name = format!("pikoci-{}-{}", std::process::id(), STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    let mut args = engine_args.clone();
+    args.extend(["run".to_string(), "--rm".to_string(), "--name".to_string(), name.clone()]);
     if cmd.stdin.is_some() {
         args.push("-i".into());
     }
@@ -183,7 +220,9 @@ fn in_container(params: &serde_json::Value, program: &Path, cmd: &Command, cwd: 
     args.extend(cmd.args.iter().cloned());
     let host_path = std::env::var("PATH").ok();
     let engine_path = find_engine(&engine, host_path.as_deref()).ok_or_else(|| PluginError::Failed(format!("the type runs its commands in a container, but `{engine}` is not installed on this worker")))?;
-    Ok((engine_path, args, env))
+    let engine_env: Vec<(String, String)> = env.iter().filter(|(k, _)| ENGINE_ENV.contains(&k.as_str())).cloned().collect();
+    let container = RunningContainer { engine: engine_path.clone(), engine_args, env: engine_env, name };
+    Ok((engine_path, args, env, Some(container)))
 }
 
 fn find_engine(name: &str, search_path: Option<&str>) -> Option<PathBuf> {
@@ -217,9 +256,9 @@ impl PluginState {
             None => "/".into(),
         };
 
-        let (program, args, env) = match &self.grants.container {
+        let (program, args, env, container) = match &self.grants.container {
             Some(params) => in_container(params, &program, &cmd, &cwd, &self.grants)?,
-            None => (program, cmd.args.clone(), cmd.env.clone()),
+            None => (program, cmd.args.clone(), cmd.env.clone(), None),
         };
         let mut command = tokio::process::Command::new(&program);
         command
@@ -251,7 +290,7 @@ impl PluginState {
         if let Some(err) = child.stderr.take() {
             pumps.push(self.pump(err, cmd.stderr, StreamName::Stderr, LogOrigin::Stderr, sender));
         }
-        Ok(ChildHandle { pid, child: Some(child), captured, pumps, status: None })
+        Ok(ChildHandle { pid, child: Some(child), captured, pumps, status: None, container })
     }
 
     fn pump(

@@ -56,7 +56,7 @@ impl Metrics {
         let calls = self.plugin_calls.clone();
         std::sync::Arc::new(move |call: &crate::runtime::CallRecord<'_>| {
             let labels = CallLabels {
-                kind: call.kind.to_string(),
+                kind: call.kind.interface().to_string(),
                 function: call.function.to_string(),
                 outcome: if call.succeeded { "succeeded" } else { "failed" }.to_string(),
             };

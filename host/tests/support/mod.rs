@@ -9,7 +9,8 @@ pub mod git_repo;
 pub mod podman;
 pub mod server;
 
-use pikoci::runtime::{Capabilities, MemoryLog, Plugin, PluginEngine};
+use pikoci::executor::{ExecOptions, PluginRef};
+use pikoci::runtime::{Capabilities, MemoryLog, Plugin, PluginEngine, PluginSet};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -28,9 +29,34 @@ pub fn fixture_bytes(name: &str) -> Vec<u8> {
 
 /// One engine per test process; compiled components are cached under target/ so that each test
 /// process after the first loads them from disk.
-pub fn engine() -> &'static PluginEngine {
-    static ENGINE: OnceLock<PluginEngine> = OnceLock::new();
-    ENGINE.get_or_init(|| PluginEngine::new(Some(&repo_root().join("target/test-cache"))).expect("engine"))
+pub fn engine() -> &'static Arc<PluginEngine> {
+    static ENGINE: OnceLock<Arc<PluginEngine>> = OnceLock::new();
+    ENGINE.get_or_init(|| Arc::new(PluginEngine::new(Some(&repo_root().join("target/test-cache"))).expect("engine")))
+}
+
+/// The plugins plans made by tests refer to, by digest.
+pub fn plugins() -> Arc<PluginSet> {
+    static SET: OnceLock<Arc<PluginSet>> = OnceLock::new();
+    SET.get_or_init(|| Arc::new(PluginSet::new(engine().clone(), None))).clone()
+}
+
+/// A plan's reference to `plugin` with `grants` (and its manifest's requests when `trusted`),
+/// the plugin kept in [`plugins`] for the executor to find.
+pub fn reference(plugin: Plugin, origin: &str, grants: &[&str], trusted: bool) -> PluginRef {
+    let grants = grants.iter().map(|g| g.parse().expect("a valid capability")).collect();
+    let reference = PluginRef::of(&plugin, origin, grants, trusted);
+    plugins().insert(plugin);
+    reference
+}
+
+/// A built-in as the planner binds `pikoci://NAME`.
+pub fn builtin_ref(name: &str) -> PluginRef {
+    reference(builtin(name), &format!("pikoci://{name}"), &[], true)
+}
+
+/// The executor's defaults with the tests' plugins.
+pub fn options() -> ExecOptions {
+    ExecOptions::new(plugins(), std::env::temp_dir().join("pikoci-test-resource-caches"))
 }
 
 pub fn fixture(name: &str) -> Plugin {

@@ -4,7 +4,7 @@
 //! blocks instead of a component. The host hands this plugin the definition and the resource's
 //! params; it runs the commands as PikoCI does, so inline types get the same sandbox and grants
 //! as every other plugin. Commands see `$param_<name>`, `$version_<key>` (pull, push),
-//! `$put_<key>` (push), `$CACHE_DIR` (check, pull, when caching is on), plus the build's
+//! `$get_<key>` (pull: the get step's `params`), `$put_<key>` (push), `$CACHE_DIR` (check, pull, when caching is on), plus the build's
 //! variables the host passes in `env` (`WORKDIR`, `BUILD_*`, `PATH`...). `check` prints a JSON
 //! array of versions on stdout; pull and push run in the build's work directory.
 
@@ -89,10 +89,11 @@ impl ResourceType for ExecResourceType {
         parse_versions(&def.name, &stdout)
     }
 
-    fn get(def: Definition, version: Version, _params: Self::Params, dir: &Path) -> Result<Fetched> {
+    fn get(def: Definition, version: Version, params: Self::Params, dir: &Path) -> Result<Fetched> {
         let exec = def.pull.as_ref().ok_or_else(|| def.missing("pull"))?;
         let mut env = def.env(true);
         env.extend(version_env(&version));
+        env.extend(params.iter().map(|(k, v)| (format!("get_{k}"), text(v))));
         let finished = def.command(exec, env, Some(dir)).run()?;
         if !finished.success() {
             return Err(Error::failed(format!("pull of `{}` exited with status {}", def.name, finished.code())));

@@ -1,5 +1,6 @@
-# PikoCI docs/Services.md: an inline service with a ready check, a sourced one, the built-in
-# services declared, per-job overrides, the orphan-safe docker container and redis.
+# PikoCI docs/Services.md: an inline service with a ready check, the built-in services declared,
+# per-job overrides, the orphan-safe docker container and redis. (Its MariaDB built-in and its
+# service sourced from an `.hcl` definition are in ../invalid/pikoci-services-not-yet.hcl.)
 service_type "postgres" {
   params = ["version"]
 
@@ -55,15 +56,6 @@ service_type "local-postgres" {
   }
 }
 
-service_type "remote-postgres" {
-  source = "https://example.com/services/postgres.hcl"
-  params = ["version"]
-}
-
-service_type "mariadb" {
-  source = "pikoci://mariadb"
-}
-
 service_type "postgresql" {
   source = "pikoci://postgresql"
 }
@@ -85,12 +77,6 @@ resource "cron" "timer" {
 }
 
 job "test" {
-  service "mariadb" {
-    version       = "11.4.2"
-    port          = "3306"
-    root_password = "root123"
-  }
-
   service "postgresql" {
     version  = "17"
     port     = "5432"
@@ -118,7 +104,6 @@ job "test-pg16" {
     version = "16"
   }
   service "local-postgres" {}
-  service "remote-postgres" {}
   service "redis" {}
   get "cron" "timer" { trigger = true }
 }

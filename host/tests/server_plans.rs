@@ -1,0 +1,133 @@
+//! The server runs compiled plans: checks resolve secret-backed variables as builds do (without
+//! storing or logging the secret), and a build runs the plan of the pipeline version that
+//! created it, not of whatever was set since.
+
+mod support;
+
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use support::server::Api;
+
+const TOKEN: &str = "t0k3n-for-ch3cks";
+
+#[tokio::test]
+async fn a_check_resolves_a_secret_backed_param_and_never_keeps_the_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pikoci.db");
+    let pipeline = dir.path().join("guarded.hcl");
+    // The check compares a digest, so the secret itself is nowhere in the pipeline.
+    let digest = pikoci_registry::Digest::of(TOKEN.as_bytes()).hex();
+    std::fs::write(
+        &pipeline,
+        r#"
+variable "token" {
+  type = string
+  secret "env" {
+    key = "PIKOCI_TEST_CHECK_TOKEN"
+  }
+}
+resource_type "guarded" {
+  check "exec" {
+    path = "/bin/sh"
+    args = ["-ec", "echo checking with $param_token >&2; test \"$(printf %s \"$param_token\" | sha256sum | cut -d' ' -f1)\" = DIGEST && echo '[{\"v\": \"1\"}]'"]
+  }
+  pull "exec" {
+    path = "/bin/sh"
+    args = ["-ec", "true"]
+  }
+}
+resource "guarded" "src" {
+  check_interval = "@every 1h"
+  params {
+    token = var.token
+  }
+}
+job "j" {
+  get "guarded" "src" {
+    trigger = true
+  }
+  task "t" {
+    run "exec" {
+      path = "/bin/echo"
+      args = ["ran"]
+    }
+  }
+}
+"#
+        .replace("DIGEST", &digest),
+    )
+    .unwrap();
+    let server = support::server::start_with_env(
+        &["--db-system", "sqlite", "--db-name", db.to_str().unwrap(), "--pipeline-config", pipeline.to_str().unwrap()],
+        &[("PIKOCI_TEST_CHECK_TOKEN", TOKEN)],
+    );
+    let api = Api::admin(&server).await;
+    // Only a check that saw the real token finds the version that triggers the job.
+    let builds = api.finished("guarded", "j", 1).await;
+    assert_eq!(builds[0]["status"], "succeeded", "{}", server.log());
+    let resource = api.get("/api/v1/teams/main/pipelines/guarded/resources/src").await;
+    let versions = api.get("/api/v1/teams/main/pipelines/guarded/resources/src/versions").await;
+    let pipeline_view = api.get("/api/v1/teams/main/pipelines/guarded").await;
+    let mut seen = vec![resource.to_string(), versions.to_string(), pipeline_view.to_string(), server.log()];
+    seen.extend(api.log_lines(&builds[0]["id"]).await);
+    drop(server);
+    seen.push(String::from_utf8_lossy(&std::fs::read(&db).unwrap()).into_owned());
+    for text in seen {
+        assert!(!text.contains(TOKEN), "the secret was kept: {text}");
+    }
+}
+
+async fn trigger(api: &Api, pipeline: &str, job: &str) -> Value {
+    api.post(&format!("/api/v1/teams/main/pipelines/{pipeline}/jobs/{job}/builds")).await
+}
+
+fn slow_job(gate: &std::path::Path, marker: &str) -> String {
+    format!(
+        r#"
+job "slow" {{
+  concurrency = 1
+  task "t" {{
+    run "exec" {{
+      path = "/bin/sh"
+      args = ["-ec", "echo {marker}; while [ ! -e {gate} ]; do sleep 0.1; done"]
+    }}
+  }}
+}}
+"#,
+        gate = gate.display()
+    )
+}
+
+#[tokio::test]
+async fn a_pending_build_runs_the_plan_it_was_created_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("gate");
+    let pipeline = dir.path().join("versions.hcl");
+    std::fs::write(&pipeline, slow_job(&gate, "plan-v1")).unwrap();
+    let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap()]);
+    let api = Api::admin(&server).await;
+    let first = trigger(&api, "versions", "slow").await;
+    let second = trigger(&api, "versions", "slow").await;
+    assert!(first["id"].is_number() && second["id"].is_number(), "{first} {second}");
+
+    // The first build runs, the second waits (concurrency 1); then the pipeline changes.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !api.log_lines(&first["id"]).await.iter().any(|l| l.contains("plan-v1")) {
+        assert!(Instant::now() < deadline, "the first build never started: {}", server.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let set = api.c.put(format!("{}/api/v1/teams/main/pipelines/versions", api.base)).bearer_auth(&api.token).json(&json!({"config": slow_job(&gate, "plan-v2")})).send().await.unwrap();
+    assert_eq!(set.status(), 200, "{}", set.text().await.unwrap());
+    let third = trigger(&api, "versions", "slow").await;
+    std::fs::write(&gate, "open").unwrap();
+
+    let builds = api.finished("versions", "slow", 3).await;
+    assert!(builds.iter().all(|b| b["status"] == "succeeded"), "{builds:?}\n{}", server.log());
+    let log_of = |id: &Value| {
+        let id = id.clone();
+        let api = &api;
+        async move { api.log_lines(&id).await.join("\n") }
+    };
+    assert!(log_of(&second["id"]).await.contains("plan-v1"), "the pending build must keep its plan");
+    assert!(log_of(&third["id"]).await.contains("plan-v2"), "a build created after the change runs the new plan");
+}
