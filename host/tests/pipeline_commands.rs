@@ -75,6 +75,29 @@ async fn every_valid_fixture_loads_and_plans_every_job() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Digests change whenever a built-in is rebuilt; the rest of the documented output may not.
+fn without_digests(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("sha256:") {
+        out.push_str(&rest[..at + 7]);
+        rest = &rest[at + 7..];
+        rest = rest.trim_start_matches(|c: char| c.is_ascii_hexdigit());
+    }
+    out.push_str(rest);
+    out
+}
+
+#[test]
+fn the_documented_plan_is_what_plan_prints() {
+    let root = format!("{}/..", env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(format!("{root}/docs/language/validate.md")).unwrap();
+    let example = doc.split("$ pikoci pipeline plan examples/hello/pipeline.hcl --var app_dir=/srv/app\n").nth(1).expect("the plan example").split("```").next().unwrap();
+    let out = pikoci().current_dir(&root).args(["pipeline", "plan", "examples/hello/pipeline.hcl", "--var", "app_dir=/srv/app"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(without_digests(&String::from_utf8(out.stdout).unwrap()), without_digests(example));
+}
+
 #[test]
 fn plan_shows_the_compiled_pipeline() {
     let hello = format!("{}/../examples/hello/pipeline.hcl", env!("CARGO_MANIFEST_DIR"));

@@ -186,7 +186,7 @@ impl<'a> Validator<'a> {
                     .error(runner.runner.span, format!("a type's `runner` override runs its programs in a container: only `docker` is supported, not `{}`", runner.runner))
                     .expected("runner \"docker\" { image = \"...\" }");
                 self.push(d);
-            } else if !runner.params.get("image").and_then(|v| v.as_str()).is_some_and(|i| !i.trim().is_empty()) {
+            } else if runner.params.get("image").and_then(|v| v.as_str()).is_none_or(|i| i.trim().is_empty()) {
                 let d = self.src.error(runner.span, "the `runner \"docker\"` override needs the `image` to run the type's programs in").expected("image = \"alpine/git:latest\"");
                 self.push(d);
             }

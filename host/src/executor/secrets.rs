@@ -118,9 +118,9 @@ impl Build {
     async fn resolve_variables(&self, step: &str, names: Vec<String>) -> Result<BTreeMap<String, String>, String> {
         let mut values = BTreeMap::new();
         for name in names {
-            if !values.contains_key(&name) {
-                let value = self.resolve_variable(step, &name, &mut Vec::new()).await?;
-                values.insert(name, value);
+            if let std::collections::btree_map::Entry::Vacant(slot) = values.entry(name) {
+                let value = self.resolve_variable(step, slot.key(), &mut Vec::new()).await?;
+                slot.insert(value);
             }
         }
         Ok(values)

@@ -53,7 +53,10 @@ impl PluginSet {
             return self.load(origin, builtin.bytes);
         }
         let stored = match &self.store_root {
-            Some(root) => ComponentStore::open(root).and_then(|store| store.get(digest)).map_err(|e| format!("{origin}: {e}"))?,
+            Some(root) => {
+                let store = ComponentStore::open(root).map_err(|e| format!("{origin}: {e}"))?;
+                store.get(digest).map_err(|e| format!("{origin}: {e}"))?
+            }
             None => None,
         };
         match stored {
