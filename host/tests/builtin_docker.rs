@@ -44,7 +44,11 @@ async fn a_task_runs_in_a_podman_container_with_the_workdir_mounted() {
         args: vec!["--network".into(), "host".into()],
         env: vec![("GREETING".into(), "busybox".into()), ("WORKDIR".into(), dir.clone()), ("PATH".into(), "/not/for/the/container".into())],
         dir: dir.clone(),
-        params: podman_params(scratch.path(), &image.name, json!({"cmd": "echo hello from $GREETING in $(pwd) with WORKDIR=$WORKDIR; echo built > out.txt; exit 3"})),
+        params: podman_params(
+            scratch.path(),
+            &image.name,
+            json!({"cmd": "echo hello from $GREETING in $(pwd) with WORKDIR=$WORKDIR; echo built > out.txt; exit 3"}),
+        ),
     };
     let (code, log) = run(&task).await;
     assert_eq!(code.unwrap(), 3, "{log}");
@@ -64,7 +68,14 @@ async fn a_task_runs_in_a_podman_container_with_the_workdir_mounted() {
     assert!(log.lines().any(|l| l == "built"), "{log}");
 
     // The engine's own failure (an image that does not exist) errors rather than fails the task.
-    let task = TaskSpec { params: podman_params(scratch.path(), &image.name, json!({"image": "localhost/pikoci-no-such-image:none", "cmd": "true", "run_args": ["--pull", "never"]})), ..task };
+    let task = TaskSpec {
+        params: podman_params(
+            scratch.path(),
+            &image.name,
+            json!({"image": "localhost/pikoci-no-such-image:none", "cmd": "true", "run_args": ["--pull", "never"]}),
+        ),
+        ..task
+    };
     let (result, _) = run(&task).await;
     assert!(result.unwrap_err().to_string().contains("could not run the container"));
 }

@@ -5,11 +5,11 @@ mod support;
 
 use base64::Engine as _;
 use pikoci::executor::grants::CallValues;
-use support::builtins::BoundPlugin;
 use pikoci::runtime::{CallError, Fetched, MemoryLog, Version};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
+use support::builtins::BoundPlugin;
 use support::builtins::{bound, call_grants};
 use support::git_http::GitHttpServer;
 use support::git_repo::{git, Upstream};

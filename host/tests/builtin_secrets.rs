@@ -94,17 +94,15 @@ impl FakeVault {
                 let (status, answer) = if token.as_deref() != Some(VAULT_TOKEN) {
                     ("403 Forbidden", json!({"errors": ["permission denied"]}))
                 } else {
-                    let found = path
-                        .strip_prefix("/v1/")
-                        .and_then(|p| p.split_once("/data/"))
-                        .and_then(|(mount, name)| secrets.get(mount)?.get(name).cloned());
+                    let found = path.strip_prefix("/v1/").and_then(|p| p.split_once("/data/")).and_then(|(mount, name)| secrets.get(mount)?.get(name).cloned());
                     match found {
                         Some(data) => ("200 OK", json!({"request_id": "x", "data": {"data": data, "metadata": {"version": 1}}})),
                         None => ("404 Not Found", json!({"errors": []})),
                     }
                 };
                 let body = answer.to_string();
-                let _ = write!(stream, "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                let _ =
+                    write!(stream, "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
             }
         });
         FakeVault { address, requests }

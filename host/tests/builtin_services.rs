@@ -5,11 +5,11 @@
 mod support;
 
 use pikoci::executor::grants::CallValues;
-use support::builtins::BoundPlugin;
 use pikoci::runtime::host_process::BackgroundProcesses;
 use pikoci::runtime::{Capabilities, StartedService};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+use support::builtins::BoundPlugin;
 use support::builtins::{bound, call_grants};
 
 /// A service as the executor runs it: the manifest's grants plus the build's background scope.

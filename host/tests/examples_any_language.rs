@@ -19,7 +19,10 @@ const LANGUAGES: [&str; 4] = ["rust", "python", "js", "c"];
 fn example(lang: &str) -> Plugin {
     let path = repo_root().join("target/example-plugins").join(format!("{lang}.wasm"));
     let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("cannot read the {lang} example plugin {}: {e}; build it with `bash scripts/install-guest-toolchains.sh && bash examples/plugins/build-all.sh`", path.display())
+        panic!(
+            "cannot read the {lang} example plugin {}: {e}; build it with `bash scripts/install-guest-toolchains.sh && bash examples/plugins/build-all.sh`",
+            path.display()
+        )
     });
     engine().load(&format!("{lang}.wasm"), &bytes).unwrap_or_else(|e| panic!("the {lang} example does not load: {e}"))
 }
@@ -163,11 +166,7 @@ fn the_guide_quotes_the_build_scripts_and_the_wit_verbatim() {
 #[test]
 fn the_guides_commands_run() {
     let guide = read(&repo_root().join("docs/plugins/guide.md"));
-    let blocks: Vec<&str> = guide
-        .split("<!-- ci: run -->\n```sh\n")
-        .skip(1)
-        .map(|rest| rest.split("\n```").next().unwrap())
-        .collect();
+    let blocks: Vec<&str> = guide.split("<!-- ci: run -->\n```sh\n").skip(1).map(|rest| rest.split("\n```").next().unwrap()).collect();
     assert!(!blocks.is_empty(), "the guide has no `<!-- ci: run -->` blocks");
     let bin = Path::new(env!("CARGO_BIN_EXE_pikoci")).parent().unwrap();
     for block in blocks {

@@ -2,10 +2,7 @@
 
 mod support;
 
-use pikoci::executor::{
-    run_job, Action, BuildEvent, BuildIdentity, GetStep, Hooks, JobPlan, MemoryEvents, Outcome, ResourceBackend, Step,
-    TaskStep,
-};
+use pikoci::executor::{run_job, Action, BuildEvent, BuildIdentity, GetStep, Hooks, JobPlan, MemoryEvents, Outcome, ResourceBackend, Step, TaskStep};
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
@@ -63,7 +60,8 @@ async fn steps_run_in_order_and_a_failing_task_stops_the_job() {
 
 #[tokio::test]
 async fn tasks_see_the_build_metadata() {
-    let (outcome, events) = run(&plan(vec![sh("meta", "echo $BUILD_NUMBER $BUILD_JOB_NAME $BUILD_PIPELINE_NAME $BUILD_TEAM_NAME; test \"$WORKDIR\" = \"$(pwd)\"")])).await;
+    let (outcome, events) =
+        run(&plan(vec![sh("meta", "echo $BUILD_NUMBER $BUILD_JOB_NAME $BUILD_PIPELINE_NAME $BUILD_TEAM_NAME; test \"$WORKDIR\" = \"$(pwd)\"")])).await;
     assert_eq!(outcome, Outcome::Succeeded, "{}", events.text());
     assert!(events.text().contains("meta | 7 test demo main"), "{}", events.text());
 }
@@ -93,7 +91,14 @@ async fn in_parallel_with_limit_two_never_runs_three_at_once() {
     let ledger = dir.path().join("ledger");
     let steps = (0..5).map(|i| tracked(&format!("t{i}"), &ledger, "0.3")).collect();
     let mut job = plan(vec![]);
-    job.steps.push(Step { name: "parallel".into(), action: Action::InParallel { steps, limit: Some(2), fail_fast: false }, timeout: None, attempts: 1, hooks: Hooks::default(), secrets: vec![] });
+    job.steps.push(Step {
+        name: "parallel".into(),
+        action: Action::InParallel { steps, limit: Some(2), fail_fast: false },
+        timeout: None,
+        attempts: 1,
+        hooks: Hooks::default(),
+        secrets: vec![],
+    });
     let (outcome, events) = run(&job).await;
     assert_eq!(outcome, Outcome::Succeeded, "{}", events.text());
     assert_eq!(most_at_once(&ledger), 2, "ledger: {}", std::fs::read_to_string(&ledger).unwrap());
@@ -103,7 +108,14 @@ async fn in_parallel_with_limit_two_never_runs_three_at_once() {
 async fn fail_fast_cancels_the_siblings() {
     let started = Instant::now();
     let steps = vec![sh("quick-fail", "sleep 0.2; exit 1"), sh("slow", "sleep 30"), sh("slower", "sleep 60")];
-    let job = plan(vec![Step { name: "p".into(), action: Action::InParallel { steps, limit: None, fail_fast: true }, timeout: None, attempts: 1, hooks: Hooks::default(), secrets: vec![] }]);
+    let job = plan(vec![Step {
+        name: "p".into(),
+        action: Action::InParallel { steps, limit: None, fail_fast: true },
+        timeout: None,
+        attempts: 1,
+        hooks: Hooks::default(),
+        secrets: vec![],
+    }]);
     let (outcome, events) = run(&job).await;
     assert_eq!(outcome, Outcome::Failed("exit status 1".into()));
     assert!(started.elapsed() < Duration::from_secs(10), "siblings were not cancelled");
@@ -148,11 +160,7 @@ async fn hooks_run_in_the_documented_order() {
         ..Default::default()
     };
     let mut job = plan(vec![failing]);
-    job.hooks = Hooks {
-        on_failure: vec![sh("job-failure", "echo job on_failure")],
-        ensure: vec![sh("job-ensure", "echo job ensure")],
-        ..Default::default()
-    };
+    job.hooks = Hooks { on_failure: vec![sh("job-failure", "echo job on_failure")], ensure: vec![sh("job-ensure", "echo job ensure")], ..Default::default() };
     let (outcome, events) = run(&job).await;
     assert_eq!(outcome, Outcome::Failed("exit status 2".into()));
     let order: Vec<String> = events
@@ -283,8 +291,16 @@ async fn a_secret_backed_variable_is_resolved_when_its_step_starts_and_redacted(
     use pikoci::executor::{secret_placeholder, SecretSource, SecretVariable};
     let store = reference(fixture("static-secrets"), "static-secrets.wasm", &[], false);
     let config = json!({"secrets": {"db": {"password": "hunter22"}}});
-    let mut job = plan(vec![sh("connect", &format!("echo connecting with {}; test {} = hunter22", secret_placeholder("db_password"), secret_placeholder("db_password")))]);
-    job.secrets.push(SecretVariable { name: "db_password".into(), source: SecretSource { plugin: store.clone(), config: config.clone() }, path: "db".into(), key: "password".into() });
+    let mut job = plan(vec![sh(
+        "connect",
+        &format!("echo connecting with {}; test {} = hunter22", secret_placeholder("db_password"), secret_placeholder("db_password")),
+    )]);
+    job.secrets.push(SecretVariable {
+        name: "db_password".into(),
+        source: SecretSource { plugin: store.clone(), config: config.clone() },
+        path: "db".into(),
+        key: "password".into(),
+    });
     let (outcome, events) = run(&job).await;
     assert_eq!(outcome, Outcome::Succeeded, "{}", events.text());
     assert!(events.text().contains("connect | connecting with ((redacted))"), "{}", events.text());

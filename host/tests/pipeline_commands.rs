@@ -92,7 +92,8 @@ fn without_digests(text: &str) -> String {
 fn the_documented_plan_is_what_plan_prints() {
     let root = format!("{}/..", env!("CARGO_MANIFEST_DIR"));
     let doc = std::fs::read_to_string(format!("{root}/docs/language/validate.md")).unwrap();
-    let example = doc.split("$ pikoci pipeline plan examples/hello/pipeline.hcl --var app_dir=/srv/app\n").nth(1).expect("the plan example").split("```").next().unwrap();
+    let example =
+        doc.split("$ pikoci pipeline plan examples/hello/pipeline.hcl --var app_dir=/srv/app\n").nth(1).expect("the plan example").split("```").next().unwrap();
     let out = pikoci().current_dir(&root).args(["pipeline", "plan", "examples/hello/pipeline.hcl", "--var", "app_dir=/srv/app"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(without_digests(&String::from_utf8(out.stdout).unwrap()), without_digests(example));
@@ -104,7 +105,9 @@ fn plan_shows_the_compiled_pipeline() {
     let out = pikoci().args(["pipeline", "plan", &hello, "--var", "app_dir=/srv/app"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8(out.stdout).unwrap();
-    for expected in ["pipeline hello (team main)", "app (fs)", "pikoci://fs (sha256:", "job test", "input app, triggers", "task unit: pikoci://exec", "on_success:"] {
+    for expected in
+        ["pipeline hello (team main)", "app (fs)", "pikoci://fs (sha256:", "job test", "input app, triggers", "task unit: pikoci://exec", "on_success:"]
+    {
         assert!(text.contains(expected), "`{expected}` missing from:\n{text}");
     }
     let out = pikoci().args(["pipeline", "plan", &hello, "--var", "app_dir=/srv/app", "--json", "--job", "test"]).output().unwrap();

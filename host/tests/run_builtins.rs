@@ -17,11 +17,8 @@ const TOKEN: &str = "ghp_e2eTokenThatMustNeverShow";
 /// `--var`, the token, if any, comes from the worker's environment through the built-in `env`
 /// secret type.
 fn git_pipeline(dir: &Path, url: &str, with_token: bool) -> PathBuf {
-    let (variable, token) = if with_token {
-        ("variable \"git_token\" {\n  secret \"env\" { key = \"E2E_GIT_TOKEN\" }\n}\n", "    token  = var.git_token\n")
-    } else {
-        ("", "")
-    };
+    let (variable, token) =
+        if with_token { ("variable \"git_token\" {\n  secret \"env\" { key = \"E2E_GIT_TOKEN\" }\n}\n", "    token  = var.git_token\n") } else { ("", "") };
     let file = dir.join("pipeline.hcl");
     std::fs::write(
         &file,
@@ -65,7 +62,14 @@ fn build_twice(root: &Path, upstream: &Upstream, pipeline: &Path) -> String {
     let mut logs = String::new();
     for n in 1..=2 {
         let expected = if n == 1 { first.clone() } else { upstream.commit("README", "second\n", "Second commit") };
-        let out = pikoci(&cache).env("E2E_GIT_TOKEN", TOKEN).args(["run", "-c"]).arg(pipeline).args(["-j", "build", "--var"]).arg(format!("tag=build-{n}")).output().unwrap();
+        let out = pikoci(&cache)
+            .env("E2E_GIT_TOKEN", TOKEN)
+            .args(["run", "-c"])
+            .arg(pipeline)
+            .args(["-j", "build", "--var"])
+            .arg(format!("tag=build-{n}"))
+            .output()
+            .unwrap();
         let log = text(&out);
         assert!(out.status.success(), "build {n}: {log}");
         assert!(log.contains(&format!("fetched app (ref: {expected}")), "build {n} fetched the head {expected}: {log}");

@@ -5,8 +5,8 @@ mod support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use support::cli::{pikoci, process_gone, text};
 use std::time::Duration;
+use support::cli::{pikoci, process_gone, text};
 use support::*;
 
 fn git(dir: &Path, args: &[&str]) {
@@ -50,7 +50,11 @@ fn the_readme_example_runs() {
 fn a_pipeline_with_a_mistake_runs_nothing_and_says_where() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("broken.hcl");
-    std::fs::write(&file, "job \"test\" {\n  task \"t\" {\n    run \"exec\" {\n      path = \"/bin/touch\"\n      args = [\"ran\"]\n    }\n  }\n  get \"fs\" \"nope\" {}\n}\n").unwrap();
+    std::fs::write(
+        &file,
+        "job \"test\" {\n  task \"t\" {\n    run \"exec\" {\n      path = \"/bin/touch\"\n      args = [\"ran\"]\n    }\n  }\n  get \"fs\" \"nope\" {}\n}\n",
+    )
+    .unwrap();
     let out = pikoci(dir.path()).args(["run", "-c"]).arg(&file).args(["-j", "test"]).current_dir(dir.path()).output().unwrap();
     assert!(!out.status.success());
     let log = text(&out);
@@ -262,7 +266,8 @@ job "count" {{
     .unwrap();
     // A fresh cache: the plugin must come from the registry.
     let user_cache = tempfile::tempdir().unwrap();
-    let out = pikoci(user_cache.path()).env("PIKOCI_INSECURE_REGISTRIES", registry.host()).args(["run", "-c"]).arg(&pipeline).args(["-j", "count"]).output().unwrap();
+    let out =
+        pikoci(user_cache.path()).env("PIKOCI_INSECURE_REGISTRIES", registry.host()).args(["run", "-c"]).arg(&pipeline).args(["-j", "count"]).output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("task show | 41"), "{}", text(&out));
     assert_eq!(std::fs::read_to_string(&counter_file).unwrap(), "42");
@@ -319,10 +324,11 @@ fn service_is_gone(dir: &Path) -> bool {
     process_gone(std::fs::read_to_string(dir.join("service.pid")).unwrap().trim())
 }
 
-
 #[test]
 fn a_service_is_ready_before_the_task_and_stopped_after_success_and_failure() {
-    for (script, should_pass) in [("python3 -c 'import urllib.request; print(urllib.request.urlopen(\"http://127.0.0.1:PORT/\").status)'", true), ("exit 3", false)] {
+    for (script, should_pass) in
+        [("python3 -c 'import urllib.request; print(urllib.request.urlopen(\"http://127.0.0.1:PORT/\").status)'", true), ("exit 3", false)]
+    {
         let dir = tempfile::tempdir().unwrap();
         let port = support::server::free_port();
         let file = service_pipeline(dir.path(), port, &script.replace("PORT", &port.to_string()));
@@ -416,7 +422,10 @@ job "show" {{
     let out = pikoci(cache.path()).args(["run", "-c"]).arg(&pipeline).args(["-j", "show"]).output().unwrap();
     assert!(!out.status.success());
     assert!(text(&out).contains("not the pinned"), "{}", text(&out));
-    assert!(!cache.path().join("components").exists() || std::fs::read_dir(cache.path().join("components/sha256")).map_or(true, |d| d.count() == 0), "nothing may be kept");
+    assert!(
+        !cache.path().join("components").exists() || std::fs::read_dir(cache.path().join("components/sha256")).map_or(true, |d| d.count() == 0),
+        "nothing may be kept"
+    );
 
     write(&pikoci_registry::Digest::of(&wasm).to_string());
     let out = pikoci(cache.path()).args(["run", "-c"]).arg(&pipeline).args(["-j", "show"]).output().unwrap();
@@ -637,7 +646,8 @@ job "release" {
 "#,
     )
     .unwrap();
-    let out = pikoci(dir.path()).env("PIKOCI_TEST_TRIGGER_TOKEN", "tr1gger-s3cret").args(["run", "-c"]).arg(&pipeline).args(["-j", "release"]).output().unwrap();
+    let out =
+        pikoci(dir.path()).env("PIKOCI_TEST_TRIGGER_TOKEN", "tr1gger-s3cret").args(["run", "-c"]).arg(&pipeline).args(["-j", "release"]).output().unwrap();
     let log = text(&out);
     assert!(!out.status.success(), "{log}");
     assert!(log.contains("put to trigger stream `deploy` uses secret variable `token`"), "{log}");

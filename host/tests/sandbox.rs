@@ -64,14 +64,8 @@ async fn an_ungranted_program_cannot_start_and_a_granted_one_runs_into_the_log()
     let probe = fixture("probe");
     let (log, sink) = log();
 
-    let err = probe
-        .check(&grants(&[]), sink.clone(), &json!({"action": "run", "program": "sh", "args": ["-c", "echo nope"]}), None)
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err,
-        CallError::Denied { plugin: "probe".into(), what: "run sh".into(), hint: "`run:sh`".into() }
-    );
+    let err = probe.check(&grants(&[]), sink.clone(), &json!({"action": "run", "program": "sh", "args": ["-c", "echo nope"]}), None).await.unwrap_err();
+    assert_eq!(err, CallError::Denied { plugin: "probe".into(), what: "run sh".into(), hint: "`run:sh`".into() });
 
     let run = json!({"action": "run", "program": "sh", "args": ["-c", "echo hello from the child; echo to stderr >&2; exit 7"]});
     let versions = probe.check(&grants(&["run:sh".into()]), sink, &run, None).await.unwrap();
@@ -153,10 +147,7 @@ async fn a_timed_out_call_leaves_no_process_behind() {
     caps.timeout = Duration::from_millis(500);
     let script = format!("echo $$ > {}; exec sleep 300", pid_file.display());
     let (_, log) = log();
-    let err = fixture("probe")
-        .check(&caps, log, &json!({"action": "capture", "program": "sh", "args": ["-c", script]}), None)
-        .await
-        .unwrap_err();
+    let err = fixture("probe").check(&caps, log, &json!({"action": "capture", "program": "sh", "args": ["-c", script]}), None).await.unwrap_err();
     assert!(matches!(err, CallError::Timeout { .. }), "expected a timeout, got {err}");
     let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
     let gone = (0..50).any(|_| {

@@ -11,15 +11,8 @@ use std::time::{Duration, Instant};
 async fn wait_for_builds(c: &reqwest::Client, base: &str, token: &str, job: &str, count: usize) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let builds: Vec<Value> = c
-            .get(format!("{base}/api/v1/teams/main/pipelines/app/jobs/{job}/builds"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let builds: Vec<Value> =
+            c.get(format!("{base}/api/v1/teams/main/pipelines/app/jobs/{job}/builds")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
         let done = builds.iter().filter(|b| b["finished_at"].is_number()).count();
         if done >= count {
             return builds;
@@ -47,7 +40,13 @@ async fn set_a_pipeline_trigger_it_follow_the_log_and_see_downstream_run() {
 
     let admin = login(&c, base, "admin", "adminpw").await;
     // A broken pipeline is refused with the reason, and nothing is set.
-    let broken = c.put(format!("{base}/api/v1/teams/main/pipelines/app")).bearer_auth(&admin).json(&json!({"config": "job \"x\" {\n  get \"fs\" \"missing\" {}\n}\n"})).send().await.unwrap();
+    let broken = c
+        .put(format!("{base}/api/v1/teams/main/pipelines/app"))
+        .bearer_auth(&admin)
+        .json(&json!({"config": "job \"x\" {\n  get \"fs\" \"missing\" {}\n}\n"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(broken.status(), 400);
     let reason = broken.text().await.unwrap();
     assert!(reason.contains("resource `missing` is not defined"), "{reason}");
@@ -62,15 +61,8 @@ async fn set_a_pipeline_trigger_it_follow_the_log_and_see_downstream_run() {
     wait_for_builds(&c, base, &admin, "deploy", 1).await;
 
     // A new version through the webhook: a new test build, whose log we follow live over SSE.
-    let hook: Value = c
-        .post(format!("{base}/api/v1/teams/main/pipelines/app/resources/app/webhook_token"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let hook: Value =
+        c.post(format!("{base}/api/v1/teams/main/pipelines/app/resources/app/webhook_token")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
     std::fs::write(app.join("v"), "v2").unwrap();
     let webhook = c.post(format!("{base}{}", hook["url"].as_str().unwrap())).send().await.unwrap();
     assert_eq!(webhook.status(), 202);
@@ -98,7 +90,11 @@ async fn set_a_pipeline_trigger_it_follow_the_log_and_see_downstream_run() {
 
     let metrics = c.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(metrics.contains("pikoci_builds_total{status=\"succeeded\"}"), "{metrics}");
-    for call in ["kind=\"resource-type\",function=\"check\",outcome=\"succeeded\"", "kind=\"resource-type\",function=\"get\",outcome=\"succeeded\"", "kind=\"runner\",function=\"run\",outcome=\"succeeded\""] {
+    for call in [
+        "kind=\"resource-type\",function=\"check\",outcome=\"succeeded\"",
+        "kind=\"resource-type\",function=\"get\",outcome=\"succeeded\"",
+        "kind=\"runner\",function=\"run\",outcome=\"succeeded\"",
+    ] {
         assert!(metrics.contains(&format!("pikoci_plugin_call_duration_seconds_count{{{call}}}")), "plugin call latency of {call}: {metrics}");
     }
 }
@@ -119,7 +115,8 @@ async fn a_running_builds_log_is_followed_live() {
     let admin = login(&c, base, "admin", "adminpw").await;
     let set = c.put(format!("{base}/api/v1/teams/main/pipelines/live")).bearer_auth(&admin).json(&json!({"config": config})).send().await.unwrap();
     assert_eq!(set.status(), 200, "{}", set.text().await.unwrap());
-    let build: Value = c.post(format!("{base}/api/v1/teams/main/pipelines/live/jobs/gated/builds")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    let build: Value =
+        c.post(format!("{base}/api/v1/teams/main/pipelines/live/jobs/gated/builds")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
 
     let mut events = c.get(format!("{base}/api/v1/builds/{}/events", build["id"])).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(events.status(), 200);
@@ -141,7 +138,8 @@ async fn a_running_builds_log_is_followed_live() {
 
     std::fs::write(&gate, "").unwrap();
     while !body.contains("event: end") {
-        let chunk = tokio::time::timeout_at(deadline.into(), events.chunk()).await.expect("the build never ended").unwrap().expect("the stream ended without `end`");
+        let chunk =
+            tokio::time::timeout_at(deadline.into(), events.chunk()).await.expect("the build never ended").unwrap().expect("the stream ended without `end`");
         body.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(body.contains("after the gate"), "{body}");
@@ -219,8 +217,10 @@ job "long" {{
     // The build was recorded as aborted by the server itself, with its abort hook's output.
     let server = start(&args);
     let admin = login(&c, &server.base, "admin", "adminpw").await;
-    let builds: Vec<Value> = c.get(format!("{}/api/v1/teams/main/pipelines/app/jobs/long/builds", server.base)).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    let builds: Vec<Value> =
+        c.get(format!("{}/api/v1/teams/main/pipelines/app/jobs/long/builds", server.base)).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
     assert_eq!(builds[0]["status"], "aborted", "{builds:?}");
-    let log: Vec<Value> = c.get(format!("{}/api/v1/builds/{}/log", server.base, builds[0]["id"])).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    let log: Vec<Value> =
+        c.get(format!("{}/api/v1/builds/{}/log", server.base, builds[0]["id"])).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
     assert!(log.iter().any(|l| l["text"] == "cleaning up after the abort"), "{log:?}");
 }

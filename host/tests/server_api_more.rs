@@ -54,7 +54,8 @@ async fn teams_members_users_and_tokens_follow_their_roles() {
     let viewer = login(&c, b, "viewer", "viewerpw").await;
 
     // Without a token, nothing here answers.
-    for (method, path) in [(Method::GET, "/api/v1/teams"), (Method::GET, "/api/v1/users"), (Method::GET, "/api/v1/user/tokens"), (Method::GET, "/api/v1/user")] {
+    for (method, path) in [(Method::GET, "/api/v1/teams"), (Method::GET, "/api/v1/users"), (Method::GET, "/api/v1/user/tokens"), (Method::GET, "/api/v1/user")]
+    {
         let body = expect!(401, call(&c, b, None, method, path, None).await);
         assert!(body["error"].as_str().unwrap().contains("log in first"), "{body}");
     }

@@ -19,7 +19,10 @@ enum Db {
 impl Db {
     fn postgres() -> Db {
         let name = format!("pikoci_test_{}_{}", std::process::id(), rand_suffix());
-        let out = Command::new("psql").args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", &format!("CREATE DATABASE {name}")]).output().expect("psql");
+        let out = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", &format!("CREATE DATABASE {name}")])
+            .output()
+            .expect("psql");
         assert!(
             out.status.success(),
             "cannot create a PostgreSQL database ({}); start the server with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
@@ -40,7 +43,9 @@ impl Db {
 impl Drop for Db {
     fn drop(&mut self) {
         if let Db::Postgres(name) = self {
-            let _ = Command::new("psql").args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")]).output();
+            let _ = Command::new("psql")
+                .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")])
+                .output();
         }
     }
 }

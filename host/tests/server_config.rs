@@ -11,7 +11,8 @@ use support::server::{client, free_port, hash, launch, login, SERVER_ENV};
 
 fn pipeline(dir: &Path) -> String {
     let path = dir.join("hello.hcl");
-    std::fs::write(&path, "job \"hello\" {\n  task \"say\" {\n    run \"exec\" {\n      path = \"/bin/echo\"\n      args = [\"hello\"]\n    }\n  }\n}\n").unwrap();
+    std::fs::write(&path, "job \"hello\" {\n  task \"say\" {\n    run \"exec\" {\n      path = \"/bin/echo\"\n      args = [\"hello\"]\n    }\n  }\n}\n")
+        .unwrap();
     path.display().to_string()
 }
 
@@ -62,7 +63,8 @@ async fn the_command_line_beats_the_environment_which_beats_the_file() {
     // The file itself through CONFIG; the pipeline's name from the environment; the address from
     // the command line. The team is the file's, over the default `main`.
     let config = config.display().to_string();
-    let server = launch(&["server".into(), "--listen".into(), format!("127.0.0.1:{cli_port}")], &[("CONFIG", &config), ("PIPELINE_NAME", "from-env")], cli_port);
+    let server =
+        launch(&["server".into(), "--listen".into(), format!("127.0.0.1:{cli_port}")], &[("CONFIG", &config), ("PIPELINE_NAME", "from-env")], cli_port);
     assert!(std::net::TcpStream::connect(("127.0.0.1", file_port)).is_err(), "the file's address is not used");
     assert_eq!(jobs(&server.base, "ops", "from-env").await, Ok(serde_json::json!(["hello"])), "{}", server.log());
     assert_eq!(jobs(&server.base, "ops", "from-file").await, Err(404));
@@ -151,7 +153,9 @@ fn a_bad_log_level_is_refused_before_anything_starts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pikoci_operators_command_line_works() {
     let port = free_port();
-    let args: Vec<String> = ["server", "--jwt-secret", "dev-secret", "--db-system", "mem", "--pubsub-system", "mem", "--listen", &format!("127.0.0.1:{port}")].map(String::from).to_vec();
+    let args: Vec<String> = ["server", "--jwt-secret", "dev-secret", "--db-system", "mem", "--pubsub-system", "mem", "--listen", &format!("127.0.0.1:{port}")]
+        .map(String::from)
+        .to_vec();
     let server = launch(&args, &[], port);
     let health = client().get(format!("{}/health", server.base)).send().await.unwrap();
     assert_eq!(health.status(), 200);

@@ -15,7 +15,11 @@ use support::server::{start, Api, Server};
 /// A pipeline `app` whose job `slow` runs `script` in a shell; triggered by hand only.
 fn pipeline(dir: &Path, script: &str) -> String {
     let path = dir.join("app.hcl");
-    std::fs::write(&path, format!("job \"slow\" {{\n  task \"work\" {{\n    run \"exec\" {{\n      path = \"/bin/sh\"\n      args = [\"-ec\", \"{script}\"]\n    }}\n  }}\n}}\n")).unwrap();
+    std::fs::write(
+        &path,
+        format!("job \"slow\" {{\n  task \"work\" {{\n    run \"exec\" {{\n      path = \"/bin/sh\"\n      args = [\"-ec\", \"{script}\"]\n    }}\n  }}\n}}\n"),
+    )
+    .unwrap();
     path.display().to_string()
 }
 
@@ -63,7 +67,8 @@ async fn sigquit_lets_the_running_build_finish_starts_no_other_and_exits_0() {
     let db = dir.path().join("pikoci.db").display().to_string();
     let args = ["--db-system", "sqlite", "--db-name", &db];
     // Room for two builds at once: only the drain keeps a second one from starting.
-    let mut server = start(&[&args[..], &["--run-worker", "true", "--concurrency", "2", "--pipeline-config", &pipeline(dir.path(), "sleep 3; echo done")]].concat());
+    let mut server =
+        start(&[&args[..], &["--run-worker", "true", "--concurrency", "2", "--pipeline-config", &pipeline(dir.path(), "sleep 3; echo done")]].concat());
     let api = Api::admin(&server).await;
     let first = start_slow_build(&api, &server).await;
 

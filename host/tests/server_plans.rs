@@ -116,7 +116,14 @@ async fn a_pending_build_runs_the_plan_it_was_created_with() {
         assert!(Instant::now() < deadline, "the first build never started: {}", server.log());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let set = api.c.put(format!("{}/api/v1/teams/main/pipelines/versions", api.base)).bearer_auth(&api.token).json(&json!({"config": slow_job(&gate, "plan-v2")})).send().await.unwrap();
+    let set = api
+        .c
+        .put(format!("{}/api/v1/teams/main/pipelines/versions", api.base))
+        .bearer_auth(&api.token)
+        .json(&json!({"config": slow_job(&gate, "plan-v2")}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(set.status(), 200, "{}", set.text().await.unwrap());
     let third = trigger(&api, "versions", "slow").await;
     std::fs::write(&gate, "open").unwrap();

@@ -32,7 +32,8 @@ async fn a_failing_check_shows_its_error_and_is_retried_before_the_interval() {
     let dir = tempfile::tempdir().unwrap();
     let watched = dir.path().join("not-yet");
     let pipeline = dir.path().join("retry.hcl");
-    std::fs::write(&pipeline, format!("resource \"fs\" \"app\" {{\n  check_interval = \"@every 1h\"\n  params {{ path = \"{}\" }}\n}}\n", watched.display())).unwrap();
+    std::fs::write(&pipeline, format!("resource \"fs\" \"app\" {{\n  check_interval = \"@every 1h\"\n  params {{ path = \"{}\" }}\n}}\n", watched.display()))
+        .unwrap();
     let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap()]);
     let token = login(&client(), &server.base, "admin", "adminpw").await;
 
@@ -168,7 +169,13 @@ job "deploy" {
     let server = support::server::start(&["--pipeline-config", upstream.to_str().unwrap()]);
     let api = Api::admin(&server).await;
     let (c, token) = (&api.c, &api.token);
-    let set = c.put(format!("{}/api/v1/teams/main/pipelines/b", server.base)).bearer_auth(token).json(&serde_json::json!({"config": downstream})).send().await.unwrap();
+    let set = c
+        .put(format!("{}/api/v1/teams/main/pipelines/b", server.base))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"config": downstream}))
+        .send()
+        .await
+        .unwrap();
     assert!(set.status().is_success(), "{}", set.text().await.unwrap());
 
     // No event yet: the downstream job waits.

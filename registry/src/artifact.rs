@@ -74,34 +74,24 @@ fn wasm_config(bytes: &[u8]) -> Result<(WasmConfig, oci_client::client::ImageLay
     // only declares interfaces and cannot run.
     match wit_parser::decoding::decode(bytes) {
         Err(e) => return Err(format!("{e:#}")),
-        Ok(wit_parser::decoding::DecodedWasm::WitPackage(..)) => {
-            return Err("it is a WIT package (interface definitions only)".to_string())
-        }
+        Ok(wit_parser::decoding::DecodedWasm::WitPackage(..)) => return Err("it is a WIT package (interface definitions only)".to_string()),
         Ok(wit_parser::decoding::DecodedWasm::Component(..)) => {}
     }
     WasmConfig::from_raw_component(bytes.to_vec(), None).map_err(|e| format!("{e:#}"))
 }
 
 fn interfaces_of(config: &WasmConfig) -> ComponentInterfaces {
-    config
-        .component
-        .as_ref()
-        .map(|c| ComponentInterfaces { imports: c.imports.clone(), exports: c.exports.clone() })
-        .unwrap_or_default()
+    config.component.as_ref().map(|c| ComponentInterfaces { imports: c.imports.clone(), exports: c.exports.clone() }).unwrap_or_default()
 }
 
-pub(crate) fn build(
-    component: &[u8],
-    reference: &Reference,
-    annotations: BTreeMap<String, String>,
-) -> Result<Publication, RegistryError> {
+pub(crate) fn build(component: &[u8], reference: &Reference, annotations: BTreeMap<String, String>) -> Result<Publication, RegistryError> {
     let not_a_component = |reason: String| RegistryError::NotAComponent { reference: reference.clone(), reason };
     let (config, layer) = wasm_config(component).map_err(not_a_component)?;
     let config = config.to_config().map_err(|e| not_a_component(format!("{e:#}")))?;
     let mut manifest = OciImageManifest::build(std::slice::from_ref(&layer), &config, Some(annotations));
     manifest.media_type = Some(WASM_MANIFEST_MEDIA_TYPE.to_string());
-    let manifest = serde_json::to_vec(&manifest)
-        .map_err(|e| RegistryError::Registry { reference: reference.clone(), detail: format!("encoding the manifest: {e}") })?;
+    let manifest =
+        serde_json::to_vec(&manifest).map_err(|e| RegistryError::Registry { reference: reference.clone(), detail: format!("encoding the manifest: {e}") })?;
     Ok(Publication {
         layer_digest: Digest::of(&layer.data),
         layer: layer.data.to_vec(),
@@ -115,8 +105,7 @@ pub(crate) fn build(
 /// Checks that `manifest` (whose digest the caller has verified) describes a wasm component.
 pub(crate) fn parse(reference: &Reference, manifest_digest: Digest, manifest: &[u8]) -> Result<WasmArtifact, RegistryError> {
     let reject = |reason: String| RegistryError::NotWasmArtifact { reference: reference.clone(), reason };
-    let manifest: OciManifest =
-        serde_json::from_slice(manifest).map_err(|e| reject(format!("its manifest is not an OCI manifest ({e})")))?;
+    let manifest: OciManifest = serde_json::from_slice(manifest).map_err(|e| reject(format!("its manifest is not an OCI manifest ({e})")))?;
     let manifest = match manifest {
         OciManifest::Image(m) => m,
         OciManifest::ImageIndex(_) => return Err(reject("it is an image index (a multi-platform image), not a single artifact".into())),
@@ -127,10 +116,7 @@ pub(crate) fn parse(reference: &Reference, manifest_digest: Digest, manifest: &[
         }
     }
     if manifest.config.media_type != WASM_MANIFEST_CONFIG_MEDIA_TYPE {
-        return Err(reject(format!(
-            "its config media type is `{}`, not `{WASM_MANIFEST_CONFIG_MEDIA_TYPE}`",
-            manifest.config.media_type
-        )));
+        return Err(reject(format!("its config media type is `{}`, not `{WASM_MANIFEST_CONFIG_MEDIA_TYPE}`", manifest.config.media_type)));
     }
     let [layer] = manifest.layers.as_slice() else {
         return Err(reject(format!("it has {} layers; a wasm artifact has exactly one", manifest.layers.len())));
@@ -138,9 +124,7 @@ pub(crate) fn parse(reference: &Reference, manifest_digest: Digest, manifest: &[
     if layer.media_type != WASM_LAYER_MEDIA_TYPE {
         return Err(reject(format!("its layer media type is `{}`, not `{WASM_LAYER_MEDIA_TYPE}`", layer.media_type)));
     }
-    let digest = |d: &str, what: &str| {
-        d.parse::<Digest>().map_err(|e| reject(format!("its {what} digest is unusable ({e})")))
-    };
+    let digest = |d: &str, what: &str| d.parse::<Digest>().map_err(|e| reject(format!("its {what} digest is unusable ({e})")));
     let size = |s: i64, what: &str| u64::try_from(s).map_err(|_| reject(format!("its {what} size {s} is negative")));
     Ok(WasmArtifact {
         manifest_digest,
@@ -155,10 +139,8 @@ pub(crate) fn parse(reference: &Reference, manifest_digest: Digest, manifest: &[
 
 /// Reads the config blob of an artifact into what `inspect` shows.
 pub(crate) fn info(reference: &Reference, artifact: &WasmArtifact, config: &[u8]) -> Result<ArtifactInfo, RegistryError> {
-    let config = WasmConfig::try_from(config).map_err(|e| RegistryError::NotWasmArtifact {
-        reference: reference.clone(),
-        reason: format!("its config is not a wasm config ({e:#})"),
-    })?;
+    let config = WasmConfig::try_from(config)
+        .map_err(|e| RegistryError::NotWasmArtifact { reference: reference.clone(), reason: format!("its config is not a wasm config ({e:#})") })?;
     Ok(ArtifactInfo {
         reference: reference.with_digest(artifact.manifest_digest),
         manifest_digest: artifact.manifest_digest,

@@ -110,10 +110,7 @@ pub struct DockerConfig {
 
 impl fmt::Debug for DockerConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DockerConfig")
-            .field("path", &self.path)
-            .field("registries", &self.auths.keys().collect::<Vec<_>>())
-            .finish()
+        f.debug_struct("DockerConfig").field("path", &self.path).field("registries", &self.auths.keys().collect::<Vec<_>>()).finish()
     }
 }
 
@@ -153,13 +150,14 @@ impl DockerConfig {
         let text = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
         // serde_json quotes offending values in its messages, and those values are secrets here:
         // report only where the problem is.
-        let file: ConfigFile = serde_json::from_slice(&text)
-            .map_err(|e| fail(format!("not valid JSON for a Docker config (line {}, column {})", e.line(), e.column())))?;
+        let file: ConfigFile =
+            serde_json::from_slice(&text).map_err(|e| fail(format!("not valid JSON for a Docker config (line {}, column {})", e.line(), e.column())))?;
         let mut auths = BTreeMap::new();
         for (registry, entry) in file.auths {
             let credentials = match (entry.auth, entry.username, entry.password) {
-                (Some(auth), _, _) if !auth.is_empty() => decode_auth(&auth)
-                    .ok_or_else(|| fail(format!("the `auth` of `{registry}` is not base64 of USER:PASSWORD")))?,
+                (Some(auth), _, _) if !auth.is_empty() => {
+                    decode_auth(&auth).ok_or_else(|| fail(format!("the `auth` of `{registry}` is not base64 of USER:PASSWORD")))?
+                }
                 (_, Some(username), Some(password)) => BasicCredentials::new(username, password),
                 // Entries without secrets (left behind by credential helpers) carry nothing usable.
                 _ => continue,

@@ -10,9 +10,7 @@ use crate::store::ComponentStore;
 use futures_util::StreamExt as _;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::{DigestError, OciDistributionError, OciErrorCode};
-use oci_client::manifest::{
-    IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE,
-};
+use oci_client::manifest::{IMAGE_MANIFEST_LIST_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE, OCI_IMAGE_MEDIA_TYPE};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -23,8 +21,7 @@ const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Every manifest type is accepted on the wire so that a non-wasm artifact is fetched and
 /// rejected with a message saying what it is, instead of a bare "not found".
-const ACCEPTED_MANIFEST_TYPES: &[&str] =
-    &[OCI_IMAGE_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, IMAGE_MANIFEST_LIST_MEDIA_TYPE];
+const ACCEPTED_MANIFEST_TYPES: &[&str] = &[OCI_IMAGE_MEDIA_TYPE, OCI_IMAGE_INDEX_MEDIA_TYPE, IMAGE_MANIFEST_MEDIA_TYPE, IMAGE_MANIFEST_LIST_MEDIA_TYPE];
 
 /// How a [`RegistryClient`] reaches registries.
 #[derive(Debug, Clone)]
@@ -40,12 +37,7 @@ pub struct ClientSettings {
 
 impl Default for ClientSettings {
     fn default() -> Self {
-        ClientSettings {
-            auth: Auth::Anonymous,
-            plain_http: Vec::new(),
-            connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(60),
-        }
+        ClientSettings { auth: Auth::Anonymous, plain_http: Vec::new(), connect_timeout: Duration::from_secs(10), read_timeout: Duration::from_secs(60) }
     }
 }
 
@@ -101,17 +93,9 @@ pub struct RegistryClient {
 impl RegistryClient {
     pub fn new(store: ComponentStore, settings: ClientSettings) -> Result<Self, RegistryError> {
         install_tls_provider();
-        let protocol = if settings.plain_http.is_empty() {
-            ClientProtocol::Https
-        } else {
-            ClientProtocol::HttpsExcept(settings.plain_http.clone())
-        };
-        let config = ClientConfig {
-            protocol,
-            connect_timeout: Some(settings.connect_timeout),
-            read_timeout: Some(settings.read_timeout),
-            ..ClientConfig::default()
-        };
+        let protocol = if settings.plain_http.is_empty() { ClientProtocol::Https } else { ClientProtocol::HttpsExcept(settings.plain_http.clone()) };
+        let config =
+            ClientConfig { protocol, connect_timeout: Some(settings.connect_timeout), read_timeout: Some(settings.read_timeout), ..ClientConfig::default() };
         let oci = oci_client::Client::try_from(config).map_err(|e| RegistryError::Client { detail: e.to_string() })?;
         let scrubber = settings.auth.scrubber();
         Ok(RegistryClient { oci, store, auth: settings.auth, plain_http: settings.plain_http, scrubber })
@@ -123,22 +107,14 @@ impl RegistryClient {
 
     /// Pushes `component` to `reference` (which must name a tag) as a CNCF wasm OCI artifact,
     /// with `annotations` on its manifest, and returns the manifest digest.
-    pub async fn publish(
-        &self,
-        component: &[u8],
-        reference: &Reference,
-        annotations: BTreeMap<String, String>,
-    ) -> Result<Digest, RegistryError> {
+    pub async fn publish(&self, component: &[u8], reference: &Reference, annotations: BTreeMap<String, String>) -> Result<Digest, RegistryError> {
         if reference.tag().is_none() || reference.digest().is_some() {
             return Err(RegistryError::PublishNeedsTag { reference: reference.clone() });
         }
         let publication = artifact::build(component, reference, annotations)?;
         let image = self.authenticated(reference).await;
         let fail = |e| self.classify(reference, e);
-        for (bytes, digest) in [
-            (&publication.layer, publication.layer_digest),
-            (&publication.config, publication.config_digest),
-        ] {
+        for (bytes, digest) in [(&publication.layer, publication.layer_digest), (&publication.config, publication.config_digest)] {
             let digest = digest.to_string();
             // Re-publishing the same component under a new tag then uploads only the manifest.
             if !self.oci.blob_exists(&image, &digest).await.map_err(fail)? {
@@ -146,10 +122,7 @@ impl RegistryClient {
             }
         }
         let content_type = reqwest::header::HeaderValue::from_static(oci_wasm::WASM_MANIFEST_MEDIA_TYPE);
-        self.oci
-            .push_manifest_raw(&image, publication.manifest, content_type)
-            .await
-            .map_err(fail)?;
+        self.oci.push_manifest_raw(&image, publication.manifest, content_type).await.map_err(fail)?;
         tracing::info!(%reference, manifest = %publication.manifest_digest, component = %publication.layer_digest, "published");
         Ok(publication.manifest_digest)
     }
@@ -160,15 +133,10 @@ impl RegistryClient {
             return Ok(digest);
         }
         let image = self.authenticated(reference).await;
-        let digest = self
-            .oci
-            .fetch_manifest_digest(&image, &self.auth.for_registry(reference.registry()))
-            .await
-            .map_err(|e| self.classify(reference, e))?;
-        digest.parse().map_err(|e| RegistryError::Registry {
-            reference: reference.clone(),
-            detail: format!("the registry reported an unusable digest `{digest}` ({e})"),
-        })
+        let digest = self.oci.fetch_manifest_digest(&image, &self.auth.for_registry(reference.registry())).await.map_err(|e| self.classify(reference, e))?;
+        digest
+            .parse()
+            .map_err(|e| RegistryError::Registry { reference: reference.clone(), detail: format!("the registry reported an unusable digest `{digest}` ({e})") })
     }
 
     /// The component `reference` names, verified against its digests.
@@ -195,24 +163,13 @@ impl RegistryClient {
         };
         // The manifest goes in last, so a stored manifest is a reliable sign of a complete pull.
         self.store.put_manifest(&manifest_bytes)?;
-        Ok(Pulled {
-            reference: reference.with_digest(manifest_digest),
-            manifest: manifest_digest,
-            component: artifact.component_digest,
-            bytes,
-            from_cache,
-        })
+        Ok(Pulled { reference: reference.with_digest(manifest_digest), manifest: manifest_digest, component: artifact.component_digest, bytes, from_cache })
     }
 
     /// Resolves `reference` through `pins`: a tag that is pinned stays on its pinned digest
     /// unless `update` is set; a tag that is not pinned yet is resolved and pinned. Returns the
     /// reference pinned to a manifest digest, ready for [`RegistryClient::pull`].
-    pub async fn resolve_pinned(
-        &self,
-        reference: &Reference,
-        pins: &mut Pins,
-        update: bool,
-    ) -> Result<Reference, RegistryError> {
+    pub async fn resolve_pinned(&self, reference: &Reference, pins: &mut Pins, update: bool) -> Result<Reference, RegistryError> {
         if reference.tag().is_none() {
             // `REPO@sha256:…` is already exact; there is no name to pin.
             return Ok(reference.clone());
@@ -222,12 +179,7 @@ impl RegistryClient {
             match existing {
                 Some(pin) if pin.manifest == requested => {}
                 Some(pin) if !update => {
-                    return Err(RegistryError::PinMismatch {
-                        reference: reference.clone(),
-                        name: pins::key(reference),
-                        pinned: pin.manifest,
-                        requested,
-                    });
+                    return Err(RegistryError::PinMismatch { reference: reference.clone(), name: pins::key(reference), pinned: pin.manifest, requested });
                 }
                 _ => pins.set(reference, Pin { manifest: requested, component: None }),
             }
@@ -251,11 +203,7 @@ impl RegistryClient {
         let pinned = self.resolve_pinned(reference, pins, update).await?;
         let pulled = self.pull(&pinned).await?;
         match pins.get(reference).and_then(|pin| pin.component) {
-            Some(expected) if expected != pulled.component => Err(RegistryError::LayerDigestMismatch {
-                reference: pinned,
-                expected,
-                actual: pulled.component,
-            }),
+            Some(expected) if expected != pulled.component => Err(RegistryError::LayerDigestMismatch { reference: pinned, expected, actual: pulled.component }),
             _ => Ok(pulled),
         }
     }
@@ -265,9 +213,7 @@ impl RegistryClient {
     pub async fn inspect(&self, reference: &Reference) -> Result<ArtifactInfo, RegistryError> {
         let (manifest_bytes, manifest_digest) = self.fetch_manifest(reference).await?;
         let artifact = artifact::parse(reference, manifest_digest, &manifest_bytes)?;
-        let config = self
-            .fetch_blob(reference, &artifact.config, artifact.config_digest, MAX_CONFIG_BYTES)
-            .await?;
+        let config = self.fetch_blob(reference, &artifact.config, artifact.config_digest, MAX_CONFIG_BYTES).await?;
         artifact::info(reference, &artifact, &config)
     }
 
@@ -275,13 +221,7 @@ impl RegistryClient {
         let Some(manifest) = cache_hit(self.store.get_manifest(&manifest_digest))? else { return Ok(None) };
         let artifact = artifact::parse(reference, manifest_digest, &manifest)?;
         let Some(bytes) = cache_hit(self.store.get(&artifact.component_digest))? else { return Ok(None) };
-        Ok(Some(Pulled {
-            reference: reference.clone(),
-            manifest: manifest_digest,
-            component: artifact.component_digest,
-            bytes,
-            from_cache: true,
-        }))
+        Ok(Some(Pulled { reference: reference.clone(), manifest: manifest_digest, component: artifact.component_digest, bytes, from_cache: true }))
     }
 
     /// The manifest bytes and their verified digest.
@@ -305,14 +245,10 @@ impl RegistryClient {
         if artifact.component_size > MAX_COMPONENT_BYTES {
             return Err(RegistryError::NotWasmArtifact {
                 reference: reference.clone(),
-                reason: format!(
-                    "its component is {} bytes, more than the {MAX_COMPONENT_BYTES} pikoci accepts",
-                    artifact.component_size
-                ),
+                reason: format!("its component is {} bytes, more than the {MAX_COMPONENT_BYTES} pikoci accepts", artifact.component_size),
             });
         }
-        self.fetch_blob(reference, &artifact.layer, artifact.component_digest, artifact.component_size)
-            .await
+        self.fetch_blob(reference, &artifact.layer, artifact.component_digest, artifact.component_size).await
     }
 
     /// Downloads a blob of at most `limit` bytes and checks it against `expected`.
@@ -324,11 +260,7 @@ impl RegistryClient {
         limit: u64,
     ) -> Result<Vec<u8>, RegistryError> {
         let image = self.authenticated(reference).await;
-        let mut stream = self
-            .oci
-            .pull_blob_stream(&image, descriptor)
-            .await
-            .map_err(|e| self.classify(reference, e))?;
+        let mut stream = self.oci.pull_blob_stream(&image, descriptor).await.map_err(|e| self.classify(reference, e))?;
         let mut bytes = Vec::new();
         while let Some(chunk) = stream.next().await {
             match chunk {
@@ -342,9 +274,7 @@ impl RegistryClient {
                 // oci-client verifies too and reports a mismatch as a final stream error; the
                 // check below reports it, naming both digests.
                 Err(e) if e.get_ref().is_some_and(|inner| inner.is::<DigestError>()) => break,
-                Err(e) => {
-                    return Err(self.unreachable(reference, format!("the download broke off: {}", error_chain(&self.scrubber, &e))))
-                }
+                Err(e) => return Err(self.unreachable(reference, format!("the download broke off: {}", error_chain(&self.scrubber, &e)))),
             }
         }
         let actual = Digest::of(&bytes);
@@ -365,11 +295,7 @@ impl RegistryClient {
 
     fn unreachable(&self, reference: &Reference, detail: String) -> RegistryError {
         let registry = reference.registry().to_string();
-        let hint = if self.plain_http.contains(&registry) {
-            ""
-        } else {
-            "; if it is a plain-HTTP registry on loopback, allow that explicitly (--insecure)"
-        };
+        let hint = if self.plain_http.contains(&registry) { "" } else { "; if it is a plain-HTTP registry on loopback, allow that explicitly (--insecure)" };
         RegistryError::Unreachable { reference: reference.clone(), registry, detail, hint }
     }
 
@@ -390,29 +316,24 @@ impl RegistryClient {
         match &error {
             OciDistributionError::UnauthorizedError { .. } | OciDistributionError::AuthenticationFailure(_) => unauthorized(),
             OciDistributionError::ServerError { code: 401 | 403, .. } => unauthorized(),
-            OciDistributionError::ServerError { code: 404, .. } | OciDistributionError::ImageManifestNotFoundError(_) => {
-                not_found()
-            }
+            OciDistributionError::ServerError { code: 404, .. } | OciDistributionError::ImageManifestNotFoundError(_) => not_found(),
             OciDistributionError::RegistryError { envelope, .. } => {
                 let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
                 if codes.iter().any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied)) {
                     unauthorized()
-                } else if codes.iter().any(|c| {
-                    matches!(c, OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown | OciErrorCode::BlobUnknown | OciErrorCode::NotFound)
-                }) {
+                } else if codes
+                    .iter()
+                    .any(|c| matches!(c, OciErrorCode::ManifestUnknown | OciErrorCode::NameUnknown | OciErrorCode::BlobUnknown | OciErrorCode::NotFound))
+                {
                     not_found()
                 } else {
                     RegistryError::Registry { reference: reference.clone(), detail }
                 }
             }
-            OciDistributionError::DigestError(DigestError::VerificationError { expected, actual }) => {
-                match (expected.parse(), actual.parse()) {
-                    (Ok(expected), Ok(actual)) => {
-                        RegistryError::ManifestDigestMismatch { reference: reference.clone(), expected, actual }
-                    }
-                    _ => RegistryError::Registry { reference: reference.clone(), detail },
-                }
-            }
+            OciDistributionError::DigestError(DigestError::VerificationError { expected, actual }) => match (expected.parse(), actual.parse()) {
+                (Ok(expected), Ok(actual)) => RegistryError::ManifestDigestMismatch { reference: reference.clone(), expected, actual },
+                _ => RegistryError::Registry { reference: reference.clone(), detail },
+            },
             OciDistributionError::RequestError(e) => match e.status().map(|s| s.as_u16()) {
                 Some(401 | 403) => unauthorized(),
                 Some(404) => not_found(),

@@ -39,9 +39,7 @@ impl FromStr for Digest {
     type Err = DigestParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (algorithm, hex_part) = s
-            .split_once(':')
-            .ok_or_else(|| DigestParseError::MissingAlgorithm(s.to_string()))?;
+        let (algorithm, hex_part) = s.split_once(':').ok_or_else(|| DigestParseError::MissingAlgorithm(s.to_string()))?;
         if algorithm != "sha256" {
             return Err(DigestParseError::UnsupportedAlgorithm(algorithm.to_string()));
         }
@@ -70,10 +68,7 @@ mod tests {
     #[test]
     fn round_trips_through_its_text_form() {
         let d = Digest::of(b"hello");
-        assert_eq!(
-            d.to_string(),
-            "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
-        );
+        assert_eq!(d.to_string(), "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
         assert_eq!(d.to_string().parse::<Digest>().unwrap(), d);
     }
 

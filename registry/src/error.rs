@@ -16,7 +16,9 @@ pub enum RegistryError {
     #[error("cannot publish to {reference}: publishing needs a tag and no digest (the registry computes the digest); use HOST/REPO:TAG")]
     PublishNeedsTag { reference: Reference },
 
-    #[error("cannot publish to {reference}: the file is not a WebAssembly component ({reason}); build it for wasm32-wasip2 or adapt a core module with wasm-tools")]
+    #[error(
+        "cannot publish to {reference}: the file is not a WebAssembly component ({reason}); build it for wasm32-wasip2 or adapt a core module with wasm-tools"
+    )]
     NotAComponent { reference: Reference, reason: String },
 
     #[error("{reference} was not found in its registry; check the repository and tag, or publish it first")]
@@ -31,7 +33,9 @@ pub enum RegistryError {
     #[error("registry error for {reference}: {detail}")]
     Registry { reference: Reference, detail: String },
 
-    #[error("{reference} is not a wasm component artifact: {reason}; publish components with `pikoci plugin publish` (or another CNCF wasm OCI tool such as wkg)")]
+    #[error(
+        "{reference} is not a wasm component artifact: {reason}; publish components with `pikoci plugin publish` (or another CNCF wasm OCI tool such as wkg)"
+    )]
     NotWasmArtifact { reference: Reference, reason: String },
 
     #[error("the component layer of {reference} does not match its digest (manifest says {expected}, the registry served {actual}): the blob was tampered with or corrupted in the registry; nothing was stored. Re-publish the plugin or ask the registry's operator")]
@@ -40,7 +44,9 @@ pub enum RegistryError {
     #[error("the manifest the registry served for {reference} has digest {actual}, not {expected}: the registry's content does not match the pinned digest; nothing was stored. If the plugin was deliberately re-published, update the pin")]
     ManifestDigestMismatch { reference: Reference, expected: Digest, actual: Digest },
 
-    #[error("{reference} asks for {requested} but the pins file records {pinned} for {name}; run with --update-pins to accept the new digest, or fix the reference")]
+    #[error(
+        "{reference} asks for {requested} but the pins file records {pinned} for {name}; run with --update-pins to accept the new digest, or fix the reference"
+    )]
     PinMismatch { reference: Reference, name: String, pinned: Digest, requested: Digest },
 
     #[error("component store at {path}: {source}; check that the directory exists and is writable")]

@@ -144,11 +144,7 @@ mod tests {
     fn rejects_damaged_files_clearly() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pins.json");
-        for bad in [
-            "not json",
-            r#"{"version": 2, "pins": {}}"#,
-            r#"{"version": 1, "pins": {"nohost": {"manifest": "sha256:00"}}}"#,
-        ] {
+        for bad in ["not json", r#"{"version": 2, "pins": {}}"#, r#"{"version": 1, "pins": {"nohost": {"manifest": "sha256:00"}}}"#] {
             std::fs::write(&path, bad).unwrap();
             let message = Pins::load(&path).unwrap_err().to_string();
             assert!(message.contains("pins.json"), "{message}");

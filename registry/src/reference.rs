@@ -72,9 +72,7 @@ impl Reference {
     pub(crate) fn to_oci(&self) -> oci_client::Reference {
         let (registry, repository) = (self.registry.clone(), self.repository.clone());
         match (&self.tag, self.digest) {
-            (Some(tag), Some(digest)) => {
-                oci_client::Reference::with_tag_and_digest(registry, repository, tag.clone(), digest.to_string())
-            }
+            (Some(tag), Some(digest)) => oci_client::Reference::with_tag_and_digest(registry, repository, tag.clone(), digest.to_string()),
             (None, Some(digest)) => oci_client::Reference::with_digest(registry, repository, digest.to_string()),
             (Some(tag), None) => oci_client::Reference::with_tag(registry, repository, tag.clone()),
             // Parsing refuses a reference with neither; `latest` only keeps this total.
@@ -99,9 +97,7 @@ impl FromStr for Reference {
 
         let (name_and_tag, digest) = match path.split_once('@') {
             Some((name, digest)) => {
-                let digest = digest
-                    .parse::<Digest>()
-                    .map_err(|source| ReferenceError::BadDigest { input: err_input(), source })?;
+                let digest = digest.parse::<Digest>().map_err(|source| ReferenceError::BadDigest { input: err_input(), source })?;
                 (name, Some(digest))
             }
             None => (path, None),
@@ -129,12 +125,7 @@ impl FromStr for Reference {
             return Err(ReferenceError::MissingTagOrDigest { input: err_input() });
         }
 
-        Ok(Reference {
-            registry: host.to_string(),
-            repository: repository.to_string(),
-            tag: tag.map(str::to_string),
-            digest,
-        })
+        Ok(Reference { registry: host.to_string(), repository: repository.to_string(), tag: tag.map(str::to_string), digest })
     }
 }
 
@@ -158,12 +149,8 @@ fn is_valid_host(host: &str) -> bool {
             None => (host, None),
         }
     };
-    let label_ok = |label: &str| {
-        !label.is_empty()
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    };
+    let label_ok =
+        |label: &str| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-') && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.parse::<u16>().is_ok_and(|n| n > 0));
     !name.is_empty() && name.split('.').all(label_ok) && port_ok
 }
@@ -204,9 +191,7 @@ fn is_valid_repository(repository: &str) -> bool {
 fn is_valid_tag(tag: &str) -> bool {
     let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let mut chars = tag.chars();
-    tag.len() <= MAX_TAG_LEN
-        && chars.next().is_some_and(word)
-        && chars.all(|c| word(c) || c == '.' || c == '-')
+    tag.len() <= MAX_TAG_LEN && chars.next().is_some_and(word) && chars.all(|c| word(c) || c == '.' || c == '-')
 }
 
 impl fmt::Display for Reference {

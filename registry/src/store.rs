@@ -55,10 +55,7 @@ impl ContentDir {
         let fail = |e: io::Error| RegistryError::store(&path, e);
         // The temporary file deletes itself if anything below fails, so a half-written blob is
         // never visible under its final name.
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".incoming-")
-            .tempfile_in(&self.dir)
-            .map_err(fail)?;
+        let mut tmp = tempfile::Builder::new().prefix(".incoming-").tempfile_in(&self.dir).map_err(fail)?;
         tmp.write_all(bytes).map_err(fail)?;
         tmp.as_file().sync_all().map_err(fail)?;
         tmp.persist(&path).map_err(|e| fail(e.error))?;

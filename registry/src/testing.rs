@@ -41,10 +41,7 @@ impl TestRegistry {
         let mut dir = tempfile::tempdir().expect("temporary directory for the registry");
         let mut auth_section = String::new();
         if let Some((user, password)) = basic_auth {
-            let output = Command::new(require("htpasswd"))
-                .args(["-Bbn", user, password])
-                .output()
-                .expect("run htpasswd");
+            let output = Command::new(require("htpasswd")).args(["-Bbn", user, password]).output().expect("run htpasswd");
             assert!(output.status.success(), "htpasswd failed: {}", String::from_utf8_lossy(&output.stderr));
             let htpasswd = dir.path().join("htpasswd");
             std::fs::write(&htpasswd, &output.stdout).unwrap();

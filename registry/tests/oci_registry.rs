@@ -3,9 +3,7 @@
 mod common;
 
 use common::{component, corrupt, publish_fixture, require, Published, TestRegistry};
-use pikoci_registry::{
-    Auth, BasicCredentials, ComponentStore, Digest, DockerConfig, Pins, Reference, RegistryClient, RegistryError,
-};
+use pikoci_registry::{Auth, BasicCredentials, ComponentStore, Digest, DockerConfig, Pins, Reference, RegistryClient, RegistryError};
 use std::collections::BTreeMap;
 
 fn annotations() -> BTreeMap<String, String> {
@@ -18,8 +16,7 @@ fn annotations() -> BTreeMap<String, String> {
 
 #[tokio::test]
 async fn publish_then_pull_by_tag_and_by_digest() {
-    let Published { registry, reference, wasm, manifest, .. } =
-        publish_fixture("plugins/fixture:1.0.0", 1, annotations()).await;
+    let Published { registry, reference, wasm, manifest, .. } = publish_fixture("plugins/fixture:1.0.0", 1, annotations()).await;
 
     let (by_tag, _t) = registry.client(registry.settings());
     let pulled = by_tag.pull(&reference).await.unwrap();
@@ -141,10 +138,7 @@ async fn a_manifest_that_is_not_a_wasm_artifact_is_rejected() {
     use oci_client::client::{Config, ImageLayer};
     let registry = TestRegistry::start();
     pikoci_registry::install_tls_provider();
-    let oci = oci_client::Client::new(oci_client::client::ClientConfig {
-        protocol: oci_client::client::ClientProtocol::Http,
-        ..Default::default()
-    });
+    let oci = oci_client::Client::new(oci_client::client::ClientConfig { protocol: oci_client::client::ClientProtocol::Http, ..Default::default() });
     let anonymous = oci_client::secrets::RegistryAuth::Anonymous;
 
     let image = registry.reference("images/container:1");
@@ -155,9 +149,7 @@ async fn a_manifest_that_is_not_a_wasm_artifact_is_rejected() {
     let two_layers = registry.reference("images/two-layers:1");
     let wasm_layer = |bytes: Vec<u8>| ImageLayer::new(bytes, "application/wasm".to_string(), None);
     let wasm_config = Config::new(br#"{"architecture":"wasm","os":"wasip2"}"#.to_vec(), "application/vnd.wasm.config.v0+json".to_string(), None);
-    oci.push(&to_oci(&two_layers), &[wasm_layer(component(7)), wasm_layer(component(8))], wasm_config, &anonymous, None)
-        .await
-        .unwrap();
+    oci.push(&to_oci(&two_layers), &[wasm_layer(component(7)), wasm_layer(component(8))], wasm_config, &anonymous, None).await.unwrap();
 
     let (client, _s) = registry.client(registry.settings());
     for (reference, says) in [(&image, "application/vnd.oci.image.config.v1+json"), (&two_layers, "2 layers")] {
@@ -214,10 +206,9 @@ async fn basic_auth_accepts_the_right_credentials_and_refuses_wrong_ones() {
 
     let wrong = registry.settings().with_auth(Auth::Basic(BasicCredentials::new(USER, WRONG)));
     let (refused, _r) = registry.client(wrong);
-    for error in [
-        refused.pull(&reference).await.unwrap_err(),
-        refused.publish(&wasm, &registry.reference("private/other:1"), BTreeMap::new()).await.unwrap_err(),
-    ] {
+    for error in
+        [refused.pull(&reference).await.unwrap_err(), refused.publish(&wasm, &registry.reference("private/other:1"), BTreeMap::new()).await.unwrap_err()]
+    {
         assert!(matches!(error, RegistryError::Unauthorized { .. }), "{error:?}");
         let shown = format!("{error} {error:?}");
         assert!(shown.contains("private/"), "the error names the reference: {shown}");
@@ -235,8 +226,7 @@ async fn basic_auth_accepts_the_right_credentials_and_refuses_wrong_ones() {
 async fn skopeo_sees_a_valid_wasm_artifact() {
     let skopeo = require("skopeo");
     // Bound, not `..`: an unbound registry would be dropped (stopped) right here.
-    let Published { registry: _registry, reference, wasm, manifest: manifest_digest, .. } =
-        publish_fixture("plugins/checked:0.1.0", 11, annotations()).await;
+    let Published { registry: _registry, reference, wasm, manifest: manifest_digest, .. } = publish_fixture("plugins/checked:0.1.0", 11, annotations()).await;
 
     let inspect = |extra: &[&str]| {
         let output = std::process::Command::new(&skopeo)
@@ -285,11 +275,7 @@ fn a_store_survives_reopening() {
 }
 
 fn to_oci(reference: &Reference) -> oci_client::Reference {
-    oci_client::Reference::with_tag(
-        reference.registry().to_string(),
-        reference.repository().to_string(),
-        reference.tag().unwrap().to_string(),
-    )
+    oci_client::Reference::with_tag(reference.registry().to_string(), reference.repository().to_string(), reference.tag().unwrap().to_string())
 }
 
 fn base64_encode(text: &str) -> String {

@@ -35,12 +35,10 @@ pub struct BuiltinCatalog;
 impl PluginCatalog for BuiltinCatalog {
     fn lookup(&self, source: &PluginSource) -> Result<Lookup, String> {
         Ok(match source {
-            PluginSource::Builtin(name) => {
-                match builtins::kind_of(name) {
-                    Some(kind) => Lookup::Found(vec![kind]),
-                    None => Lookup::NotFound,
-                }
-            }
+            PluginSource::Builtin(name) => match builtins::kind_of(name) {
+                Some(kind) => Lookup::Found(vec![kind]),
+                None => Lookup::NotFound,
+            },
             PluginSource::WasmFile { path, .. } | PluginSource::DefinitionFile(path) => {
                 if path.is_file() {
                     Lookup::NotChecked

@@ -372,7 +372,8 @@ impl<'a> Decoder<'a> {
                     "any" => VarType::Any,
                     other => {
                         let hint = closest(other, ["string", "number", "bool", "any"]);
-                        let d = self.src.error(span_of(t), format!("unknown variable type `{other}`")).expected("string, number, bool or any").did_you_mean(hint);
+                        let d =
+                            self.src.error(span_of(t), format!("unknown variable type `{other}`")).expected("string, number, bool or any").did_you_mean(hint);
                         self.push(d);
                         VarType::Any
                     }
@@ -436,7 +437,10 @@ impl<'a> Decoder<'a> {
             let block = match s {
                 Structure::Block(b) => b,
                 Structure::Attribute(a) => {
-                    let d = self.src.error(span_of(&a.key), format!("`{}` is an attribute outside any block", a.key.as_str())).expected(format!("a block: {}", one_of(TOP_LEVEL)));
+                    let d = self
+                        .src
+                        .error(span_of(&a.key), format!("`{}` is an attribute outside any block", a.key.as_str()))
+                        .expected(format!("a block: {}", one_of(TOP_LEVEL)));
                     self.push(d);
                     continue;
                 }
@@ -471,7 +475,15 @@ impl<'a> Decoder<'a> {
 
     /// What all four type blocks share; `blocks` are the kind's inline command blocks, read by
     /// `inline`. A type that cannot be read is remembered as broken.
-    fn type_decl<I>(&mut self, block: &Block, kind: PluginKind, attrs: &[&str], blocks: &[&str], free: bool, inline: impl FnOnce(&mut Self) -> Option<I>) -> Option<TypeDecl<I>> {
+    fn type_decl<I>(
+        &mut self,
+        block: &Block,
+        kind: PluginKind,
+        attrs: &[&str],
+        blocks: &[&str],
+        free: bool,
+        inline: impl FnOnce(&mut Self) -> Option<I>,
+    ) -> Option<TypeDecl<I>> {
         let decl = self.read_type_decl(block, kind, attrs, blocks, free, inline);
         if let (None, [name]) = (&decl, block.labels.as_slice()) {
             self.broken_types.push((kind, name.to_string()));
@@ -479,7 +491,15 @@ impl<'a> Decoder<'a> {
         decl
     }
 
-    fn read_type_decl<I>(&mut self, block: &Block, kind: PluginKind, attrs: &[&str], blocks: &[&str], free: bool, inline: impl FnOnce(&mut Self) -> Option<I>) -> Option<TypeDecl<I>> {
+    fn read_type_decl<I>(
+        &mut self,
+        block: &Block,
+        kind: PluginKind,
+        attrs: &[&str],
+        blocks: &[&str],
+        free: bool,
+        inline: impl FnOnce(&mut Self) -> Option<I>,
+    ) -> Option<TypeDecl<I>> {
         let [name]: [Name; 1] = self.labels(block, &["NAME"])?.try_into().ok()?;
         let context = format!("{} `{}`", kind.keyword(), name.text);
         let mut all_attrs = vec!["source", "digest", "params"];
@@ -515,7 +535,11 @@ impl<'a> Decoder<'a> {
                     Ok(source) => Implementation::Source { source, span: span_of(&source_attr.value) },
                     Err(e) if e.message.is_empty() => return None,
                     Err(e) => {
-                        let span = if e.about_digest { attr(body, "digest").map_or(span_of(&source_attr.value), |a| span_of(&a.value)) } else { span_of(&source_attr.value) };
+                        let span = if e.about_digest {
+                            attr(body, "digest").map_or(span_of(&source_attr.value), |a| span_of(&a.value))
+                        } else {
+                            span_of(&source_attr.value)
+                        };
                         self.error(span, e.message).expected = Some(e.expected);
                         return None;
                     }
@@ -529,7 +553,11 @@ impl<'a> Decoder<'a> {
                 if builtins::undeclared(kind).contains(&name.text.as_str()) {
                     Implementation::Builtin
                 } else {
-                    let wanted = if blocks.is_empty() { "`source`".to_string() } else { format!("`source` or inline {}", blocks.iter().map(|b| format!("`{b}`")).collect::<Vec<_>>().join("/")) };
+                    let wanted = if blocks.is_empty() {
+                        "`source`".to_string()
+                    } else {
+                        format!("`source` or inline {}", blocks.iter().map(|b| format!("`{b}`")).collect::<Vec<_>>().join("/"))
+                    };
                     self.error(name.span, format!("{context} has neither `source` nor inline commands")).expected = Some(wanted);
                     return None;
                 }
@@ -567,7 +595,8 @@ impl<'a> Decoder<'a> {
             let valid = !name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit()) && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid {
                 let span = attr(body, "env").map_or_else(|| span_of(&block.ident), |a| span_of(&a.value));
-                self.error(span, format!("`{name}` is not an environment variable name")).expected = Some("letters, digits and `_`, not starting with a digit".into());
+                self.error(span, format!("`{name}` is not an environment variable name")).expected =
+                    Some("letters, digits and `_`, not starting with a digit".into());
             }
         }
         for host in &allow.net {
@@ -625,7 +654,8 @@ impl<'a> Decoder<'a> {
             let stop = d.single_block(&block.body, "stop", context);
             for (op, present) in [("start", start.is_some()), ("stop", stop.is_some())] {
                 if !present {
-                    d.error(head_span(block), format!("an inline service type needs a `{op}` command")).expected = Some(format!("{op} \"exec\" {{ path = ..., args = [...] }}"));
+                    d.error(head_span(block), format!("an inline service type needs a `{op}` command")).expected =
+                        Some(format!("{op} \"exec\" {{ path = ..., args = [...] }}"));
                 }
             }
             let start = d.runner_call(start?, context);
@@ -671,7 +701,8 @@ impl<'a> Decoder<'a> {
                 Some(text) => match parse_check_interval(&text) {
                     Ok(i) => Some(i),
                     Err(e) => {
-                        self.error(span_of(&a.value), e).expected = Some("\"@every DURATION\" of at least 10s, or a cron expression such as \"0 */5 * * *\"".into());
+                        self.error(span_of(&a.value), e).expected =
+                            Some("\"@every DURATION\" of at least 10s, or a cron expression such as \"0 */5 * * *\"".into());
                         None
                     }
                 },
@@ -793,7 +824,8 @@ impl<'a> Decoder<'a> {
         let run = match self.single_block(&block.body, "run", &context) {
             Some(b) => self.runner_call(b, &context),
             None => {
-                self.error(head_span(block), format!("{context} has no `run` block")).expected = Some("run \"RUNNER\" { ... }, e.g. run \"exec\" { path = \"make\" }".into());
+                self.error(head_span(block), format!("{context} has no `run` block")).expected =
+                    Some("run \"RUNNER\" { ... }, e.g. run \"exec\" { path = \"make\" }".into());
                 None
             }
         };

@@ -131,17 +131,7 @@ impl SourceFile {
             }
             _ => 1,
         };
-        Diagnostic {
-            file: self.path.clone(),
-            line,
-            column,
-            severity,
-            message: message.into(),
-            expected: None,
-            suggestion: None,
-            source_line,
-            width,
-        }
+        Diagnostic { file: self.path.clone(), line, column, severity, message: message.into(), expected: None, suggestion: None, source_line, width }
     }
 
     pub fn error(&self, span: Span, message: impl Into<String>) -> Diagnostic {

@@ -4,8 +4,8 @@
 use crate::diagnostic::{file_problem, Diagnostic, Span};
 use hcl::edit::expr::{Expression, TraversalOperator};
 use hcl::edit::visit::{self, Visit};
-use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
 use hcl::edit::Span as _;
+use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 

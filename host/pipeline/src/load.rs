@@ -41,7 +41,9 @@ pub fn check_str(file: &Path, text: &str, vars: &VarValues, catalog: &dyn Plugin
         Ok(body) => body,
         Err(e) => {
             let offset = e.location().offset();
-            let d = src.error(Span::new(offset, offset + 1), format!("syntax error: {}", e.message().trim())).expected("HCL: `name = value` attributes and `keyword \"label\" { ... }` blocks");
+            let d = src
+                .error(Span::new(offset, offset + 1), format!("syntax error: {}", e.message().trim()))
+                .expected("HCL: `name = value` attributes and `keyword \"label\" { ... }` blocks");
             return Report { pipeline: None, diagnostics: vec![d] };
         }
     };

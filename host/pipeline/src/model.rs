@@ -132,7 +132,10 @@ impl std::fmt::Display for PluginSource {
 /// How a type is implemented.
 #[derive(Clone, Debug)]
 pub enum Implementation<Inline> {
-    Source { source: PluginSource, span: Span },
+    Source {
+        source: PluginSource,
+        span: Span,
+    },
     /// PikoCI's inline exec commands, run by a built-in adapter plugin.
     Inline(Inline),
     /// A block named after a built-in that only configures it (`allow`, `cache`, `runner`).

@@ -5,8 +5,7 @@ use pikoci_registry::{Digest, Reference};
 use std::path::Path;
 
 /// The forms `source` takes, for messages.
-pub const SOURCE_FORMS: &str =
-    "`pikoci://NAME`, `oci://HOST/REPO:TAG[@sha256:...]`, an `https://` URL or a path to a `.wasm` component or a `.hcl` definition";
+pub const SOURCE_FORMS: &str = "`pikoci://NAME`, `oci://HOST/REPO:TAG[@sha256:...]`, an `https://` URL or a path to a `.wasm` component or a `.hcl` definition";
 
 /// Why a `source` was refused, and what would have been accepted.
 #[derive(Debug, PartialEq, Eq)]
@@ -48,7 +47,8 @@ pub fn parse_source(text: &str, digest: DigestAttr, base_dir: &Path) -> Result<P
         return Ok(PluginSource::Builtin(name.to_string()));
     }
     if text.starts_with("oci://") {
-        let reference: Reference = text.parse().map_err(|e: pikoci_registry::ReferenceError| refuse(e.to_string(), "`oci://HOST/REPO:TAG` or `oci://HOST/REPO@sha256:DIGEST`"))?;
+        let reference: Reference =
+            text.parse().map_err(|e: pikoci_registry::ReferenceError| refuse(e.to_string(), "`oci://HOST/REPO:TAG` or `oci://HOST/REPO@sha256:DIGEST`"))?;
         if has_digest {
             return Err(no_digest_here("an OCI reference"));
         }
@@ -60,7 +60,10 @@ pub fn parse_source(text: &str, digest: DigestAttr, base_dir: &Path) -> Result<P
         .iter()
         .any(|h| text.strip_prefix(h).is_some_and(|rest| rest.starts_with(':') || rest.starts_with('/')));
     if text.starts_with("http://") && !loopback {
-        return Err(refuse(format!("`{text}` is fetched over plain HTTP, which anyone on the way can change"), "an `https://` URL (plain HTTP only to 127.0.0.1 or localhost)"));
+        return Err(refuse(
+            format!("`{text}` is fetched over plain HTTP, which anyone on the way can change"),
+            "an `https://` URL (plain HTTP only to 127.0.0.1 or localhost)",
+        ));
     }
     if let Some(rest) = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://")) {
         if rest.is_empty() || rest.starts_with('/') {

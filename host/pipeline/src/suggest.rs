@@ -8,13 +8,7 @@ where
     I: IntoIterator<Item = &'a str>,
 {
     let budget = (name.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
-        .filter(|c| *c != name)
-        .map(|c| (distance(name, c), c))
-        .filter(|(d, _)| *d <= budget)
-        .min_by_key(|(d, c)| (*d, *c))
-        .map(|(_, c)| c)
+    candidates.into_iter().filter(|c| *c != name).map(|c| (distance(name, c), c)).filter(|(d, _)| *d <= budget).min_by_key(|(d, c)| (*d, *c)).map(|(_, c)| c)
 }
 
 /// Edit distance that does not charge for case, and counts `-` for `_` as one edit.

@@ -103,7 +103,11 @@ impl<'a> Validator<'a> {
         let expected = format!("a `{} \"{name}\"` block, or one of {}", kind.keyword(), names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "));
         let d = match other {
             Some(other) => self.src.error(name.span, format!("`{name}` is a {other}, not a {kind}")).expected(expected),
-            None => self.src.error(name.span, format!("{kind} `{name}` is not defined")).expected(expected).did_you_mean(closest(name.as_str(), names.iter().copied())),
+            None => self
+                .src
+                .error(name.span, format!("{kind} `{name}` is not defined"))
+                .expected(expected)
+                .did_you_mean(closest(name.as_str(), names.iter().copied())),
         };
         self.push(d);
     }
@@ -116,7 +120,11 @@ impl<'a> Validator<'a> {
                 match first.get(&name) {
                     Some(earlier) => {
                         let (line, _) = self.src.position(earlier.start);
-                        problems.push(self.src.error(span, format!("{what} `{name}` is declared twice")).expected(format!("one declaration; the first is on line {line}")));
+                        problems.push(
+                            self.src
+                                .error(span, format!("{what} `{name}` is declared twice"))
+                                .expected(format!("one declaration; the first is on line {line}")),
+                        );
                     }
                     None => {
                         first.insert(name, span);
@@ -183,21 +191,27 @@ impl<'a> Validator<'a> {
             if runner.runner.text != "docker" {
                 let d = self
                     .src
-                    .error(runner.runner.span, format!("a type's `runner` override runs its programs in a container: only `docker` is supported, not `{}`", runner.runner))
+                    .error(
+                        runner.runner.span,
+                        format!("a type's `runner` override runs its programs in a container: only `docker` is supported, not `{}`", runner.runner),
+                    )
                     .expected("runner \"docker\" { image = \"...\" }");
                 self.push(d);
             } else if runner.params.get("image").and_then(|v| v.as_str()).is_none_or(|i| i.trim().is_empty()) {
-                let d = self.src.error(runner.span, "the `runner \"docker\"` override needs the `image` to run the type's programs in").expected("image = \"alpine/git:latest\"");
+                let d = self
+                    .src
+                    .error(runner.span, "the `runner \"docker\"` override needs the `image` to run the type's programs in")
+                    .expected("image = \"alpine/git:latest\"");
                 self.push(d);
             }
         }
         let Implementation::Source { source, span } = &decl.implementation else { return };
         match self.catalog.lookup(source) {
             Ok(_) if matches!(source, PluginSource::DefinitionFile(_) | PluginSource::DefinitionUrl(_)) => {
-                let d = self
-                    .src
-                    .error(*span, format!("`{source}` is a PikoCI HCL type definition, which pikoci does not load yet"))
-                    .expected(format!("a component (`pikoci://NAME`, `oci://...`, a `.wasm` file or URL), or the type's commands inline in this `{}` block", kind.keyword()));
+                let d = self.src.error(*span, format!("`{source}` is a PikoCI HCL type definition, which pikoci does not load yet")).expected(format!(
+                    "a component (`pikoci://NAME`, `oci://...`, a `.wasm` file or URL), or the type's commands inline in this `{}` block",
+                    kind.keyword()
+                ));
                 self.push(d);
             }
             Ok(Lookup::Found(kinds)) if !kinds.contains(&kind) => {
@@ -215,7 +229,10 @@ impl<'a> Validator<'a> {
                     PluginSource::Builtin(name) => {
                         let names = self.catalog.builtin_names();
                         let hint = closest(name, names.iter().map(String::as_str)).map(|n| format!("pikoci://{n}"));
-                        self.src.error(*span, format!("built-in `{source}` does not exist")).expected(format!("one of {}", names.iter().map(|n| format!("`pikoci://{n}`")).collect::<Vec<_>>().join(", "))).did_you_mean(hint.as_deref())
+                        self.src
+                            .error(*span, format!("built-in `{source}` does not exist"))
+                            .expected(format!("one of {}", names.iter().map(|n| format!("`pikoci://{n}`")).collect::<Vec<_>>().join(", ")))
+                            .did_you_mean(hint.as_deref())
                     }
                     _ => self.src.error(*span, format!("`{source}` does not exist")).expected("a path relative to the pipeline file"),
                 };
@@ -240,7 +257,10 @@ impl<'a> Validator<'a> {
         for r in &self.p.resources {
             self.type_ref(PluginKind::ResourceType, &r.type_name);
             if !r.tags.is_empty() {
-                let d = self.src.error(r.name.span, format!("resource `{}` has `tags`, which route checks to remote workers: pikoci runs no remote workers yet", r.name)).expected("no `tags` until remote workers exist");
+                let d = self
+                    .src
+                    .error(r.name.span, format!("resource `{}` has `tags`, which route checks to remote workers: pikoci runs no remote workers yet", r.name))
+                    .expected("no `tags` until remote workers exist");
                 self.push(d);
             }
         }
@@ -272,7 +292,10 @@ impl<'a> Validator<'a> {
         let job_names: Vec<&str> = p.jobs.iter().map(|j| j.name.as_str()).collect();
         for job in &p.jobs {
             if !job.tags.is_empty() {
-                let d = self.src.error(job.name.span, format!("job `{}` has `tags`, which route builds to remote workers: pikoci runs no remote workers yet", job.name)).expected("no `tags` until remote workers exist");
+                let d = self
+                    .src
+                    .error(job.name.span, format!("job `{}` has `tags`, which route builds to remote workers: pikoci runs no remote workers yet", job.name))
+                    .expected("no `tags` until remote workers exist");
                 self.push(d);
             }
             if job.steps.is_empty() {
@@ -355,7 +378,14 @@ impl<'a> Validator<'a> {
         }
     }
 
-    fn visit<'p>(&mut self, job: &'p str, edges: &BTreeMap<&'p str, Vec<&'p Name>>, path: &mut Vec<&'p str>, done: &mut BTreeSet<&'p str>, reported: &mut BTreeSet<Span>) {
+    fn visit<'p>(
+        &mut self,
+        job: &'p str,
+        edges: &BTreeMap<&'p str, Vec<&'p Name>>,
+        path: &mut Vec<&'p str>,
+        done: &mut BTreeSet<&'p str>,
+        reported: &mut BTreeSet<Span>,
+    ) {
         if done.contains(job) {
             return;
         }
@@ -365,7 +395,8 @@ impl<'a> Validator<'a> {
             if let Some(at) = path.iter().position(|j| *j == next) {
                 if reported.insert(passed.span) {
                     let cycle = path[at..].iter().chain(std::iter::once(&next)).map(|j| format!("`{j}`")).collect::<Vec<_>>().join(" → ");
-                    let d = self.src.error(passed.span, format!("`passed` makes a cycle: {cycle}")).expected("jobs ordered upstream to downstream, without loops");
+                    let d =
+                        self.src.error(passed.span, format!("`passed` makes a cycle: {cycle}")).expected("jobs ordered upstream to downstream, without loops");
                     self.push(d);
                 }
             } else if edges.contains_key(next) {

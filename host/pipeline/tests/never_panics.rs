@@ -33,7 +33,8 @@ fn boundary(text: &str, at: usize) -> usize {
     i
 }
 
-const PIECES: &[&str] = &["{", "}", "\"", "=", "[", "]", "${", "var.", "\n", "#", "<<-EOT\n", "EOT", "job \"x\" {", ",", "@every 0s", "é", "\\", "0x", "-1", "/*"];
+const PIECES: &[&str] =
+    &["{", "}", "\"", "=", "[", "]", "${", "var.", "\n", "#", "<<-EOT\n", "EOT", "job \"x\" {", ",", "@every 0s", "é", "\\", "0x", "-1", "/*"];
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1500, max_shrink_iters: 200, .. ProptestConfig::default() })]

@@ -95,12 +95,8 @@ pub async fn run(_cli: &Cli, args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let mut samples = Vec::with_capacity(args.processes);
     for _ in 0..args.processes.max(1) {
         let started = Instant::now();
-        let mut child = std::process::Command::new(&exe)
-            .arg("bench-process-check")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
+        let mut child =
+            std::process::Command::new(&exe).arg("bench-process-check").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn()?;
         child.stdin.take().unwrap().write_all(request.as_bytes())?;
         let output = child.wait_with_output()?;
         samples.push(started.elapsed());
@@ -110,10 +106,7 @@ pub async fn run(_cli: &Cli, args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let baseline = median(samples);
     println!("process per check (median):      {}", ms(baseline));
     println!();
-    println!(
-        "ratio: in-process check is {:.1}x faster than a process per check   (target >= 10x)",
-        baseline.as_secs_f64() / in_process.as_secs_f64()
-    );
+    println!("ratio: in-process check is {:.1}x faster than a process per check   (target >= 10x)", baseline.as_secs_f64() / in_process.as_secs_f64());
     Ok(ExitCode::SUCCESS)
 }
 

@@ -190,9 +190,7 @@ impl BuildRef {
         if let Some(id) = self.id {
             return Ok(id);
         }
-        let (Some(job), Some(number)) = (&self.job, self.number) else {
-            bail!("which build? give its id, or --pipeline-name, --job-name and --build-number")
-        };
+        let (Some(job), Some(number)) = (&self.job, self.number) else { bail!("which build? give its id, or --pipeline-name, --job-name and --build-number") };
         let b = api.get(&format!("{}/jobs/{}/builds/{number}", self.at.path()?, seg(job))).await?;
         b["id"].as_i64().context("the server's build has no id")
     }
@@ -481,8 +479,12 @@ async fn jobs(api: &Api, at: &PipelineAt, command: &JobCommand) -> anyhow::Resul
                 println!("{}\t{}{}", s(&j["name"]), status, if j["paused"] == true { "\tpaused" } else { "" });
             }
         }
-        JobCommand::Pause(j) => { api.json(Method::POST, &format!("{path}/jobs/{}/pause", seg(&j.job)), None).await?; },
-        JobCommand::Unpause(j) => { api.json(Method::POST, &format!("{path}/jobs/{}/unpause", seg(&j.job)), None).await?; },
+        JobCommand::Pause(j) => {
+            api.json(Method::POST, &format!("{path}/jobs/{}/pause", seg(&j.job)), None).await?;
+        }
+        JobCommand::Unpause(j) => {
+            api.json(Method::POST, &format!("{path}/jobs/{}/unpause", seg(&j.job)), None).await?;
+        }
         JobCommand::Trigger { job, follow } => {
             let b = api.json(Method::POST, &format!("{path}/jobs/{}/builds", seg(&job.job)), None).await?;
             println!("{}", build_line(&b));
@@ -565,7 +567,9 @@ async fn resources(api: &Api, at: &PipelineAt, command: &ResourceCommand) -> any
         ResourceCommand::Pin { resource, version_id, comment } => {
             api.json(Method::PUT, &format!("{}/pin", one(resource)), Some(&json!({"version_id": version_id, "comment": comment}))).await?;
         }
-        ResourceCommand::Unpin(r) => { api.json(Method::DELETE, &format!("{}/pin", one(r)), None).await?; },
+        ResourceCommand::Unpin(r) => {
+            api.json(Method::DELETE, &format!("{}/pin", one(r)), None).await?;
+        }
     }
     Ok(())
 }
@@ -577,7 +581,9 @@ async fn teams(api: &Api, command: &TeamCommand) -> anyhow::Result<()> {
                 println!("{}\t{}", s(&t["name"]), s(&t["role"]));
             }
         }
-        TeamCommand::Create { name } => { api.json(Method::POST, "/api/v1/teams", Some(&json!({"name": name}))).await?; },
+        TeamCommand::Create { name } => {
+            api.json(Method::POST, "/api/v1/teams", Some(&json!({"name": name}))).await?;
+        }
         TeamCommand::Members { team, command } => {
             let base = format!("/api/v1/teams/{}/members", seg(team));
             match command {
@@ -590,7 +596,9 @@ async fn teams(api: &Api, command: &TeamCommand) -> anyhow::Result<()> {
                     let role = if m.admin { "owner" } else { m.role.as_str() };
                     api.json(Method::PUT, &format!("{base}/{}", seg(&m.username)), Some(&json!({"role": role}))).await?;
                 }
-                MemberCommand::Delete { username } => { api.json(Method::DELETE, &format!("{base}/{}", seg(username)), None).await?; },
+                MemberCommand::Delete { username } => {
+                    api.json(Method::DELETE, &format!("{base}/{}", seg(username)), None).await?;
+                }
             }
         }
     }
@@ -623,7 +631,9 @@ async fn tokens(api: &Api, command: &TokenCommand) -> anyhow::Result<()> {
                 println!("{}\t{}\texpires {}\tlast used {}", s(&t["id"]), s(&t["name"]), s(&t["expires_at"]), s(&t["last_used_at"]));
             }
         }
-        TokenCommand::Delete { id } => { api.json(Method::DELETE, &format!("/api/v1/user/tokens/{id}"), None).await?; },
+        TokenCommand::Delete { id } => {
+            api.json(Method::DELETE, &format!("/api/v1/user/tokens/{id}"), None).await?;
+        }
         TokenCommand::Use { .. } => unreachable!("handled before a request is made"),
     }
     Ok(())

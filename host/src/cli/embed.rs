@@ -57,10 +57,7 @@ pub fn embed(component: &[u8], args: &EmbedArgs) -> anyhow::Result<Vec<u8>> {
             bail!("--{key} must be one non-empty line");
         }
     }
-    let mut text = format!(
-        "name={}\nversion={}\nkind={}\nwit=pikoci:plugin@{}\n",
-        args.name, args.version, before.kind.interface(), before.wit_version
-    );
+    let mut text = format!("name={}\nversion={}\nkind={}\nwit=pikoci:plugin@{}\n", args.name, args.version, before.kind.interface(), before.wit_version);
     if let Some(d) = &args.description {
         text.push_str(&format!("description={}\n", d.replace('\n', " ")));
     }

@@ -92,9 +92,7 @@ impl Cli {
 }
 
 fn default_cache_dir() -> PathBuf {
-    directories::BaseDirs::new()
-        .map(|d| d.cache_dir().join("pikoci"))
-        .unwrap_or_else(|| std::env::temp_dir().join("pikoci-cache"))
+    directories::BaseDirs::new().map(|d| d.cache_dir().join("pikoci")).unwrap_or_else(|| std::env::temp_dir().join("pikoci-cache"))
 }
 
 /// The command line, plus for `server --config FILE` (or CONFIG) the file's settings for the flags

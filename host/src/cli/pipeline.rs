@@ -90,7 +90,8 @@ fn report_usage(d: Diagnostic, json: bool) -> ExitCode {
 async fn compile(cli: &Cli, file: &std::path::Path, vars: &VarValues, name: Option<&str>) -> Result<CompiledPipeline, Vec<Diagnostic>> {
     let text = std::fs::read_to_string(file).map_err(|e| vec![pikoci_pipeline::diagnostic::file_problem(file, format!("cannot read the pipeline: {e}"))])?;
     let cache_dir = cli.cache_dir();
-    let engine = PluginEngine::new(Some(&cache_dir)).map_err(|e| vec![pikoci_pipeline::diagnostic::file_problem(file, format!("cannot start the plugin engine: {e}"))])?;
+    let engine = PluginEngine::new(Some(&cache_dir))
+        .map_err(|e| vec![pikoci_pipeline::diagnostic::file_problem(file, format!("cannot start the plugin engine: {e}"))])?;
     let plugins = PluginSet::new(Arc::new(engine), Some(cache_dir.clone()));
     let locator = cli.locator();
     let compiler = Compiler { plugins: &plugins, locator: &locator, fetch: Fetch::Offline };

@@ -22,7 +22,9 @@ fn plugin(p: &PluginRef) -> String {
 fn backend(b: &ResourceBackend) -> String {
     match b {
         ResourceBackend::Plugin { plugin: p, source, cache } => format!("{}{}\n      params: {source}", plugin(p), if *cache { ", cached" } else { "" }),
-        ResourceBackend::Inline { adapter, definition, cache } => format!("inline commands by {}{}\n      definition: {definition}", plugin(adapter), if *cache { ", cached" } else { "" }),
+        ResourceBackend::Inline { adapter, definition, cache } => {
+            format!("inline commands by {}{}\n      definition: {definition}", plugin(adapter), if *cache { ", cached" } else { "" })
+        }
         ResourceBackend::Trigger { stream } => format!("trigger stream `{stream}` of the team"),
     }
 }

@@ -239,8 +239,7 @@ fn annotations(manifest: &crate::runtime::PluginManifest) -> std::collections::B
 async fn publish(cli: &Cli, file: &std::path::Path, reference: &str) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let fallback = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let manifest = crate::runtime::PluginManifest::from_component(&bytes, &fallback)
-        .with_context(|| format!("{} is not a pikoci plugin", file.display()))?;
+    let manifest = crate::runtime::PluginManifest::from_component(&bytes, &fallback).with_context(|| format!("{} is not a pikoci plugin", file.display()))?;
     let reference: pikoci_registry::Reference = reference.parse()?;
     let locator = cli.locator();
     let digest = locator.client().await?.publish(&bytes, &reference, annotations(&manifest)).await?;

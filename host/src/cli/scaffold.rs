@@ -131,8 +131,7 @@ pub async fn run(args: &NewArgs) -> anyhow::Result<ExitCode> {
 /// Write the project for `args` into `dir`.
 pub fn create(args: &NewArgs, dir: &Path) -> anyhow::Result<()> {
     let name = &args.name;
-    let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let valid = name.starts_with(|c: char| c.is_ascii_lowercase()) && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !valid {
         bail!("plugin name `{name}`: use lower-case letters, digits and `-`, starting with a letter");
     }
@@ -156,8 +155,7 @@ pub fn create(args: &NewArgs, dir: &Path) -> anyhow::Result<()> {
     };
     for (path, text, script) in files {
         let target = dir.join(&path);
-        std::fs::create_dir_all(target.parent().expect("inside the project"))
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(target.parent().expect("inside the project")).with_context(|| format!("cannot create {}", dir.display()))?;
         // The WIT files are copied as they are: their text is pikoci's contract, not a template.
         let text = if path.ends_with(".wit") && !path.ends_with("world.wit") { text.to_string() } else { render(text) };
         std::fs::write(&target, text).with_context(|| format!("cannot write {}", target.display()))?;

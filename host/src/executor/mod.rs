@@ -20,7 +20,8 @@ pub use build_log::{BuildEvent, BuildEventSink, BuildLog, MemoryEvents, Terminal
 pub use outcome::{BuildStatus, Outcome};
 pub use pikoci_pipeline::secret_placeholder;
 pub use plan::{
-    Action, BuildIdentity, CheckPlan, GetStep, Hooks, JobPlan, PluginRef, PutStep, ResourceBackend, SecretSource, SecretVariable, ServiceStep, Step, StepSecret, TaskStep,
+    Action, BuildIdentity, CheckPlan, GetStep, Hooks, JobPlan, PluginRef, PutStep, ResourceBackend, SecretSource, SecretVariable, ServiceStep, Step,
+    StepSecret, TaskStep,
 };
 pub use triggers::TriggerBus;
 
@@ -118,7 +119,12 @@ pub async fn run_job(plan: &JobPlan, events: std::sync::Arc<dyn BuildEventSink>,
     build.services.stop_all(&build).await;
     build.background.kill_all();
 
-    let kept_workdir = if keep { Some(workdirs::keep(workdir)) } else { drop(workdir); None };
+    let kept_workdir = if keep {
+        Some(workdirs::keep(workdir))
+    } else {
+        drop(workdir);
+        None
+    };
     let versions = std::mem::take(&mut *build.versions.lock().unwrap());
     BuildReport { outcome, duration: started.elapsed(), versions, kept_workdir }
 }

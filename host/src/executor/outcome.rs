@@ -38,6 +38,10 @@ impl Outcome {
                 Outcome::Aborted => 3,
             }
         }
-        if rank(&other) > rank(&self) { other } else { self }
+        if rank(&other) > rank(&self) {
+            other
+        } else {
+            self
+        }
     }
 }

@@ -147,7 +147,11 @@ pub enum Action {
     Put(PutStep),
     Task(TaskStep),
     Service(ServiceStep),
-    InParallel { steps: Vec<Step>, limit: Option<usize>, fail_fast: bool },
+    InParallel {
+        steps: Vec<Step>,
+        limit: Option<usize>,
+        fail_fast: bool,
+    },
     /// A sequence, as hooks hold them.
     Do(Vec<Step>),
 }

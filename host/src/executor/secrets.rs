@@ -128,7 +128,12 @@ impl Build {
 
     /// One secret variable; its path and key may use other secret variables (`resolving` holds
     /// the chain so far, so a loop is reported instead of followed forever).
-    fn resolve_variable<'a>(&'a self, step: &'a str, name: &'a str, resolving: &'a mut Vec<String>) -> futures_util::future::BoxFuture<'a, Result<String, String>> {
+    fn resolve_variable<'a>(
+        &'a self,
+        step: &'a str,
+        name: &'a str,
+        resolving: &'a mut Vec<String>,
+    ) -> futures_util::future::BoxFuture<'a, Result<String, String>> {
         Box::pin(async move {
             let Some(var) = self.secrets.iter().find(|v| v.name == name) else {
                 return Err(format!("variable `{name}` is secret-backed but its secret type is unknown"));
@@ -167,7 +172,9 @@ impl Build {
         let mut env = Vec::new();
         'keys: for key in keys {
             for secret in &step.secrets {
-                if let Some(value) = self.read_secret(&step.name, &secret.source, &secret.path, &key).await.map_err(|e| format!("cannot read secret `{key}`: {e}"))? {
+                if let Some(value) =
+                    self.read_secret(&step.name, &secret.source, &secret.path, &key).await.map_err(|e| format!("cannot read secret `{key}`: {e}"))?
+                {
                     env.push((format!("secret_{key}"), value));
                     continue 'keys;
                 }

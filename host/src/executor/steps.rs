@@ -158,13 +158,8 @@ impl Build {
     /// The put's params, and who sent it (PikoCI's `trigger_pipeline`, `trigger_job`,
     /// `trigger_build`), become the event.
     async fn put_trigger_event(&self, step: &str, put: &PutStep, stream: &str) -> Outcome {
-        let mut payload: std::collections::BTreeMap<String, String> = put
-            .params
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
-            .collect();
+        let mut payload: std::collections::BTreeMap<String, String> =
+            put.params.as_object().into_iter().flatten().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect();
         let b = &self.identity;
         payload.insert("trigger_pipeline".into(), b.pipeline.clone());
         payload.insert("trigger_job".into(), b.job.clone());

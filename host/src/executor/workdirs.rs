@@ -22,7 +22,8 @@ pub fn make(root: Option<&Path>) -> std::io::Result<tempfile::TempDir> {
 /// `pikoci-build-PID-X` to `pikoci-kept-PID-X` (left where it is if the rename fails).
 pub fn keep(dir: tempfile::TempDir) -> PathBuf {
     let path = dir.keep();
-    let renamed = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_prefix(PREFIX)).map(|rest| path.with_file_name(format!("{KEPT_PREFIX}{rest}")));
+    let renamed =
+        path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_prefix(PREFIX)).map(|rest| path.with_file_name(format!("{KEPT_PREFIX}{rest}")));
     match renamed {
         Some(to) if std::fs::rename(&path, &to).is_ok() => to,
         _ => path,
@@ -54,7 +55,8 @@ pub fn remove_orphans(root: Option<&Path>) -> usize {
     let mut removed = 0;
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(PREFIX)).and_then(|rest| rest.split_once('-')).and_then(|(pid, _)| pid.parse::<u32>().ok()) else {
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix(PREFIX)).and_then(|rest| rest.split_once('-')).and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
             continue;
         };
         if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {

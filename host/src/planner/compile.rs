@@ -54,7 +54,11 @@ enum ResourceTypeImpl {
 enum RunnerImpl {
     Plugin(PluginRef),
     /// `runner_type { run { path, args } }` over the task's run attributes, run by `exec`.
-    Template { exec: PluginRef, path: String, args: Vec<String> },
+    Template {
+        exec: PluginRef,
+        path: String,
+        args: Vec<String>,
+    },
 }
 
 #[derive(Clone)]
@@ -337,7 +341,9 @@ impl Types {
 fn collect_gets(steps: &[lang::Step], out: &mut Vec<GetInput>) {
     for step in steps {
         match step {
-            lang::Step::Get(g) => out.push(GetInput { resource: g.resource.name.text.clone(), trigger: g.trigger, passed: g.passed.iter().map(|n| n.text.clone()).collect() }),
+            lang::Step::Get(g) => {
+                out.push(GetInput { resource: g.resource.name.text.clone(), trigger: g.trigger, passed: g.passed.iter().map(|n| n.text.clone()).collect() })
+            }
             lang::Step::InParallel(p) => collect_gets(&p.steps, out),
             _ => {}
         }
@@ -384,7 +390,10 @@ impl JobCompiler<'_> {
             }
             lang::Step::Put(s) => {
                 let r = self.resource(&s.resource)?;
-                (format!("put {}", r.name), Action::Put(PutStep { resource: r.name.clone(), backend: r.backend.clone(), params: Value::Object(object(&s.params)) }))
+                (
+                    format!("put {}", r.name),
+                    Action::Put(PutStep { resource: r.name.clone(), backend: r.backend.clone(), params: Value::Object(object(&s.params)) }),
+                )
             }
             lang::Step::Task(t) => {
                 let mut task = self.runner_task(&t.run).await?;
@@ -427,7 +436,14 @@ impl JobCompiler<'_> {
             ServiceTypeImpl::Plugin { plugin, defaults } => {
                 let mut params = object(&defaults);
                 params.extend(overrides);
-                ServiceStep { name, plugin, params: Value::Object(params), inline: false, ready_interval: interval.unwrap_or(Duration::from_secs(1)), ready_timeout: timeout.unwrap_or(Duration::from_secs(60)) }
+                ServiceStep {
+                    name,
+                    plugin,
+                    params: Value::Object(params),
+                    inline: false,
+                    ready_interval: interval.unwrap_or(Duration::from_secs(1)),
+                    ready_timeout: timeout.unwrap_or(Duration::from_secs(60)),
+                }
             }
             ServiceTypeImpl::Inline { adapter, mut definition, interval: type_interval, timeout: type_timeout } => {
                 definition.insert("params".into(), Value::Object(overrides));
@@ -483,7 +499,15 @@ impl JobCompiler<'_> {
                 let mut params = object(attrs);
                 params.remove("path");
                 params.remove("args");
-                Ok(TaskStep { runner, path, args: args_of(attrs.get("args")), env: Vec::new(), params: Value::Object(params), inputs: Vec::new(), outputs: Vec::new() })
+                Ok(TaskStep {
+                    runner,
+                    path,
+                    args: args_of(attrs.get("args")),
+                    env: Vec::new(),
+                    params: Value::Object(params),
+                    inputs: Vec::new(),
+                    outputs: Vec::new(),
+                })
             }
             RunnerImpl::Template { exec, path, args } => {
                 // PikoCI substitutes the task's run attributes into the runner's template.

@@ -50,11 +50,7 @@ pub(crate) fn grant_hint(what: &str) -> String {
 }
 
 fn parent_dir(path: &str) -> String {
-    std::path::Path::new(path)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| path.to_string())
+    std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty()).map(|p| p.display().to_string()).unwrap_or_else(|| path.to_string())
 }
 
 #[cfg(test)]
@@ -71,9 +67,6 @@ mod tests {
     #[test]
     fn denial_message_names_plugin_action_and_fix() {
         let e = CallError::Denied { plugin: "fs".into(), what: "read /etc/passwd".into(), hint: grant_hint("read /etc/passwd") };
-        assert_eq!(
-            e.to_string(),
-            "plugin fs tried to read /etc/passwd: not granted (grant it in the type's `allow` block, e.g. `read:/etc`)"
-        );
+        assert_eq!(e.to_string(), "plugin fs tried to read /etc/passwd: not granted (grant it in the type's `allow` block, e.g. `read:/etc`)");
     }
 }

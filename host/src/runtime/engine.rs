@@ -3,7 +3,7 @@
 use super::bindings::v0_1 as wit;
 use super::call_observer::CallObserver;
 use super::compiled_cache::{CacheOutcome, CompiledCache};
-use super::manifest::{ManifestError, PluginManifest, PluginKind};
+use super::manifest::{ManifestError, PluginKind, PluginManifest};
 use super::plugin::{KindPre, Plugin};
 use super::sandbox::PluginState;
 use pikoci_registry::Digest;
@@ -60,8 +60,7 @@ impl PluginEngine {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e}"))?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e}"))?;
-        wit::facilities::HostFacilities::add_to_linker::<PluginState, HasSelf<PluginState>>(&mut linker, |s| s)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        wit::facilities::HostFacilities::add_to_linker::<PluginState, HasSelf<PluginState>>(&mut linker, |s| s).map_err(|e| anyhow::anyhow!("{e}"))?;
 
         let ticker_stop = Arc::new(AtomicBool::new(false));
         {
@@ -95,15 +94,12 @@ impl PluginEngine {
 
     pub fn load_timed(&self, origin: &str, bytes: &[u8]) -> Result<(Plugin, LoadTimings), LoadError> {
         let fallback_name = origin.rsplit('/').next().unwrap_or(origin).trim_end_matches(".wasm");
-        let manifest = PluginManifest::from_component(bytes, fallback_name)
-            .map_err(|source| LoadError::Manifest { origin: origin.to_string(), source })?;
+        let manifest = PluginManifest::from_component(bytes, fallback_name).map_err(|source| LoadError::Manifest { origin: origin.to_string(), source })?;
         let digest = Digest::of(bytes);
 
         let started = std::time::Instant::now();
-        let (component, cache) = self
-            .cache
-            .load(&self.engine, &digest, bytes)
-            .map_err(|e| LoadError::Compile { origin: origin.to_string(), message: format!("{e:#}") })?;
+        let (component, cache) =
+            self.cache.load(&self.engine, &digest, bytes).map_err(|e| LoadError::Compile { origin: origin.to_string(), message: format!("{e:#}") })?;
         let compile_or_load = started.elapsed();
 
         let started = std::time::Instant::now();

@@ -4,17 +4,15 @@
 //! and the whole group is killed when the plugin drops the child or the call's store goes away
 //! (a finished, failed, timed-out or cancelled call), so no plugin leaves processes behind.
 
-use super::bindings::v0_1::facilities::pikoci::plugin::process::{
-    self as wit, Chunk, Command, ExitStatus, Finished, Output, StreamName,
-};
+use super::bindings::v0_1::facilities::pikoci::plugin::process::{self as wit, Chunk, Command, ExitStatus, Finished, Output, StreamName};
 use super::bindings::v0_1::PluginError;
+use super::capability::Capabilities;
 use super::log_sink::{LineWriter, LogOrigin};
 use super::sandbox::{record_denial, PluginState};
 use std::collections::HashMap;
-use super::capability::Capabilities;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::process::Stdio;
+use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -180,12 +178,14 @@ fn in_container(params: &serde_json::Value, program: &Path, cmd: &Command, cwd: 
             _ => Vec::new(),
         }
     };
-    let image = field("image").filter(|i| !i.trim().is_empty()).ok_or_else(|| PluginError::InvalidConfig("the type's `runner \"docker\"` needs an `image`".into()))?;
+    let image =
+        field("image").filter(|i| !i.trim().is_empty()).ok_or_else(|| PluginError::InvalidConfig("the type's `runner \"docker\"` needs an `image`".into()))?;
     let engine = field("engine").or_else(|| std::env::var("PIKOCI_CONTAINER_ENGINE").ok()).unwrap_or_else(|| "docker".into());
     if engine != "docker" && engine != "podman" {
         return Err(PluginError::InvalidConfig(format!("`engine` is `{engine}`; expected docker or podman")));
     }
-    let mut engine_args: Vec<String> = std::env::var("PIKOCI_CONTAINER_ENGINE_ARGS").map(|a| a.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
+    let mut engine_args: Vec<String> =
+        std::env::var("PIKOCI_CONTAINER_ENGINE_ARGS").map(|a| a.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
     engine_args.extend(list("engine_args"));
     static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let name = format!("pikoci-{}-{}", std::process::id(), STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
@@ -219,7 +219,8 @@ fn in_container(params: &serde_json::Value, program: &Path, cmd: &Command, cwd: 
     args.push(program.display().to_string());
     args.extend(cmd.args.iter().cloned());
     let host_path = std::env::var("PATH").ok();
-    let engine_path = find_engine(&engine, host_path.as_deref()).ok_or_else(|| PluginError::Failed(format!("the type runs its commands in a container, but `{engine}` is not installed on this worker")))?;
+    let engine_path = find_engine(&engine, host_path.as_deref())
+        .ok_or_else(|| PluginError::Failed(format!("the type runs its commands in a container, but `{engine}` is not installed on this worker")))?;
     let engine_env: Vec<(String, String)> = env.iter().filter(|(k, _)| ENGINE_ENV.contains(&k.as_str())).cloned().collect();
     let container = RunningContainer { engine: engine_path.clone(), engine_args, env: engine_env, name };
     Ok((engine_path, args, env, Some(container)))
@@ -270,9 +271,7 @@ impl PluginState {
             .stdin(if cmd.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(stdio_for(cmd.stdout))
             .stderr(stdio_for(cmd.stderr));
-        let mut child = command
-            .spawn()
-            .map_err(|e| PluginError::Failed(format!("cannot start {}: {e}", program.display())))?;
+        let mut child = command.spawn().map_err(|e| PluginError::Failed(format!("cannot start {}: {e}", program.display())))?;
         let pid = child.id().unwrap_or_default();
 
         if let (Some(bytes), Some(mut stdin)) = (cmd.stdin, child.stdin.take()) {

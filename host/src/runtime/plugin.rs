@@ -76,10 +76,7 @@ impl Plugin {
     }
 
     fn wrong_kind(&self, wanted: PluginKind) -> CallError {
-        CallError::Setup {
-            plugin: self.name().to_string(),
-            message: format!("it is a {}, not a {wanted}", self.kind()),
-        }
+        CallError::Setup { plugin: self.name().to_string(), message: format!("it is a {}, not a {wanted}", self.kind()) }
     }
 
     /// Run one call in a fresh store with `grants`, and turn every way it can end into a
@@ -107,8 +104,7 @@ impl Plugin {
     ) -> Result<R, CallError> {
         let plugin = self.name().to_string();
         let report: SharedReport = Arc::new(Mutex::new(CallReport::default()));
-        let state = PluginState::new(Arc::new(grants.clone()), log, report.clone())
-            .map_err(|message| CallError::Setup { plugin: plugin.clone(), message })?;
+        let state = PluginState::new(Arc::new(grants.clone()), log, report.clone()).map_err(|message| CallError::Setup { plugin: plugin.clone(), message })?;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         // Yield to the executor every tick: a plugin spinning in a loop then cannot hold a thread
@@ -154,9 +150,11 @@ impl Plugin {
     ) -> Result<Vec<Version>, CallError> {
         let source = source.to_string();
         let last = last.map(wit::Version::from);
-        let versions = call_export!(self, grants, log, ResourceType, "check", |instance, store| instance
-            .pikoci_plugin_resource_type()
-            .call_check(store, &source, last.as_ref()))?;
+        let versions = call_export!(self, grants, log, ResourceType, "check", |instance, store| instance.pikoci_plugin_resource_type().call_check(
+            store,
+            &source,
+            last.as_ref()
+        ))?;
         Ok(versions.into_iter().map(Version::from).collect())
     }
 
@@ -207,46 +205,23 @@ impl Plugin {
     }
 
     /// Service type: start the service.
-    pub async fn start(
-        &self,
-        grants: &Capabilities,
-        log: Arc<dyn LogSink>,
-        name: &str,
-        params: &serde_json::Value,
-    ) -> Result<StartedService, CallError> {
+    pub async fn start(&self, grants: &Capabilities, log: Arc<dyn LogSink>, name: &str, params: &serde_json::Value) -> Result<StartedService, CallError> {
         let (name, params) = (name.to_string(), params.to_string());
-        let started = call_export!(self, grants, log, ServiceType, "start", |instance, store| instance
-            .pikoci_plugin_service_type()
-            .call_start(store, &name, &params))?;
+        let started =
+            call_export!(self, grants, log, ServiceType, "start", |instance, store| instance.pikoci_plugin_service_type().call_start(store, &name, &params))?;
         Ok(StartedService { state: started.state, exports: started.exports })
     }
 
     /// Service type: is the started service ready?
-    pub async fn ready(
-        &self,
-        grants: &Capabilities,
-        log: Arc<dyn LogSink>,
-        state: &str,
-        params: &serde_json::Value,
-    ) -> Result<bool, CallError> {
+    pub async fn ready(&self, grants: &Capabilities, log: Arc<dyn LogSink>, state: &str, params: &serde_json::Value) -> Result<bool, CallError> {
         let (state, params) = (state.to_string(), params.to_string());
-        call_export!(self, grants, log, ServiceType, "ready", |instance, store| instance
-            .pikoci_plugin_service_type()
-            .call_ready(store, &state, &params))
+        call_export!(self, grants, log, ServiceType, "ready", |instance, store| instance.pikoci_plugin_service_type().call_ready(store, &state, &params))
     }
 
     /// Service type: stop the service.
-    pub async fn stop(
-        &self,
-        grants: &Capabilities,
-        log: Arc<dyn LogSink>,
-        state: &str,
-        params: &serde_json::Value,
-    ) -> Result<(), CallError> {
+    pub async fn stop(&self, grants: &Capabilities, log: Arc<dyn LogSink>, state: &str, params: &serde_json::Value) -> Result<(), CallError> {
         let (state, params) = (state.to_string(), params.to_string());
-        call_export!(self, grants, log, ServiceType, "stop", |instance, store| instance
-            .pikoci_plugin_service_type()
-            .call_stop(store, &state, &params))
+        call_export!(self, grants, log, ServiceType, "stop", |instance, store| instance.pikoci_plugin_service_type().call_stop(store, &state, &params))
     }
 
     /// Secret type: look a secret up.
@@ -259,9 +234,7 @@ impl Plugin {
         key: &str,
     ) -> Result<Option<String>, CallError> {
         let (config, path, key) = (config.to_string(), path.to_string(), key.to_string());
-        call_export!(self, grants, log, SecretType, "get", |instance, store| instance
-            .pikoci_plugin_secret_type()
-            .call_get(store, &config, &path, &key))
+        call_export!(self, grants, log, SecretType, "get", |instance, store| instance.pikoci_plugin_secret_type().call_get(store, &config, &path, &key))
     }
 }
 

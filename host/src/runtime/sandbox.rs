@@ -55,8 +55,7 @@ impl PluginState {
             // A grant naming a file opens its directory: WASI preopens directories only.
             let path = if dir.path.is_file() { dir.path.parent().unwrap_or(&dir.path) } else { &dir.path };
             let guest_path = path.to_string_lossy();
-            wasi.preopened_dir(path, guest_path.as_ref(), perms)
-                .map_err(|e| format!("cannot grant {dir}: {e}"))?;
+            wasi.preopened_dir(path, guest_path.as_ref(), perms).map_err(|e| format!("cannot grant {dir}: {e}"))?;
         }
         if !grants.hosts.is_empty() {
             wasi.allow_tcp(true).allow_udp(false).allow_ip_name_lookup(true);

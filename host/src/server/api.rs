@@ -242,7 +242,11 @@ pub async fn cancel_build(State(state): State<AppState>, Caller(user): Caller, P
         Some(token) => token.cancel(),
         // Not running yet: it never will.
         None => {
-            state.store.finish_build(BuildId(id), pikoci_store::BuildStatus::Aborted, Some(&format!("aborted by {}", user.username))).await.map_err(internal)?;
+            state
+                .store
+                .finish_build(BuildId(id), pikoci_store::BuildStatus::Aborted, Some(&format!("aborted by {}", user.username)))
+                .await
+                .map_err(internal)?;
         }
     }
     Ok(StatusCode::ACCEPTED)

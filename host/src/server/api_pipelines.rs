@@ -103,7 +103,14 @@ pub async fn delete_pipeline(State(state): State<AppState>, Caller(user): Caller
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn set_flag(state: &AppState, user: &pikoci_store::User, team: &str, name: &str, role: Role, set: impl AsyncFnOnce(&pikoci_store::Store, pikoci_store::PipelineId) -> pikoci_store::Result<()>) -> ApiResult<StatusCode> {
+async fn set_flag(
+    state: &AppState,
+    user: &pikoci_store::User,
+    team: &str,
+    name: &str,
+    role: Role,
+    set: impl AsyncFnOnce(&pikoci_store::Store, pikoci_store::PipelineId) -> pikoci_store::Result<()>,
+) -> ApiResult<StatusCode> {
     let p = common::pipeline_with_role(state, user, team, name, role).await?;
     set(&state.store, p.id).await?;
     state.wake.notify_waiters();
@@ -192,7 +199,12 @@ impl Limit {
 /// Builds of every job of the pipeline, newest first.
 #[utoipa::path(get, path = "/api/v1/teams/{team}/pipelines/{name}/builds", tag = "builds", params(("team" = String, Path), ("name" = String, Path), Limit),
     responses((status = 200, body = [BuildView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn pipeline_builds(State(state): State<AppState>, caller: MaybeCaller, Path((team, name)): Path<(String, String)>, Query(limit): Query<Limit>) -> ApiResult<Json<Vec<BuildView>>> {
+pub async fn pipeline_builds(
+    State(state): State<AppState>,
+    caller: MaybeCaller,
+    Path((team, name)): Path<(String, String)>,
+    Query(limit): Query<Limit>,
+) -> ApiResult<Json<Vec<BuildView>>> {
     let p = common::readable_pipeline(&state, &caller, &team, &name).await?;
     let mut all = Vec::new();
     for job in state.store.jobs(p.id).await? {
@@ -231,7 +243,15 @@ async fn job_view(state: &AppState, p: &pikoci_store::Pipeline, job: pikoci_stor
     let inputs = state
         .pipelines
         .get(p.id)
-        .map(|a| a.compiled.job(&job.name).map(|j| j.gets.clone()).unwrap_or_default().into_iter().map(|g| JobInputView { resource: g.resource, trigger: g.trigger, passed: g.passed }).collect())
+        .map(|a| {
+            a.compiled
+                .job(&job.name)
+                .map(|j| j.gets.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|g| JobInputView { resource: g.resource, trigger: g.trigger, passed: g.passed })
+                .collect()
+        })
         .unwrap_or_default();
     Ok(JobView { name: job.name, paused: job.paused, latest_build, inputs })
 }
@@ -283,7 +303,11 @@ pub async fn unpause_job(State(state): State<AppState>, Caller(user): Caller, Pa
 #[utoipa::path(get, path = "/api/v1/teams/{team}/pipelines/{name}/jobs/{job}/builds/{number}", tag = "builds",
     params(("team" = String, Path), ("name" = String, Path), ("job" = String, Path), ("number" = i64, Path)),
     responses((status = 200, body = BuildView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn job_build(State(state): State<AppState>, caller: MaybeCaller, Path((team, name, job, number)): Path<(String, String, String, i64)>) -> ApiResult<Json<BuildView>> {
+pub async fn job_build(
+    State(state): State<AppState>,
+    caller: MaybeCaller,
+    Path((team, name, job, number)): Path<(String, String, String, i64)>,
+) -> ApiResult<Json<BuildView>> {
     let p = common::readable_pipeline(&state, &caller, &team, &name).await?;
     let j = common::job(&state, &p, &job).await?;
     let b = state.store.build_by_number(j.id, number).await?.ok_or_else(|| ApiError::not_found(format!("no build {number} of job `{job}`")))?;
@@ -358,7 +382,11 @@ async fn resource_view(state: &AppState, r: pikoci_store::Resource) -> ApiResult
 /// The pipeline's resources with how their checks go.
 #[utoipa::path(get, path = "/api/v1/teams/{team}/pipelines/{name}/resources", tag = "resources", params(("team" = String, Path), ("name" = String, Path)),
     responses((status = 200, body = [ResourceView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn list_resources(State(state): State<AppState>, caller: MaybeCaller, Path((team, name)): Path<(String, String)>) -> ApiResult<Json<Vec<ResourceView>>> {
+pub async fn list_resources(
+    State(state): State<AppState>,
+    caller: MaybeCaller,
+    Path((team, name)): Path<(String, String)>,
+) -> ApiResult<Json<Vec<ResourceView>>> {
     let p = common::readable_pipeline(&state, &caller, &team, &name).await?;
     let mut out = Vec::new();
     for r in state.store.resources(p.id).await? {
@@ -370,7 +398,11 @@ pub async fn list_resources(State(state): State<AppState>, caller: MaybeCaller, 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/pipelines/{name}/resources/{resource}", tag = "resources",
     params(("team" = String, Path), ("name" = String, Path), ("resource" = String, Path)),
     responses((status = 200, body = ResourceView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_resource(State(state): State<AppState>, caller: MaybeCaller, Path((team, name, resource)): Path<(String, String, String)>) -> ApiResult<Json<ResourceView>> {
+pub async fn get_resource(
+    State(state): State<AppState>,
+    caller: MaybeCaller,
+    Path((team, name, resource)): Path<(String, String, String)>,
+) -> ApiResult<Json<ResourceView>> {
     let p = common::readable_pipeline(&state, &caller, &team, &name).await?;
     let r = common::resource(&state, &p, &resource).await?;
     Ok(Json(resource_view(&state, r).await?))
@@ -404,7 +436,11 @@ pub async fn resource_versions(
 #[utoipa::path(post, path = "/api/v1/teams/{team}/pipelines/{name}/resources/{resource}/check", tag = "resources", security(("bearer" = [])),
     params(("team" = String, Path), ("name" = String, Path), ("resource" = String, Path)),
     responses((status = 202, description = "a check is on its way"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn check_resource(State(state): State<AppState>, Caller(user): Caller, Path((team, name, resource)): Path<(String, String, String)>) -> ApiResult<StatusCode> {
+pub async fn check_resource(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Path((team, name, resource)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
     let p = common::pipeline_with_role(&state, &user, &team, &name, Role::Operator).await?;
     let r = common::resource(&state, &p, &resource).await?;
     check_soon(&state, r.id);

@@ -82,7 +82,12 @@ pub struct SetRole {
 #[utoipa::path(put, path = "/api/v1/teams/{team}/members/{username}", tag = "teams", security(("bearer" = [])), request_body = SetRole,
     params(("team" = String, Path), ("username" = String, Path)),
     responses((status = 200, body = MemberView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn set_member(State(state): State<AppState>, Caller(user): Caller, Path((team, username)): Path<(String, String)>, Json(body): Json<SetRole>) -> ApiResult<Json<MemberView>> {
+pub async fn set_member(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Path((team, username)): Path<(String, String)>,
+    Json(body): Json<SetRole>,
+) -> ApiResult<Json<MemberView>> {
     let team = common::team(&state, &team).await?;
     require_role(&state, &user, team.id, Role::Owner).await?;
     let member = state.store.user_by_name(&username).await?.ok_or_else(|| ApiError::not_found(format!("no user `{username}`")))?;

@@ -82,9 +82,7 @@ pub struct ServerArgs {
 
 impl ServerArgs {
     pub fn db_system(&self) -> DbSystem {
-        self.db_system
-            .or_else(|| self.db_url.as_deref().and_then(|u| pikoci_store::system_of_url(u).ok()))
-            .unwrap_or(DbSystem::Mem)
+        self.db_system.or_else(|| self.db_url.as_deref().and_then(|u| pikoci_store::system_of_url(u).ok())).unwrap_or(DbSystem::Mem)
     }
 
     pub fn db_config(&self) -> DbConfig {

@@ -4,8 +4,8 @@
 use super::api_common::ApiError;
 use super::state::AppState;
 use axum::extract::FromRequestParts;
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::StatusCode;
 use pikoci_store::{Role, TeamId, User};
 
 /// The authenticated user of a request; rejects the request with 401 when there is none.

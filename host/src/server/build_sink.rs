@@ -65,12 +65,8 @@ impl StoreEvents {
 impl BuildEventSink for StoreEvents {
     fn event(&self, event: BuildEvent) {
         let line = match event {
-            BuildEvent::StepStarted { step, at } => {
-                NewLogLine { kind: LogKind::StepStarted, step, origin: String::new(), text: String::new(), at: millis(at) }
-            }
-            BuildEvent::Line { step, origin, text, at } => {
-                NewLogLine { kind: LogKind::Line, step, origin: origin_name(origin).into(), text, at: millis(at) }
-            }
+            BuildEvent::StepStarted { step, at } => NewLogLine { kind: LogKind::StepStarted, step, origin: String::new(), text: String::new(), at: millis(at) },
+            BuildEvent::Line { step, origin, text, at } => NewLogLine { kind: LogKind::Line, step, origin: origin_name(origin).into(), text, at: millis(at) },
             BuildEvent::StepFinished { step, outcome, duration } => {
                 let (status, why) = match outcome {
                     Outcome::Succeeded => ("succeeded", None),

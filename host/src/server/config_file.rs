@@ -84,12 +84,7 @@ fn closest<'a>(key: &str, names: &[&'a str]) -> Option<&'a str> {
     if let Some(n) = names.iter().find(|n| **n == dashed) {
         return Some(n);
     }
-    names
-        .iter()
-        .map(|n| (strsim::levenshtein(&dashed, n), *n))
-        .filter(|(d, n)| *d <= 2.max(n.len() / 3))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, n)| n)
+    names.iter().map(|n| (strsim::levenshtein(&dashed, n), *n)).filter(|(d, n)| *d <= 2.max(n.len() / 3)).min_by_key(|(d, _)| *d).map(|(_, n)| n)
 }
 
 /// Run the flag's own value parser over a value from the file.
@@ -311,7 +306,11 @@ mod tests {
 
     #[test]
     fn every_format_gives_the_same_settings() {
-        let want = vec![("port".to_string(), text("9090")), ("run-worker".to_string(), text("false")), ("users".to_string(), Value::List(vec![text("a:h1"), text("b:h2")]))];
+        let want = vec![
+            ("port".to_string(), text("9090")),
+            ("run-worker".to_string(), text("false")),
+            ("users".to_string(), Value::List(vec![text("a:h1"), text("b:h2")])),
+        ];
         let sorted = |mut v: Vec<(String, Value)>| {
             v.sort_by(|a, b| a.0.cmp(&b.0));
             v
@@ -319,7 +318,10 @@ mod tests {
         assert_eq!(sorted(parse(Format::Yaml, "port: 9090\nrun-worker: false\nusers:\n  - a:h1\n  - b:h2\n").unwrap()), want);
         assert_eq!(sorted(parse(Format::Json, r#"{"port": 9090, "run-worker": false, "users": ["a:h1", "b:h2"]}"#).unwrap()), want);
         assert_eq!(sorted(parse(Format::Toml, "port = 9090\nrun-worker = false\nusers = [\"a:h1\", \"b:h2\"]\n").unwrap()), want);
-        assert_eq!(parse(Format::Dotenv, "# c\nport=9090\nexport RUN_WORKER=false\n").unwrap(), vec![("port".to_string(), text("9090")), ("RUN_WORKER".to_string(), text("false"))]);
+        assert_eq!(
+            parse(Format::Dotenv, "# c\nport=9090\nexport RUN_WORKER=false\n").unwrap(),
+            vec![("port".to_string(), text("9090")), ("RUN_WORKER".to_string(), text("false"))]
+        );
     }
 
     #[test]

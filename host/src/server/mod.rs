@@ -31,9 +31,7 @@ use tokio_util::sync::CancellationToken;
 /// the drain timeout).
 pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf, registry: crate::plugin_source::RegistryAccess) -> anyhow::Result<()> {
     let url = args.db_config().to_url()?;
-    let store = pikoci_store::Store::connect(&url, args.run_migrations)
-        .await
-        .with_context(|| format!("cannot open the {} database", args.db_system()))?;
+    let store = pikoci_store::Store::connect(&url, args.run_migrations).await.with_context(|| format!("cannot open the {} database", args.db_system()))?;
     let interrupted = store.mark_unfinished_builds_errored("the server stopped while this build ran").await?;
     if interrupted > 0 {
         tracing::warn!(builds = interrupted, "builds left running by the last server marked errored");
@@ -53,7 +51,8 @@ pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf, registry: crat
 
     if let Some(path) = &args.pipeline_config {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let vars = crate::planner::VarValues::from_cli(&args.var, args.vars.as_deref()).map_err(|d| anyhow::anyhow!("{}", pikoci_pipeline::render_human(&[d])))?;
+        let vars =
+            crate::planner::VarValues::from_cli(&args.var, args.vars.as_deref()).map_err(|d| anyhow::anyhow!("{}", pikoci_pipeline::render_human(&[d])))?;
         let name = args.pipeline_name.clone().unwrap_or_else(|| crate::planner::default_name(path));
         active::set_pipeline(&state, &args.team_canonical, &name, &text, &vars).await.map_err(anyhow::Error::msg)?;
         eprintln!("pikoci: pipeline {}/{name} set from {}", args.team_canonical, path.display());

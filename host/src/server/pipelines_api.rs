@@ -99,7 +99,11 @@ pub async fn list_pipelines(State(state): State<AppState>, caller: MaybeCaller, 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/pipelines/{name}/jobs/{job}/builds", tag = "builds",
     params(("team" = String, Path), ("name" = String, Path), ("job" = String, Path)),
     responses((status = 200, body = [BuildView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn job_builds(State(state): State<AppState>, caller: MaybeCaller, Path((team, pipeline, job)): Path<(String, String, String)>) -> ApiResult<Json<Vec<BuildView>>> {
+pub async fn job_builds(
+    State(state): State<AppState>,
+    caller: MaybeCaller,
+    Path((team, pipeline, job)): Path<(String, String, String)>,
+) -> ApiResult<Json<Vec<BuildView>>> {
     let p = common::readable_pipeline(&state, &caller, &team, &pipeline).await?;
     let j = common::job(&state, &p, &job).await?;
     let builds = state.store.builds_of_job(j.id, Page::first(100)).await?;
@@ -111,7 +115,11 @@ pub async fn job_builds(State(state): State<AppState>, caller: MaybeCaller, Path
     params(("team" = String, Path), ("name" = String, Path), ("job" = String, Path)),
     responses((status = 201, description = "the new build", body = BuildView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "not loaded, or an input has no version yet", body = ErrorBody)))]
-pub async fn trigger_job(State(state): State<AppState>, Caller(user): Caller, Path((team, pipeline, job)): Path<(String, String, String)>) -> ApiResult<(StatusCode, Json<BuildView>)> {
+pub async fn trigger_job(
+    State(state): State<AppState>,
+    Caller(user): Caller,
+    Path((team, pipeline, job)): Path<(String, String, String)>,
+) -> ApiResult<(StatusCode, Json<BuildView>)> {
     let p = common::pipeline_with_role(&state, &user, &team, &pipeline, Role::Operator).await?;
     let j = common::job(&state, &p, &job).await?;
     let active = state.pipelines.get(p.id).ok_or_else(|| ApiError::conflict(format!("pipeline `{pipeline}` is not loaded; set it again")))?;

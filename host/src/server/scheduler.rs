@@ -130,7 +130,9 @@ async fn check(state: &AppState, pipeline: &ActivePipeline, resource: &CompiledR
                 let plan = pipeline.compiled.check_plan(&resource.name).ok_or("the resource is no longer in its pipeline")?;
                 let options = ExecOptions::new(state.plugins.clone(), state.cache_dir.join("cache"));
                 let run = crate::executor::run_check(&plan, last.as_ref(), Arc::new(MemoryEvents::default()), options);
-                tokio::time::timeout(limits.timeout, run).await.map_err(|_| format!("the check took longer than {}", humantime::format_duration(limits.timeout)))??
+                tokio::time::timeout(limits.timeout, run)
+                    .await
+                    .map_err(|_| format!("the check took longer than {}", humantime::format_duration(limits.timeout)))??
             }
         };
         let new: Vec<NewVersion> = new.into_iter().map(|v| NewVersion { version: v.0, metadata: Vec::<MetadataField>::new() }).collect();

@@ -70,13 +70,12 @@ impl Store {
         let mut tx = self.pool.begin().await.map_err(failed(action()))?;
         // Reserving the numbers first locks the build's row until commit: appends to one build
         // queue, and a reader never sees seq 7 before seq 6 is committed.
-        let last: Option<i64> =
-            sqlx::query_scalar("UPDATE builds SET last_log_seq = last_log_seq + $2 WHERE id = $1 RETURNING last_log_seq")
-                .bind(build.0)
-                .bind(lines.len() as i64)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(failed(action()))?;
+        let last: Option<i64> = sqlx::query_scalar("UPDATE builds SET last_log_seq = last_log_seq + $2 WHERE id = $1 RETURNING last_log_seq")
+            .bind(build.0)
+            .bind(lines.len() as i64)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(failed(action()))?;
         let Some(last) = last else { return Err(StoreError::NotFound(format!("build {build}"))) };
         let mut seq = last - lines.len() as i64 + 1;
         for chunk in lines.chunks(ROWS_PER_INSERT) {
@@ -102,15 +101,13 @@ impl Store {
     /// Up to `limit` events with a sequence number above `after_seq`, in order. Start at 0; to follow
     /// a running build, ask again with the last `seq` seen.
     pub async fn read_log(&self, build: BuildId, after_seq: i64, limit: u32) -> Result<Vec<LogLine>> {
-        sqlx::query_as(
-            "SELECT seq, kind, step, origin, text, at FROM build_log WHERE build_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
-        .bind(build.0)
-        .bind(after_seq)
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(failed(format!("reading the log of build {build}")))
+        sqlx::query_as("SELECT seq, kind, step, origin, text, at FROM build_log WHERE build_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+            .bind(build.0)
+            .bind(after_seq)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed(format!("reading the log of build {build}")))
     }
 
     /// How many events the build's log holds.

@@ -4,10 +4,10 @@
 use crate::error::{failed, Result, StoreError};
 use crate::ids::{BuildId, JobId, PipelineVersionId, ResourceId, VersionId};
 use crate::store::{flag, now_millis, Store};
+use crate::text_enum::text_enum;
 use crate::versions::{Page, ResourceVersion};
 use sqlx::any::AnyRow;
 use sqlx::{Any, FromRow, Row, Transaction};
-use crate::text_enum::text_enum;
 
 text_enum! {
     /// A build's state. The same names as the executor's `BuildStatus`, which the server maps to this.
@@ -127,13 +127,11 @@ impl Store {
         let mut tx = self.pool.begin().await.map_err(failed(action()))?;
         // Numbering first: the UPDATE locks the job's row (PostgreSQL) or the database (SQLite)
         // until commit, so two builds of one job never get the same number.
-        let number: Option<i64> = sqlx::query_scalar(
-            "UPDATE jobs SET last_build_number = last_build_number + 1 WHERE id = $1 RETURNING last_build_number",
-        )
-        .bind(job.0)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(failed(action()))?;
+        let number: Option<i64> = sqlx::query_scalar("UPDATE jobs SET last_build_number = last_build_number + 1 WHERE id = $1 RETURNING last_build_number")
+            .bind(job.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(failed(action()))?;
         let Some(number) = number else { return Err(StoreError::NotFound(format!("job {job}"))) };
         let build: Build = sqlx::query_as(&format!(
             "INSERT INTO builds (job_id, number, status, rerun_of, created_at, pipeline_version) VALUES ($1, $2, 'pending', $3, $4, \
@@ -148,8 +146,7 @@ impl Store {
         .await
         .map_err(failed(action()))?;
         for input in inputs {
-            insert_build_resource(&mut tx, build.id, Direction::Input, &input.name, input.resource, input.version, input.passed)
-                .await?;
+            insert_build_resource(&mut tx, build.id, Direction::Input, &input.name, input.resource, input.version, input.passed).await?;
         }
         tx.commit().await.map_err(failed(action()))?;
         Ok(build)
@@ -160,8 +157,7 @@ impl Store {
         let action = || format!("recording the inputs of build {build}");
         let mut tx = self.pool.begin().await.map_err(failed(action()))?;
         for input in inputs {
-            insert_build_resource(&mut tx, build, Direction::Input, &input.name, input.resource, input.version, input.passed)
-                .await?;
+            insert_build_resource(&mut tx, build, Direction::Input, &input.name, input.resource, input.version, input.passed).await?;
         }
         tx.commit().await.map_err(failed(action()))
     }
@@ -212,9 +208,7 @@ impl Store {
     /// of them ran, and the scheduler starts them as if there had been no restart. Returns how many
     /// builds were marked.
     pub async fn mark_unfinished_builds_errored(&self, reason: &str) -> Result<u64> {
-        let query = sqlx::query("UPDATE builds SET status = 'errored', reason = $1, finished_at = $2 WHERE status = 'started'")
-            .bind(reason)
-            .bind(now_millis());
+        let query = sqlx::query("UPDATE builds SET status = 'errored', reason = $1, finished_at = $2 WHERE status = 'started'").bind(reason).bind(now_millis());
         self.rows_changed(query, "marking interrupted builds errored").await
     }
 
@@ -237,15 +231,13 @@ impl Store {
 
     /// The job's builds, newest first, a page at a time.
     pub async fn builds_of_job(&self, job: JobId, page: Page<BuildId>) -> Result<Vec<Build>> {
-        sqlx::query_as(&format!(
-            "SELECT {BUILD} FROM builds WHERE job_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
-        ))
-        .bind(job.0)
-        .bind(page.before.map_or(i64::MAX, |b| b.0))
-        .bind(page.limit as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(failed(format!("listing builds of job {job}")))
+        sqlx::query_as(&format!("SELECT {BUILD} FROM builds WHERE job_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"))
+            .bind(job.0)
+            .bind(page.before.map_or(i64::MAX, |b| b.0))
+            .bind(page.limit as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed(format!("listing builds of job {job}")))
     }
 
     pub async fn latest_build(&self, job: JobId) -> Result<Option<Build>> {

@@ -96,14 +96,10 @@ impl DbConfig {
             // that mem and sqlite are both SQLite URLs.
             let agrees = matches!(
                 (self.system, implied),
-                (DbSystem::Postgresql, DbSystem::Postgresql)
-                    | (DbSystem::Mem | DbSystem::Sqlite, DbSystem::Mem | DbSystem::Sqlite)
+                (DbSystem::Postgresql, DbSystem::Postgresql) | (DbSystem::Mem | DbSystem::Sqlite, DbSystem::Mem | DbSystem::Sqlite)
             );
             if !agrees {
-                return Err(StoreError::BadUrl {
-                    url: redact_url(url),
-                    reason: format!("it is a {implied} URL but --db-system is {}", self.system),
-                });
+                return Err(StoreError::BadUrl { url: redact_url(url), reason: format!("it is a {implied} URL but --db-system is {}", self.system) });
             }
             return Ok(url.to_string());
         }
@@ -140,10 +136,7 @@ pub fn system_of_url(url: &str) -> Result<DbSystem> {
         Some("sqlite") if is_memory_url(url) => Ok(DbSystem::Mem),
         Some("sqlite") => Ok(DbSystem::Sqlite),
         Some("postgres" | "postgresql") => Ok(DbSystem::Postgresql),
-        _ => Err(StoreError::BadUrl {
-            url: redact_url(url),
-            reason: "expected sqlite::memory:, sqlite://<file> or postgres://user@host:port/name".into(),
-        }),
+        _ => Err(StoreError::BadUrl { url: redact_url(url), reason: "expected sqlite::memory:, sqlite://<file> or postgres://user@host:port/name".into() }),
     }
 }
 
@@ -206,11 +199,7 @@ mod tests {
 
     #[test]
     fn a_url_for_another_system_is_refused() {
-        let config = DbConfig {
-            system: DbSystem::Sqlite,
-            url: Some(Secret::new("postgres://u:hunter2@h/db")),
-            ..Default::default()
-        };
+        let config = DbConfig { system: DbSystem::Sqlite, url: Some(Secret::new("postgres://u:hunter2@h/db")), ..Default::default() };
         let err = config.to_url().unwrap_err().to_string();
         assert!(err.contains("--db-system is sqlite"), "{err}");
         assert!(!err.contains("hunter2"), "{err}");

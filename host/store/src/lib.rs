@@ -28,14 +28,14 @@ mod triggers;
 mod users;
 mod versions;
 
+pub use build_log::{LogKind, LogLine, NewLogLine};
+pub use builds::{Build, BuildInput, BuildStatus, BuildVersion, Direction};
 pub use config::{redact_url, system_of_url, DbConfig, DbSystem, Secret};
 pub use error::{Result, StoreError};
 pub use ids::*;
-pub use store::{now_millis, Dialect, Store};
-pub use build_log::{LogKind, LogLine, NewLogLine};
-pub use builds::{Build, BuildInput, BuildStatus, BuildVersion, Direction};
 pub use pipelines::{Job, Pipeline};
 pub use resources::{CheckRecord, Resource};
+pub use store::{now_millis, Dialect, Store};
 pub use teams::Team;
 pub use triggers::TriggerEvent;
 pub use users::{hash_password, password_matches, ApiToken, Role, User};

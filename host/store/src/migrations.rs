@@ -40,9 +40,7 @@ impl<'s> MigrationSource<'s> for Source {
     fn resolve(self) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {
         let migrations = embedded(self.0)
             .iter()
-            .map(|(version, description, sql)| {
-                Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(*sql), false)
-            })
+            .map(|(version, description, sql)| Migration::new(*version, Cow::Borrowed(*description), MigrationType::Simple, Cow::Borrowed(*sql), false))
             .collect();
         Box::pin(async move { Ok(migrations) })
     }
@@ -57,11 +55,8 @@ mod tests {
     fn every_migration_file_is_embedded() {
         for (dir, list) in [("sqlite", SQLITE), ("postgres", POSTGRES)] {
             let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dir);
-            let mut files: Vec<String> = std::fs::read_dir(&path)
-                .unwrap()
-                .map(|e| e.unwrap().file_name().into_string().unwrap())
-                .filter(|n| n.ends_with(".sql"))
-                .collect();
+            let mut files: Vec<String> =
+                std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.ends_with(".sql")).collect();
             files.sort();
             let expected: Vec<String> = list.iter().map(|(v, d, _)| format!("{v:04}_{d}.sql")).collect();
             assert_eq!(files, expected, "migrations/{dir} and migrations.rs disagree");

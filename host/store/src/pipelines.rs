@@ -77,14 +77,8 @@ impl Store {
              ON CONFLICT (team_id, name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at \
              RETURNING {PIPELINE}"
         );
-        let mut pipeline: Pipeline = sqlx::query_as(&sql)
-            .bind(team.0)
-            .bind(name)
-            .bind(config)
-            .bind(now_millis())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(failed(action()))?;
+        let mut pipeline: Pipeline =
+            sqlx::query_as(&sql).bind(team.0).bind(name).bind(config).bind(now_millis()).fetch_one(&mut *tx).await.map_err(failed(action()))?;
         let version: i64 = sqlx::query_scalar("INSERT INTO pipeline_versions (pipeline_id, plan, created_at) VALUES ($1, $2, $3) RETURNING id")
             .bind(pipeline.id.0)
             .bind(plan)
@@ -133,13 +127,11 @@ impl Store {
 
     /// The team's pipelines by name; every team's if `team` is None.
     pub async fn pipelines(&self, team: Option<TeamId>) -> Result<Vec<Pipeline>> {
-        sqlx::query_as(&format!(
-            "SELECT {PIPELINE} FROM pipelines WHERE team_id = $1 OR $1 = 0 ORDER BY team_id, name"
-        ))
-        .bind(team.map_or(0, |t| t.0))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(failed("listing pipelines"))
+        sqlx::query_as(&format!("SELECT {PIPELINE} FROM pipelines WHERE team_id = $1 OR $1 = 0 ORDER BY team_id, name"))
+            .bind(team.map_or(0, |t| t.0))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed("listing pipelines"))
     }
 
     pub async fn set_pipeline_paused(&self, id: PipelineId, paused: bool) -> Result<()> {
@@ -152,8 +144,7 @@ impl Store {
 
     /// Deletes the pipeline with its jobs, resources, versions, builds and logs. False if absent.
     pub async fn delete_pipeline(&self, id: PipelineId) -> Result<bool> {
-        let query = sqlx::query("DELETE FROM pipelines WHERE id = $1")
-            .bind(id.0);
+        let query = sqlx::query("DELETE FROM pipelines WHERE id = $1").bind(id.0);
         Ok(self.rows_changed(query, format!("deleting pipeline {id}")).await? > 0)
     }
 

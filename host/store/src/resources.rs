@@ -127,9 +127,7 @@ impl Store {
     /// the only time it can be seen, the store keeps its hash.
     pub async fn regenerate_webhook_token(&self, id: ResourceId) -> Result<String> {
         let token = new_token(WEBHOOK_TOKEN_PREFIX);
-        let query = sqlx::query("UPDATE resources SET webhook_token_hash = $2 WHERE id = $1")
-            .bind(id.0)
-            .bind(token_hash(&token));
+        let query = sqlx::query("UPDATE resources SET webhook_token_hash = $2 WHERE id = $1").bind(id.0).bind(token_hash(&token));
         self.change_one(query, format!("setting the webhook token of resource {id}"), || format!("resource {id}")).await?;
         Ok(token)
     }

@@ -36,8 +36,7 @@ pub struct Store {
 /// SQLite settings for every connection. WAL lets readers (API, log followers) run beside the
 /// writer; synchronous=FULL makes each commit (a batch of log lines, a finished build) survive a
 /// power cut, not only a crash; a writer waits for another instead of failing at once.
-const SQLITE_FILE_PRAGMAS: &str =
-    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
+const SQLITE_FILE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;";
 const SQLITE_MEMORY_PRAGMAS: &str = "PRAGMA foreign_keys = ON;";
 
 impl Store {
@@ -104,23 +103,16 @@ impl Store {
     /// (sqlx takes an advisory lock on PostgreSQL).
     pub async fn migrate(&self) -> Result<()> {
         let dialect = self.dialect.as_str();
-        let migrator = sqlx::migrate::Migrator::new(migrations::Source(self.dialect))
-            .await
-            .map_err(|source| StoreError::Migrate { dialect, source })?;
+        let migrator = sqlx::migrate::Migrator::new(migrations::Source(self.dialect)).await.map_err(|source| StoreError::Migrate { dialect, source })?;
         migrator.run(&self.pool).await.map_err(|source| StoreError::Migrate { dialect, source })
     }
 
     async fn check_schema(&self) -> Result<()> {
         let want = migrations::latest(self.dialect);
-        let applied: Option<i64> = match sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
-            .fetch_one(&self.pool)
-            .await
-        {
+        let applied: Option<i64> = match sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations").fetch_one(&self.pool).await {
             Ok(v) => v,
             // No migrations table: an empty database.
-            Err(sqlx::Error::Database(_)) => {
-                return Err(StoreError::SchemaOutdated { detail: "the database has no pikoci schema".into() })
-            }
+            Err(sqlx::Error::Database(_)) => return Err(StoreError::SchemaOutdated { detail: "the database has no pikoci schema".into() }),
             Err(e) => return Err(failed("reading the schema version")(e)),
         };
         match applied {
@@ -150,12 +142,8 @@ fn connect_error(system: DbSystem, shown: &str, source: sqlx::Error) -> StoreErr
         return StoreError::BadUrl { url: shown.to_string(), reason: reason.to_string() };
     }
     let hint = match (system, &source) {
-        (DbSystem::Postgresql, sqlx::Error::Io(_)) => {
-            " (is PostgreSQL running and listening there? `pg_isready` tells)".to_string()
-        }
-        (DbSystem::Sqlite, sqlx::Error::Database(_)) => {
-            " (does the file's directory exist, and may pikoci write there?)".to_string()
-        }
+        (DbSystem::Postgresql, sqlx::Error::Io(_)) => " (is PostgreSQL running and listening there? `pg_isready` tells)".to_string(),
+        (DbSystem::Sqlite, sqlx::Error::Database(_)) => " (does the file's directory exist, and may pikoci write there?)".to_string(),
         _ => String::new(),
     };
     StoreError::Connect { target: format!("{system} at {shown}"), hint, source }

@@ -67,16 +67,12 @@ impl Store {
     }
 
     pub async fn teams(&self) -> Result<Vec<Team>> {
-        sqlx::query_as("SELECT id, name, created_at FROM teams ORDER BY name")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(failed("listing teams"))
+        sqlx::query_as("SELECT id, name, created_at FROM teams ORDER BY name").fetch_all(&self.pool).await.map_err(failed("listing teams"))
     }
 
     /// Deletes the team and everything in it (pipelines, builds, logs, members). False if absent.
     pub async fn delete_team(&self, id: TeamId) -> Result<bool> {
-        let query = sqlx::query("DELETE FROM teams WHERE id = $1")
-            .bind(id.0);
+        let query = sqlx::query("DELETE FROM teams WHERE id = $1").bind(id.0);
         Ok(self.rows_changed(query, format!("deleting team {id}")).await? > 0)
     }
 }

@@ -25,8 +25,7 @@ impl FromRow<'_, AnyRow> for TriggerEvent {
             id: TriggerEventId(row.try_get("id")?),
             team_id: TeamId(row.try_get("team_id")?),
             name: row.try_get("name")?,
-            payload: serde_json::from_str(&payload)
-                .map_err(|e| sqlx::Error::ColumnDecode { index: "payload".into(), source: e.into() })?,
+            payload: serde_json::from_str(&payload).map_err(|e| sqlx::Error::ColumnDecode { index: "payload".into(), source: e.into() })?,
             created_at: row.try_get("created_at")?,
         })
     }
@@ -40,47 +39,33 @@ impl Store {
         let mut tx = self.pool.begin().await.map_err(failed(action()))?;
         // Lock the team's row first so its events commit in id order: a reader asking "after id N"
         // can then never miss an event that got a smaller id but committed later.
-        let locked = sqlx::query("UPDATE teams SET name = name WHERE id = $1")
-            .bind(team.0)
-            .execute(&mut *tx)
-            .await
-            .map_err(failed(action()))?;
+        let locked = sqlx::query("UPDATE teams SET name = name WHERE id = $1").bind(team.0).execute(&mut *tx).await.map_err(failed(action()))?;
         if locked.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("team {team}")));
         }
         let payload = serde_json::to_string(payload).expect("a map of strings always serialises");
-        let event = sqlx::query_as(&format!(
-            "INSERT INTO trigger_events (team_id, name, payload, created_at) VALUES ($1, $2, $3, $4) RETURNING {EVENT}"
-        ))
-        .bind(team.0)
-        .bind(name)
-        .bind(payload)
-        .bind(now_millis())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(failed(action()))?;
+        let event = sqlx::query_as(&format!("INSERT INTO trigger_events (team_id, name, payload, created_at) VALUES ($1, $2, $3, $4) RETURNING {EVENT}"))
+            .bind(team.0)
+            .bind(name)
+            .bind(payload)
+            .bind(now_millis())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(failed(action()))?;
         tx.commit().await.map_err(failed(action()))?;
         Ok(event)
     }
 
     /// The stream's events after `after` (from the start if None), oldest first.
-    pub async fn trigger_events_after(
-        &self,
-        team: TeamId,
-        name: &str,
-        after: Option<TriggerEventId>,
-        limit: u32,
-    ) -> Result<Vec<TriggerEvent>> {
-        sqlx::query_as(&format!(
-            "SELECT {EVENT} FROM trigger_events WHERE team_id = $1 AND name = $2 AND id > $3 ORDER BY id LIMIT $4"
-        ))
-        .bind(team.0)
-        .bind(name)
-        .bind(after.map_or(0, |a| a.0))
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(failed(format!("reading trigger events `{name}` of team {team}")))
+    pub async fn trigger_events_after(&self, team: TeamId, name: &str, after: Option<TriggerEventId>, limit: u32) -> Result<Vec<TriggerEvent>> {
+        sqlx::query_as(&format!("SELECT {EVENT} FROM trigger_events WHERE team_id = $1 AND name = $2 AND id > $3 ORDER BY id LIMIT $4"))
+            .bind(team.0)
+            .bind(name)
+            .bind(after.map_or(0, |a| a.0))
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(failed(format!("reading trigger events `{name}` of team {team}")))
     }
 
     /// The newest event of a stream: where a new listener starts.

@@ -6,12 +6,12 @@ use crate::ids::{TeamId, TokenId, UserId};
 use crate::secrets::{new_token, token_hash};
 use crate::store::{flag, now_millis, Store};
 use crate::teams::{require_name, Team};
+use crate::text_enum::text_enum;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
-use crate::text_enum::text_enum;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -83,10 +83,7 @@ const API_TOKEN_PREFIX: &str = "pikoci_at_";
 /// `pikoci user-password` take). Slow on purpose: call it off the async threads.
 pub fn hash_password(password: &str) -> Result<String> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| StoreError::PasswordHash(e.to_string()))
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| StoreError::PasswordHash(e.to_string()))
 }
 
 /// Whether `password` matches an argon2 PHC string. A malformed hash matches nothing.
@@ -118,22 +115,19 @@ impl Store {
     /// A new user whose password hash was made elsewhere (`--users name:<argon2 hash>`).
     pub async fn create_user_with_hash(&self, username: &str, password_hash: &str, is_admin: bool) -> Result<User> {
         require_name("user", username)?;
-        PasswordHash::new(password_hash)
-            .map_err(|e| StoreError::Invalid(format!("the password hash for user `{username}` is not a PHC string: {e}")))?;
+        PasswordHash::new(password_hash).map_err(|e| StoreError::Invalid(format!("the password hash for user `{username}` is not a PHC string: {e}")))?;
         self.insert_user(username, Some(password_hash), is_admin).await
     }
 
     async fn insert_user(&self, username: &str, hash: Option<&str>, is_admin: bool) -> Result<User> {
-        sqlx::query_as(&format!(
-            "INSERT INTO users (username, password_hash, is_admin, created_at) VALUES ($1, $2, $3, $4) RETURNING {USER}"
-        ))
-        .bind(username)
-        .bind(hash)
-        .bind(is_admin as i64)
-        .bind(now_millis())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(failed_unique(format!("creating user `{username}`"), format!("user `{username}`")))
+        sqlx::query_as(&format!("INSERT INTO users (username, password_hash, is_admin, created_at) VALUES ($1, $2, $3, $4) RETURNING {USER}"))
+            .bind(username)
+            .bind(hash)
+            .bind(is_admin as i64)
+            .bind(now_millis())
+            .fetch_one(&self.pool)
+            .await
+            .map_err(failed_unique(format!("creating user `{username}`"), format!("user `{username}`")))
     }
 
     pub async fn user(&self, id: UserId) -> Result<Option<User>> {
@@ -153,10 +147,7 @@ impl Store {
     }
 
     pub async fn users(&self) -> Result<Vec<User>> {
-        sqlx::query_as(&format!("SELECT {USER} FROM users ORDER BY username"))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(failed("listing users"))
+        sqlx::query_as(&format!("SELECT {USER} FROM users ORDER BY username")).fetch_all(&self.pool).await.map_err(failed("listing users"))
     }
 
     /// Replaces the user's password (None: password login disabled).
@@ -168,16 +159,13 @@ impl Store {
             }
             None => None,
         };
-        let query = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
-            .bind(user.0)
-            .bind(hash);
+        let query = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(user.0).bind(hash);
         self.change_one(query, format!("setting the password of user {user}"), || format!("user {user}")).await
     }
 
     /// Replaces the user's password hash with one made elsewhere (`--users name:<argon2 hash>`).
     pub async fn set_password_hash(&self, user: UserId, password_hash: &str) -> Result<()> {
-        PasswordHash::new(password_hash)
-            .map_err(|e| StoreError::Invalid(format!("the password hash for user {user} is not a PHC string: {e}")))?;
+        PasswordHash::new(password_hash).map_err(|e| StoreError::Invalid(format!("the password hash for user {user} is not a PHC string: {e}")))?;
         let query = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(user.0).bind(password_hash);
         self.change_one(query, format!("setting the password of user {user}"), || format!("user {user}")).await
     }
@@ -228,9 +216,7 @@ impl Store {
 
     /// False if the user was not a member.
     pub async fn remove_member(&self, team: TeamId, user: UserId) -> Result<bool> {
-        let query = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2")
-            .bind(team.0)
-            .bind(user.0);
+        let query = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2").bind(team.0).bind(user.0);
         Ok(self.rows_changed(query, format!("removing user {user} from team {team}")).await? > 0)
     }
 
@@ -324,8 +310,7 @@ impl Store {
 
     /// False if there was no such token.
     pub async fn revoke_token(&self, id: TokenId) -> Result<bool> {
-        let query = sqlx::query("DELETE FROM api_tokens WHERE id = $1")
-            .bind(id.0);
+        let query = sqlx::query("DELETE FROM api_tokens WHERE id = $1").bind(id.0);
         Ok(self.rows_changed(query, format!("revoking token {id}")).await? > 0)
     }
 }

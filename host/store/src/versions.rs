@@ -101,14 +101,12 @@ impl Store {
         // Reserve check orders first: the UPDATE takes the resource's row lock (PostgreSQL) or the
         // write lock (SQLite) before anything is read, so concurrent savers queue instead of
         // deadlocking, and orders follow commit order.
-        let last: Option<i64> = sqlx::query_scalar(
-            "UPDATE resources SET last_check_order = last_check_order + $2 WHERE id = $1 RETURNING last_check_order",
-        )
-        .bind(resource.0)
-        .bind(versions.len() as i64)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(failed(action()))?;
+        let last: Option<i64> = sqlx::query_scalar("UPDATE resources SET last_check_order = last_check_order + $2 WHERE id = $1 RETURNING last_check_order")
+            .bind(resource.0)
+            .bind(versions.len() as i64)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(failed(action()))?;
         let Some(last) = last else { return Err(StoreError::NotFound(format!("resource {resource}"))) };
         let first = last - versions.len() as i64 + 1;
         let now = now_millis();
@@ -166,14 +164,12 @@ impl Store {
 
     /// The stored row of a version by its content (e.g. the version a `put` produced).
     pub async fn find_version(&self, resource: ResourceId, version: &VersionMap) -> Result<Option<ResourceVersion>> {
-        sqlx::query_as(&format!(
-            "SELECT {VERSION} FROM resource_versions v WHERE v.resource_id = $1 AND v.version_sha256 = $2"
-        ))
-        .bind(resource.0)
-        .bind(version_key(&version_text(version)))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(failed(format!("looking up a version of resource {resource}")))
+        sqlx::query_as(&format!("SELECT {VERSION} FROM resource_versions v WHERE v.resource_id = $1 AND v.version_sha256 = $2"))
+            .bind(resource.0)
+            .bind(version_key(&version_text(version)))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(failed(format!("looking up a version of resource {resource}")))
     }
 
     pub async fn latest_version(&self, resource: ResourceId) -> Result<Option<ResourceVersion>> {
@@ -250,8 +246,7 @@ impl Store {
 
     /// Removes the pin; false if there was none.
     pub async fn unpin(&self, resource: ResourceId) -> Result<bool> {
-        let query = sqlx::query("DELETE FROM resource_pins WHERE resource_id = $1")
-            .bind(resource.0);
+        let query = sqlx::query("DELETE FROM resource_pins WHERE resource_id = $1").bind(resource.0);
         Ok(self.rows_changed(query, format!("unpinning resource {resource}")).await? > 0)
     }
 

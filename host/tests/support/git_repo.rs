@@ -51,4 +51,3 @@ impl Upstream {
         format!("file://{}", self.bare.display())
     }
 }
-

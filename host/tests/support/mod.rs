@@ -22,9 +22,7 @@ pub fn repo_root() -> PathBuf {
 /// A fixture component from tests/plugins, built by scripts/build-plugins.sh.
 pub fn fixture_bytes(name: &str) -> Vec<u8> {
     let path = repo_root().join("target/test-plugins").join(format!("{name}.wasm"));
-    std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("cannot read the fixture plugin {}: {e}; build the fixtures with scripts/build-plugins.sh", path.display())
-    })
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read the fixture plugin {}: {e}; build the fixtures with scripts/build-plugins.sh", path.display()))
 }
 
 /// One engine per test process; compiled components are cached under target/ so that each test

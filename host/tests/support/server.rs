@@ -32,8 +32,30 @@ impl Server {
 
 /// The environment variables `pikoci server` reads its flags from.
 pub const SERVER_ENV: &[&str] = &[
-    "CONFIG", "PORT", "LISTEN", "DB_SYSTEM", "DB_HOST", "DB_PORT", "DB_USER", "DB_PASSWORD", "DB_NAME", "DB_URL", "RUN_MIGRATIONS", "RUN_WORKER", "CONCURRENCY",
-    "DRAIN_TIMEOUT", "MAX_CONCURRENT_CHECKS", "CHECK_TIMEOUT", "TEAM_CANONICAL", "PIPELINE_CONFIG", "PIPELINE_NAME", "VARS", "USERS", "JWT_SECRET", "PUBSUB_SYSTEM", "LOG_LEVEL",
+    "CONFIG",
+    "PORT",
+    "LISTEN",
+    "DB_SYSTEM",
+    "DB_HOST",
+    "DB_PORT",
+    "DB_USER",
+    "DB_PASSWORD",
+    "DB_NAME",
+    "DB_URL",
+    "RUN_MIGRATIONS",
+    "RUN_WORKER",
+    "CONCURRENCY",
+    "DRAIN_TIMEOUT",
+    "MAX_CONCURRENT_CHECKS",
+    "CHECK_TIMEOUT",
+    "TEAM_CANONICAL",
+    "PIPELINE_CONFIG",
+    "PIPELINE_NAME",
+    "VARS",
+    "USERS",
+    "JWT_SECRET",
+    "PUBSUB_SYSTEM",
+    "LOG_LEVEL",
 ];
 
 pub fn free_port() -> u16 {
@@ -55,7 +77,15 @@ pub fn start(extra: &[&str]) -> Server {
 /// `start`, with `env` added to the server's environment.
 pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
     let port = free_port();
-    let mut args = vec!["server".to_string(), "--listen".into(), format!("127.0.0.1:{port}"), "--users".into(), hash("admin", "adminpw"), "--users".into(), hash("viewer", "viewerpw")];
+    let mut args = vec![
+        "server".to_string(),
+        "--listen".into(),
+        format!("127.0.0.1:{port}"),
+        "--users".into(),
+        hash("admin", "adminpw"),
+        "--users".into(),
+        hash("viewer", "viewerpw"),
+    ];
     args.extend(extra.iter().map(|a| a.to_string()));
     launch(&args, env, port)
 }

@@ -42,14 +42,8 @@ pub fn component(version: u32) -> Vec<u8> {
     let world = resolve.select_world(&[package], Some("plugin")).expect("fixture world");
     let mangling = wit_parser::ManglingAndAbi::Legacy(wit_parser::LiftLowerAbi::Sync);
     let mut module = wit_component::dummy_module(&resolve, world, mangling);
-    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8)
-        .expect("embed component metadata");
-    wit_component::ComponentEncoder::default()
-        .module(&module)
-        .expect("fixture module")
-        .validate(true)
-        .encode()
-        .expect("fixture component")
+    wit_component::embed_component_metadata(&mut module, &resolve, world, wit_component::StringEncoding::UTF8).expect("embed component metadata");
+    wit_component::ComponentEncoder::default().module(&module).expect("fixture module").validate(true).encode().expect("fixture component")
 }
 
 /// Flips one byte in the middle of a file, keeping its length.

@@ -102,9 +102,7 @@ impl HostPattern {
 
     /// Whether an HTTP request to `scheme://host:port` is covered.
     pub fn matches_url(&self, scheme: &str, host: &str, port: u16) -> bool {
-        self.scheme.as_deref().is_none_or(|s| s == scheme)
-            && self.port.is_none_or(|p| p == port)
-            && self.matches_host(host)
+        self.scheme.as_deref().is_none_or(|s| s == scheme) && self.port.is_none_or(|p| p == port) && self.matches_host(host)
     }
 }
 
@@ -135,9 +133,7 @@ impl AllowedHosts {
             let covered = match &pattern.host {
                 HostMatch::Any => true,
                 HostMatch::Ip(ip) => *ip == addr.ip(),
-                HostMatch::Exact(name) => tokio::net::lookup_host((name.as_str(), addr.port()))
-                    .await
-                    .is_ok_and(|mut addrs| addrs.any(|a| a.ip() == addr.ip())),
+                HostMatch::Exact(name) => tokio::net::lookup_host((name.as_str(), addr.port())).await.is_ok_and(|mut addrs| addrs.any(|a| a.ip() == addr.ip())),
                 // A wildcard cannot be resolved ahead of the connection; it covers HTTP only.
                 HostMatch::Subdomains(_) => false,
             };

@@ -53,9 +53,8 @@ impl FromStr for Capability {
     type Err = CapabilityParseError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let (kind, value) = text.split_once(':').ok_or_else(|| {
-            CapabilityParseError::new(text, "expected KIND:VALUE where KIND is read, write, net, run or env")
-        })?;
+        let (kind, value) =
+            text.split_once(':').ok_or_else(|| CapabilityParseError::new(text, "expected KIND:VALUE where KIND is read, write, net, run or env"))?;
         match kind {
             "read" => Ok(Capability::Directory(DirectoryGrant::parse(text, value, Access::ReadOnly)?)),
             "write" => Ok(Capability::Directory(DirectoryGrant::parse(text, value, Access::ReadWrite)?)),
@@ -63,10 +62,7 @@ impl FromStr for Capability {
             "run" => Ok(Capability::Program(ProgramGrant::parse(text, value)?)),
             "env" if !value.is_empty() && !value.contains('=') => Ok(Capability::EnvVar(value.to_string())),
             "env" => Err(CapabilityParseError::new(text, "expected env:NAME, a variable name without `=`")),
-            other => Err(CapabilityParseError::new(
-                text,
-                format!("unknown kind `{other}`; expected read, write, net, run or env"),
-            )),
+            other => Err(CapabilityParseError::new(text, format!("unknown kind `{other}`; expected read, write, net, run or env"))),
         }
     }
 }
@@ -162,10 +158,7 @@ impl Capabilities {
 
     /// The directory grant that covers `path`, preferring the innermost one.
     pub fn directory_for(&self, path: &std::path::Path) -> Option<&DirectoryGrant> {
-        self.directories
-            .iter()
-            .filter(|g| path.starts_with(&g.path))
-            .max_by_key(|g| g.path.components().count())
+        self.directories.iter().filter(|g| path.starts_with(&g.path)).max_by_key(|g| g.path.components().count())
     }
 }
 

@@ -53,18 +53,13 @@ impl AllowedPrograms {
     /// A bare name is resolved on `search_path` before checking, so that granting `git` also
     /// allows `/usr/bin/git` and asking for `/usr/bin/git` is allowed by a grant of `git`.
     pub fn resolve(&self, requested: &str, search_path: Option<&str>) -> Option<PathBuf> {
-        let resolved = if requested.contains('/') {
-            PathBuf::from(requested)
-        } else {
-            find_on_path(requested, search_path)?
-        };
+        let resolved = if requested.contains('/') { PathBuf::from(requested) } else { find_on_path(requested, search_path)? };
         let granted = self.0.iter().any(|grant| match grant {
             ProgramGrant::Any => true,
             ProgramGrant::Path(p) => *p == resolved,
             ProgramGrant::Name(name) => {
                 requested == name
-                    || (resolved.file_name().is_some_and(|f| f == name.as_str())
-                        && find_on_path(name, search_path).as_deref() == Some(resolved.as_path()))
+                    || (resolved.file_name().is_some_and(|f| f == name.as_str()) && find_on_path(name, search_path).as_deref() == Some(resolved.as_path()))
             }
         });
         granted.then_some(resolved)

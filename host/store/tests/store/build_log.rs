@@ -23,13 +23,7 @@ async fn log_append_and_read_from_seq(db: TestDb) {
     // A batch bigger than one INSERT.
     let many: Vec<_> = (0..250).map(|i| line("test", &format!("line {i}"))).collect();
     assert_eq!(store.append_log(build, &many).await.unwrap(), 253);
-    let finished = NewLogLine {
-        kind: LogKind::StepFinished,
-        step: "test".into(),
-        origin: "succeeded".into(),
-        text: "1.2s".into(),
-        at: 2,
-    };
+    let finished = NewLogLine { kind: LogKind::StepFinished, step: "test".into(), origin: "succeeded".into(), text: "1.2s".into(), at: 2 };
     assert_eq!(store.append_log(build, std::slice::from_ref(&finished)).await.unwrap(), 254);
     assert_eq!(store.log_len(build).await.unwrap(), 254);
 

@@ -80,12 +80,8 @@ async fn build_versions_and_reruns(db: TestDb) {
     store.record_build_output(build.id, "image", image, iv[0].id).await.unwrap();
     store.record_build_output(build.id, "image", image, iv[0].id).await.unwrap(); // recorded once
     let used = store.build_versions(build.id).await.unwrap();
-    let summary: Vec<_> =
-        used.iter().map(|u| (u.direction, u.name.as_str(), u.passed, u.version.version["ref"].as_str())).collect();
-    assert_eq!(
-        summary,
-        [(Direction::Input, "base", false, "i1"), (Direction::Input, "repo", true, "r2"), (Direction::Output, "image", false, "i1")]
-    );
+    let summary: Vec<_> = used.iter().map(|u| (u.direction, u.name.as_str(), u.passed, u.version.version["ref"].as_str())).collect();
+    assert_eq!(summary, [(Direction::Input, "base", false, "i1"), (Direction::Input, "repo", true, "r2"), (Direction::Output, "image", false, "i1")]);
 
     // A version of another resource is refused, and the build gets nothing half-recorded.
     let wrong = [BuildInput { name: "repo".into(), resource: image, version: rv[0].id, passed: false }];

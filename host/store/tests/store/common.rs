@@ -106,10 +106,7 @@ impl PgDatabase {
         let admin_url = pg_admin_url();
         let name = format!("pikoci_test_{:016x}", std::collections::hash_map::RandomState::new().build_hasher().finish());
         let admin = admin_connection(&admin_url).await;
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
         admin.close().await;
         let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
         PgDatabase { url: format!("{base}/{name}"), admin_url, name }
@@ -118,12 +115,7 @@ impl PgDatabase {
 
 async fn admin_connection(admin_url: &str) -> sqlx::AnyPool {
     sqlx::any::install_default_drivers();
-    match sqlx::any::AnyPoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(std::time::Duration::from_secs(5))
-        .connect(admin_url)
-        .await
-    {
+    match sqlx::any::AnyPoolOptions::new().max_connections(1).acquire_timeout(std::time::Duration::from_secs(5)).connect(admin_url).await {
         Ok(pool) => pool,
         Err(e) => panic!(
             "PostgreSQL is not reachable at {admin_url}: {e}\n\

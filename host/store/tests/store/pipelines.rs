@@ -28,10 +28,7 @@ async fn teams_pipelines_and_jobs(db: TestDb) {
     assert_eq!(store.pipelines(None).await.unwrap().len(), 2);
     assert_eq!(store.pipeline_by_name(main.id, "ci").await.unwrap().unwrap().id, p.id);
     assert!(store.pipeline_by_name(main.id, "nope").await.unwrap().is_none());
-    assert!(matches!(
-        store.set_pipeline_paused(pikoci_store::PipelineId(987654), true).await,
-        Err(StoreError::NotFound(_))
-    ));
+    assert!(matches!(store.set_pipeline_paused(pikoci_store::PipelineId(987654), true).await, Err(StoreError::NotFound(_))));
 
     let a = store.ensure_job(p.id, "a").await.unwrap();
     assert_eq!(store.ensure_job(p.id, "a").await.unwrap().id, a.id);
@@ -59,10 +56,7 @@ async fn resources_checks_and_webhooks(db: TestDb) {
     assert_eq!(due.len(), 1, "a never-checked resource is due");
 
     store.record_check(r.id, &CheckRecord { at: 1000, error: None, next_check_at: Some(61_000) }).await.unwrap();
-    store
-        .record_check(r.id, &CheckRecord { at: 2000, error: Some("git: no route to host".into()), next_check_at: Some(62_000) })
-        .await
-        .unwrap();
+    store.record_check(r.id, &CheckRecord { at: 2000, error: Some("git: no route to host".into()), next_check_at: Some(62_000) }).await.unwrap();
     let r2 = store.resource(r.id).await.unwrap().unwrap();
     assert_eq!(r2.last_check_at, Some(2000));
     assert_eq!(r2.last_check_succeeded_at, Some(1000), "a failure keeps the last success");
@@ -106,8 +100,5 @@ async fn trigger_events_stream_per_team(db: TestDb) {
     assert!(store.trigger_events_after(a.id, "deploy", Some(e2.id), 10).await.unwrap().is_empty());
     assert_eq!(store.latest_trigger_event(a.id, "deploy").await.unwrap(), Some(e2.clone()));
     assert_eq!(store.latest_trigger_event(a.id, "nothing-yet").await.unwrap(), None);
-    assert!(matches!(
-        store.append_trigger_event(pikoci_store::TeamId(424242), "deploy", &payload("x")).await,
-        Err(StoreError::NotFound(_))
-    ));
+    assert!(matches!(store.append_trigger_event(pikoci_store::TeamId(424242), "deploy", &payload("x")).await, Err(StoreError::NotFound(_))));
 }
