@@ -1,6 +1,6 @@
 //! The host's own types for what crosses the plugin boundary, independent of WIT versions.
 
-use super::bindings::v0_1 as wit;
+use super::bindings::latest as wit;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -5,3 +5,7 @@
 //! contract moves on. [`crate::runtime::manifest`] tells which version a component was built for.
 
 pub mod v0_1;
+
+/// The newest contract: what the host's own types (versions, errors) are made from. A plugin of
+/// an older version is called through its own module.
+pub use v0_1 as latest;
