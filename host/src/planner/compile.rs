@@ -50,6 +50,15 @@ enum ResourceTypeImpl {
     Trigger,
 }
 
+impl ResourceTypeImpl {
+    /// A component type: it caches per resource when it asks to write `{source.cache_dir}`,
+    /// unless the type or the resource says otherwise.
+    fn plugin(plugin: PluginRef, cache: Option<bool>) -> Self {
+        let wants_cache = plugin.requests.iter().any(|c| c.contains("{source.cache_dir}"));
+        ResourceTypeImpl::Plugin { plugin, cache, wants_cache }
+    }
+}
+
 #[derive(Clone)]
 enum RunnerImpl {
     Plugin(PluginRef),
@@ -112,7 +121,7 @@ impl Compiler<'_> {
         let mut secrets = Vec::new();
         for v in &p.variables {
             if let (lang::VariableValue::Secret, Some(secret)) = (&v.value, &v.secret) {
-                let source = types.secret_type(self, &secret.secret_type).await?;
+                let source = types.secret_type(self, &secret.secret_type)?;
                 secrets.push(SecretVariable { name: v.name.text.clone(), source, path: secret.path.clone().unwrap_or_default(), key: secret.key.clone() });
             }
         }
@@ -176,16 +185,10 @@ impl Compiler<'_> {
             let grants = grants_of(&decl.allow, decl.span)?;
             let bound = match &decl.implementation {
                 Implementation::Source { source, span } => {
-                    let plugin = self.plugin(source, *span, PluginKind::ResourceType, grants).await?;
-                    let wants_cache = plugin.requests.iter().any(|c| c.contains("{source.cache_dir}"));
-                    ResourceTypeImpl::Plugin { plugin, cache: rt.cache, wants_cache }
+                    ResourceTypeImpl::plugin(self.plugin(source, *span, PluginKind::ResourceType, grants).await?, rt.cache)
                 }
                 Implementation::Builtin if decl.name.text == TRIGGER_TYPE => ResourceTypeImpl::Trigger,
-                Implementation::Builtin => {
-                    let plugin = self.builtin(&decl.name.text, decl.span, grants)?;
-                    let wants_cache = plugin.requests.iter().any(|c| c.contains("{source.cache_dir}"));
-                    ResourceTypeImpl::Plugin { plugin, cache: rt.cache, wants_cache }
-                }
+                Implementation::Builtin => ResourceTypeImpl::plugin(self.builtin(&decl.name.text, decl.span, grants)?, rt.cache),
                 Implementation::Inline(ops) => {
                     let mut definition = Map::new();
                     definition.insert("name".into(), json!(decl.name.text));
@@ -311,9 +314,7 @@ impl Types {
         if name.text == TRIGGER_TYPE {
             return Ok(ResourceTypeImpl::Trigger);
         }
-        let plugin = c.builtin(&name.text, name.span, Vec::new())?;
-        let wants_cache = plugin.requests.iter().any(|c| c.contains("{source.cache_dir}"));
-        Ok(ResourceTypeImpl::Plugin { plugin, cache: None, wants_cache })
+        Ok(ResourceTypeImpl::plugin(c.builtin(&name.text, name.span, Vec::new())?, None))
     }
 
     fn runner(&self, c: &Compiler<'_>, name: &lang::Name) -> Result<RunnerImpl> {
@@ -330,7 +331,7 @@ impl Types {
         }
     }
 
-    async fn secret_type(&self, c: &Compiler<'_>, name: &lang::Name) -> Result<SecretSource> {
+    fn secret_type(&self, c: &Compiler<'_>, name: &lang::Name) -> Result<SecretSource> {
         match self.secret_types.get(&name.text) {
             Some(found) => Ok(found.clone()),
             None => Ok(SecretSource { plugin: c.builtin(&name.text, name.span, Vec::new())?, config: json!({}) }),
@@ -414,7 +415,7 @@ impl JobCompiler<'_> {
             compiled.attempts = common.attempts.max(1);
             compiled.hooks = self.hooks(&common.hooks).await?;
             for (secret_type, path) in &common.secrets {
-                let source = self.types.secret_type(self.compiler, secret_type).await?;
+                let source = self.types.secret_type(self.compiler, secret_type)?;
                 compiled.secrets.push(StepSecret { source, path: path.clone() });
             }
         }
