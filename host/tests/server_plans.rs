@@ -138,3 +138,37 @@ async fn a_pending_build_runs_the_plan_it_was_created_with() {
     assert!(log_of(&second["id"]).await.contains("plan-v1"), "the pending build must keep its plan");
     assert!(log_of(&third["id"]).await.contains("plan-v2"), "a build created after the change runs the new plan");
 }
+
+/// A pipeline set through the API (without variables) is stored with its plan, so a restarted
+/// server runs it again; one set with variables waits to be set again, saying why.
+#[tokio::test]
+async fn a_restarted_server_runs_the_pipelines_set_through_its_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pikoci.db");
+    let db_flags = ["--db-system", "sqlite", "--db-name", db.to_str().unwrap()];
+    let job = |marker: &str| {
+        format!("job \"hello\" {{\n  task \"t\" {{\n    run \"exec\" {{\n      path = \"/bin/echo\"\n      args = [\"{marker}\"]\n    }}\n  }}\n}}\n")
+    };
+    let set = |api: &Api, name: &'static str, body: Value| {
+        let request = api.c.put(format!("{}/api/v1/teams/main/pipelines/{name}", api.base)).bearer_auth(&api.token).json(&body);
+        async move {
+            let r = request.send().await.unwrap();
+            assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+        }
+    };
+    {
+        let server = support::server::start(&db_flags);
+        let api = Api::admin(&server).await;
+        set(&api, "kept", json!({"config": job("from-the-api")})).await;
+        set(&api, "with-vars", json!({"config": format!("variable \"v\" {{ type = string }}\n{}", job("${var.v}")), "vars": {"v": "x"}})).await;
+    }
+    let server = support::server::start(&db_flags);
+    let api = Api::admin(&server).await;
+    assert_eq!(api.get("/api/v1/teams/main/pipelines/kept").await["loaded"], true, "{}", server.log());
+    assert_eq!(api.get("/api/v1/teams/main/pipelines/with-vars").await["loaded"], false, "{}", server.log());
+    trigger(&api, "kept", "hello").await;
+    let builds = api.finished("kept", "hello", 1).await;
+    assert_eq!(builds[0]["status"], "succeeded", "{}", server.log());
+    assert!(api.log_lines(&builds[0]["id"]).await.iter().any(|l| l.contains("from-the-api")));
+    assert!(server.log().contains("set with variables"), "{}", server.log());
+}

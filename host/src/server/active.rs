@@ -71,6 +71,45 @@ impl ActivePipelines {
     }
 }
 
+/// At start-up: run again every stored pipeline whose current version's plan is stored, as it
+/// was compiled (no plugin is fetched again: they are named by digest). Returns how many; those
+/// set with variables (kept in memory only) are named in the log and wait to be set again.
+pub async fn restore_pipelines(state: &AppState) -> Result<usize, String> {
+    let mut restored = 0;
+    for pipeline in state.store.pipelines(None).await.map_err(|e| e.to_string())? {
+        let Some(version) = pipeline.current_version else { continue };
+        let compiled = match state.store.pipeline_plan(version).await.map_err(|e| e.to_string())? {
+            Some(json) => match serde_json::from_str::<CompiledPipeline>(&json) {
+                Ok(compiled) => Arc::new(compiled),
+                Err(e) => {
+                    tracing::warn!(pipeline = %pipeline.name, error = %e, "the stored plan cannot be read; set the pipeline again");
+                    continue;
+                }
+            },
+            None => {
+                tracing::warn!(pipeline = %pipeline.name, "set with variables, which are kept in memory only: set it again to run it");
+                continue;
+            }
+        };
+        let store = &state.store;
+        let jobs =
+            store.jobs(pipeline.id).await.map_err(|e| e.to_string())?.into_iter().filter(|j| compiled.job(&j.name).is_some()).map(|j| (j.name, j.id)).collect();
+        let resources = store
+            .resources(pipeline.id)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|r| compiled.resource(&r.name).is_some())
+            .map(|r| (r.name, r.id))
+            .collect();
+        state.pipelines.versions.write().unwrap().insert(version, compiled.clone());
+        let active = Arc::new(ActivePipeline { id: pipeline.id, team_id: pipeline.team_id, version, compiled, jobs, resources });
+        state.pipelines.current.write().unwrap().insert(pipeline.id, active);
+        restored += 1;
+    }
+    Ok(restored)
+}
+
 /// Validate and compile `text`, then store it as the pipeline's new version and run it.
 /// On any error nothing changes: the previous version keeps running.
 pub async fn set_pipeline(state: &AppState, team: &str, name: &str, text: &str, vars: &VarValues) -> Result<Arc<ActivePipeline>, String> {

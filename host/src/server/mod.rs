@@ -49,6 +49,10 @@ pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf, registry: crat
     let mut state = AppState::new(store, engine, cache_dir.clone(), registry, args.concurrency, args.run_worker);
     state.check_limits = args.check_limits();
 
+    let restored = active::restore_pipelines(&state).await.map_err(anyhow::Error::msg)?;
+    if restored > 0 {
+        eprintln!("pikoci: {restored} stored pipeline(s) running again");
+    }
     if let Some(path) = &args.pipeline_config {
         let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         let vars =
