@@ -580,9 +580,8 @@ impl<'a> Decoder<'a> {
     }
 
     fn allow(&mut self, block: &Block) -> Allow {
-        const KEYS: &[&str] = &["read", "write", "net", "run", "env"];
         let _ = self.labels(block, &[]);
-        self.check_fields(&block.body, "`allow`", KEYS, &[], false);
+        self.check_fields(&block.body, "`allow`", &CAPABILITY_KINDS, &[], false);
         let body = &block.body;
         let allow = Allow {
             read: self.strings(body, "read").unwrap_or_default(),

@@ -142,6 +142,10 @@ pub enum Implementation<Inline> {
     Builtin,
 }
 
+/// The kinds of capability, in the text form `KIND:VALUE` the CLI's `--allow`, manifests and a
+/// pipeline's `allow` block share (the runtime parses the values).
+pub const CAPABILITY_KINDS: [&str; 5] = ["read", "write", "net", "run", "env"];
+
 /// What a type's plugin may do beyond what its kind needs: `allow { read write net run env }`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Allow {
@@ -155,6 +159,16 @@ pub struct Allow {
     pub run: Vec<String>,
     /// Environment variable names it may see.
     pub env: Vec<String>,
+}
+
+impl Allow {
+    /// Each grant in its capability text form (`read:/srv`), in [`CAPABILITY_KINDS`] order.
+    pub fn capabilities(&self) -> impl Iterator<Item = String> + '_ {
+        CAPABILITY_KINDS
+            .iter()
+            .zip([&self.read, &self.write, &self.net, &self.run, &self.env])
+            .flat_map(|(kind, values)| values.iter().map(move |v| format!("{kind}:{v}")))
+    }
 }
 
 /// A command run through a runner: `check "exec" { path = ..., args = [...] }`, `run "docker" {

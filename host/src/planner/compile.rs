@@ -85,16 +85,7 @@ struct Types {
 }
 
 fn grants_of(allow: &lang::Allow, span: Span) -> Result<Vec<Capability>> {
-    let mut out = Vec::new();
-    for (kind, values) in [("read", &allow.read), ("write", &allow.write), ("net", &allow.net), ("run", &allow.run), ("env", &allow.env)] {
-        for value in values {
-            match format!("{kind}:{value}").parse::<Capability>() {
-                Ok(cap) => out.push(cap),
-                Err(e) => return fail(span, format!("in `allow`: {e}")),
-            }
-        }
-    }
-    Ok(out)
+    allow.capabilities().map(|text| text.parse::<Capability>().map_err(|e| CompileError { span, message: format!("in `allow`: {e}") })).collect()
 }
 
 /// A runner call's `path` and `args`, as the exec adapters read them.

@@ -49,12 +49,19 @@ impl CapabilityParseError {
     }
 }
 
+/// "read, write, net, run or env", from the one list of kinds.
+fn kinds_phrase() -> String {
+    let kinds = pikoci_pipeline::CAPABILITY_KINDS;
+    let (last, rest) = kinds.split_last().expect("there are capability kinds");
+    format!("{} or {last}", rest.join(", "))
+}
+
 impl FromStr for Capability {
     type Err = CapabilityParseError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let (kind, value) =
-            text.split_once(':').ok_or_else(|| CapabilityParseError::new(text, "expected KIND:VALUE where KIND is read, write, net, run or env"))?;
+            text.split_once(':').ok_or_else(|| CapabilityParseError::new(text, format!("expected KIND:VALUE where KIND is {}", kinds_phrase())))?;
         match kind {
             "read" => Ok(Capability::Directory(DirectoryGrant::parse(text, value, Access::ReadOnly)?)),
             "write" => Ok(Capability::Directory(DirectoryGrant::parse(text, value, Access::ReadWrite)?)),
@@ -62,7 +69,7 @@ impl FromStr for Capability {
             "run" => Ok(Capability::Program(ProgramGrant::parse(text, value)?)),
             "env" if !value.is_empty() && !value.contains('=') => Ok(Capability::EnvVar(value.to_string())),
             "env" => Err(CapabilityParseError::new(text, "expected env:NAME, a variable name without `=`")),
-            other => Err(CapabilityParseError::new(text, format!("unknown kind `{other}`; expected read, write, net, run or env"))),
+            other => Err(CapabilityParseError::new(text, format!("unknown kind `{other}`; expected {}", kinds_phrase()))),
         }
     }
 }
