@@ -5,7 +5,7 @@
 mod support;
 
 use pikoci::executor::grants::CallValues;
-use pikoci::runtime::host_process::BackgroundProcesses;
+use pikoci::runtime::host_process::{detaching_into, BackgroundProcesses};
 use pikoci::runtime::{Capabilities, StartedService};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -17,19 +17,19 @@ struct Service {
     plugin: BoundPlugin,
     params: Value,
     grants: Capabilities,
+    background: BackgroundProcesses,
 }
 
 impl Service {
     fn new(name: &str, params: Value, background: &BackgroundProcesses) -> Self {
         let plugin = bound(name);
-        let mut grants = call_grants(&plugin, &CallValues { params: Some(&params), ..Default::default() }, &[]);
-        grants.background = Some(background.clone());
-        Service { plugin, params, grants }
+        let grants = call_grants(&plugin, &CallValues { params: Some(&params), ..Default::default() }, &[]);
+        Service { plugin, params, grants, background: background.clone() }
     }
 
     async fn start(&self) -> StartedService {
         let (_, log) = support::log();
-        self.plugin.plugin.start(&self.grants, log, "svc", &self.params).await.expect("start")
+        detaching_into(&self.background, self.plugin.plugin.start(&self.grants, log, "svc", &self.params)).await.expect("start")
     }
 
     /// Poll `ready` as the executor does, for at most 30 s.
@@ -37,7 +37,7 @@ impl Service {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let (_, log) = support::log();
-            if self.plugin.plugin.ready(&self.grants, log, &started.state, &self.params).await.expect("ready") {
+            if detaching_into(&self.background, self.plugin.plugin.ready(&self.grants, log, &started.state, &self.params)).await.expect("ready") {
                 return;
             }
             assert!(Instant::now() < deadline, "the service was not ready within 30 s");
@@ -47,7 +47,9 @@ impl Service {
 
     async fn stop(&self, started: &StartedService) {
         let (log, sink) = support::log();
-        self.plugin.plugin.stop(&self.grants, sink, &started.state, &self.params).await.unwrap_or_else(|e| panic!("stop: {e}\n{}", log.text()));
+        detaching_into(&self.background, self.plugin.plugin.stop(&self.grants, sink, &started.state, &self.params))
+            .await
+            .unwrap_or_else(|e| panic!("stop: {e}\n{}", log.text()));
     }
 }
 
@@ -157,6 +159,6 @@ async fn a_misspelt_param_is_named() {
     let background = BackgroundProcesses::default();
     let redis = Service::new("redis", json!({"prot": 1234}), &background);
     let (_, log) = support::log();
-    let err = redis.plugin.plugin.start(&redis.grants, log, "svc", &redis.params).await.unwrap_err().to_string();
+    let err = detaching_into(&redis.background, redis.plugin.plugin.start(&redis.grants, log, "svc", &redis.params)).await.unwrap_err().to_string();
     assert!(err.contains("prot"), "{err}");
 }

@@ -196,9 +196,8 @@ async fn a_process_may_outlive_its_call_only_where_the_call_allows_it() {
     assert_eq!(what, "leave a process running after the call");
 
     let background = pikoci::runtime::host_process::BackgroundProcesses::default();
-    let mut caps = grants(&["run:sleep".into()]);
-    caps.background = Some(background.clone());
-    let versions = probe.check(&caps, log, &detach, None).await.unwrap();
+    let caps = grants(&["run:sleep".into()]);
+    let versions = pikoci::runtime::host_process::detaching_into(&background, probe.check(&caps, log, &detach, None)).await.unwrap();
     let (pid, second_refused) = answer(&versions).split_once(' ').unwrap();
     assert_eq!(second_refused, "true");
     assert_eq!(background.len(), 1);

@@ -27,11 +27,12 @@ impl Services {
         let services = std::mem::take(&mut *self.0.lock().unwrap());
         for service in services.into_iter().rev() {
             let values = CallValues { params: Some(&service.params), ..Default::default() };
-            let mut grants = grants::for_call(&service.plugin, &values, &[]);
-            grants.background = Some(build.background.clone());
+            let grants = grants::for_call(&service.plugin, &values, &[]);
             let log = build.log.step(&service.step);
             let stopped = match build.plugin(&service.plugin) {
-                Ok(plugin) => plugin.stop(&grants, log, &service.state, &service.params).await.map_err(|e| e.to_string()),
+                Ok(plugin) => crate::runtime::host_process::detaching_into(&build.background, plugin.stop(&grants, log, &service.state, &service.params))
+                    .await
+                    .map_err(|e| e.to_string()),
                 Err(why) => Err(why),
             };
             match stopped {

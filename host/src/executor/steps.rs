@@ -4,6 +4,7 @@ use super::grants::{self, CallValues};
 use super::plan::{GetStep, PluginRef, PutStep, ResourceBackend, ServiceStep, TaskStep};
 use super::services::RunningService;
 use super::{Build, Outcome};
+use crate::runtime::host_process::detaching_into;
 use crate::runtime::{CallError, Fetched, TaskSpec, Version};
 use serde_json::Value;
 use std::path::Path;
@@ -224,10 +225,9 @@ impl Build {
             map.insert("env".into(), serde_json::to_value(self.step_env(own_env)).unwrap_or_default());
         }
         let values = CallValues { params: Some(&params), ..Default::default() };
-        let mut grants = grants::for_call(&service.plugin, &values, &[]);
-        grants.background = Some(self.background.clone());
+        let grants = grants::for_call(&service.plugin, &values, &[]);
         let log = self.log.step(step);
-        let started = match plugin.start(&grants, log.clone(), &service.name, &params).await {
+        let started = match detaching_into(&self.background, plugin.start(&grants, log.clone(), &service.name, &params)).await {
             Ok(started) => started,
             Err(e) => return errored(e),
         };
@@ -241,7 +241,7 @@ impl Build {
         });
         let deadline = tokio::time::Instant::now() + service.ready_timeout;
         loop {
-            match plugin.ready(&grants, log.clone(), &started.state, &params).await {
+            match detaching_into(&self.background, plugin.ready(&grants, log.clone(), &started.state, &params)).await {
                 Ok(true) => break,
                 Ok(false) => {}
                 Err(e) => return errored(e),

@@ -144,6 +144,23 @@ impl BackgroundProcesses {
     }
 }
 
+tokio::task_local! {
+    /// The scope the plugin calls made inside [`detaching_into`] leave their detached programs in.
+    static DETACH_INTO: BackgroundProcesses;
+}
+
+/// Run `calls` with `background` as the place where the programs they detach go (a build's, for
+/// its services): a live handle given to each call's state when it is built, not carried in the
+/// call's grants, which stay plain data. Outside such a scope a call may not detach anything.
+pub async fn detaching_into<F: std::future::Future>(background: &BackgroundProcesses, calls: F) -> F::Output {
+    DETACH_INTO.scope(background.clone(), calls).await
+}
+
+/// The scope of the calls being made now, if any.
+pub(crate) fn current_detach_scope() -> Option<BackgroundProcesses> {
+    DETACH_INTO.try_with(|b| b.clone()).ok()
+}
+
 impl std::fmt::Debug for BackgroundProcesses {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_set().entries(self.0.lock().unwrap().keys()).finish()
@@ -332,7 +349,7 @@ fn stdio_for(output: Output) -> Stdio {
 
 impl wit::Host for PluginState {
     async fn stop_detached(&mut self, handle: u32) -> wasmtime::Result<Result<(), PluginError>> {
-        let child = self.grants.background.as_ref().and_then(|b| b.0.lock().unwrap().remove(&handle));
+        let child = self.background.as_ref().and_then(|b| b.0.lock().unwrap().remove(&handle));
         let Some(mut child) = child else {
             return Ok(Err(PluginError::Failed(format!("no detached process {handle} in this build"))));
         };
@@ -344,7 +361,7 @@ impl wit::Host for PluginState {
     }
 
     async fn is_running(&mut self, handle: u32) -> wasmtime::Result<bool> {
-        let Some(background) = &self.grants.background else { return Ok(false) };
+        let Some(background) = &self.background else { return Ok(false) };
         let mut children = background.0.lock().unwrap();
         Ok(children.get_mut(&handle).is_some_and(ChildHandle::is_running))
     }
@@ -394,7 +411,7 @@ impl wit::HostChild for PluginState {
     }
 
     async fn detach(&mut self, child: Resource<ChildHandle>) -> wasmtime::Result<Result<u32, PluginError>> {
-        let Some(background) = self.grants.background.clone() else {
+        let Some(background) = self.background.clone() else {
             let what = "leave a process running after the call".to_string();
             record_denial(&self.report, what.clone());
             return Ok(Err(PluginError::CapabilityDenied(what)));

@@ -38,6 +38,8 @@ pub struct PluginState {
     pub(crate) grants: Arc<Capabilities>,
     pub(crate) log: Arc<dyn LogSink>,
     pub(crate) report: SharedReport,
+    /// Where the programs this call detaches go; `None` refuses detaching.
+    pub(crate) background: Option<crate::runtime::host_process::BackgroundProcesses>,
 }
 
 impl PluginState {
@@ -84,6 +86,7 @@ impl PluginState {
             grants,
             log,
             report,
+            background: crate::runtime::host_process::current_detach_scope(),
         })
     }
 }

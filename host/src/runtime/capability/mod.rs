@@ -117,8 +117,6 @@ pub struct Capabilities {
     pub memory_limit: u64,
     /// How long one call may take before it is stopped.
     pub timeout: Duration,
-    /// Where processes the plugin detaches go (service types); `None` refuses detaching.
-    pub background: Option<crate::runtime::host_process::BackgroundProcesses>,
     /// Run every program the plugin starts in a container of this configuration (a type-level
     /// `runner "docker" { image = ... }`: the docker runner's params).
     pub container: Option<serde_json::Value>,
@@ -133,7 +131,6 @@ impl Default for Capabilities {
             env: Vec::new(),
             memory_limit: DEFAULT_MEMORY_LIMIT,
             timeout: DEFAULT_TIMEOUT,
-            background: None,
             container: None,
         }
     }
