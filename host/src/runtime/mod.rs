@@ -9,6 +9,7 @@ pub mod call_error;
 pub mod call_observer;
 pub mod capability;
 pub mod compiled_cache;
+mod container;
 pub mod engine;
 mod host_log;
 pub mod host_process;
