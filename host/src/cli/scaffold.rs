@@ -44,13 +44,14 @@ pub enum Lang {
     Js,
 }
 
-impl Kind {
-    fn world(self) -> &'static str {
-        match self {
-            Kind::Resource => "resource-type-plugin",
-            Kind::Runner => "runner-plugin",
-            Kind::Service => "service-type-plugin",
-            Kind::Secret => "secret-type-plugin",
+/// `--kind`'s short names for the plugin kinds.
+impl From<Kind> for crate::runtime::PluginKind {
+    fn from(kind: Kind) -> Self {
+        match kind {
+            Kind::Resource => crate::runtime::PluginKind::ResourceType,
+            Kind::Runner => crate::runtime::PluginKind::Runner,
+            Kind::Service => crate::runtime::PluginKind::ServiceType,
+            Kind::Secret => crate::runtime::PluginKind::SecretType,
         }
     }
 }
@@ -150,7 +151,7 @@ pub fn create(args: &NewArgs, dir: &Path) -> anyhow::Result<()> {
             .replace("{{crate}}", &name.replace('-', "_"))
             .replace("{{kind}}", &format!("{:?}", args.kind).to_lowercase())
             .replace("{{lang}}", &format!("{:?}", args.lang).to_lowercase())
-            .replace("{{world}}", args.kind.world())
+            .replace("{{world}}", crate::runtime::PluginKind::from(args.kind).world())
             .replace("{{sdk_path}}", &sdk_path)
     };
     for (path, text, script) in files {
