@@ -5,7 +5,7 @@
 //! and shipped to a worker. [`crate::planner`] compiles it from the typed pipeline; the executor
 //! never looks at HCL, and resolves plugin references through a [`crate::runtime::PluginSet`].
 
-use crate::runtime::{Capabilities, Capability, Plugin, PluginKind, Version};
+use crate::runtime::{Capabilities, Capability, Plugin, PluginKind, PluginManifest, Version};
 use pikoci_registry::Digest;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -44,11 +44,15 @@ pub struct PluginRef {
 impl PluginRef {
     /// `plugin` with `grants`; `trusted` grants its manifest's requests too.
     pub fn of(plugin: &Plugin, origin: &str, grants: Vec<Capability>, trusted: bool) -> Self {
-        let manifest = plugin.manifest();
+        Self::from_manifest(plugin.manifest(), *plugin.digest(), origin, grants, trusted)
+    }
+
+    /// The same, from what the component says of itself, without loading it.
+    pub fn from_manifest(manifest: &PluginManifest, digest: Digest, origin: &str, grants: Vec<Capability>, trusted: bool) -> Self {
         PluginRef {
             name: manifest.name.clone(),
             origin: origin.to_string(),
-            digest: *plugin.digest(),
+            digest,
             kind: manifest.kind,
             grants,
             requests: if trusted { manifest.requested_capabilities.clone() } else { Vec::new() },

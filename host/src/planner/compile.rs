@@ -8,9 +8,10 @@ use super::compiled::{CompiledJob, CompiledPipeline, CompiledResource, GetInput}
 use crate::builtin;
 use crate::executor::{Action, GetStep, Hooks, PluginRef, PutStep, ResourceBackend, SecretSource, SecretVariable, ServiceStep, Step, StepSecret, TaskStep};
 use crate::plugin_source::PluginLocator;
-use crate::runtime::{Capability, PluginKind, PluginSet};
+use crate::runtime::{Capability, PluginKind, PluginManifest, PluginSet};
 use pikoci_pipeline::builtins::{inline_adapter, TEMPLATE_RUNNER, TRIGGER_TYPE};
 use pikoci_pipeline::{self as lang, HookAction, HookEvent, Implementation, Params, PluginSource, Span, TypeDecl};
+use pikoci_registry::Digest;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -28,8 +29,9 @@ fn fail<T>(span: Span, message: impl Into<String>) -> Result<T> {
     Err(CompileError { span, message: message.into() })
 }
 
-/// Whether remote plugins (registries, URLs) are fetched. Offline, a remote type is compiled
-/// from what its block says, without its component: enough to check and show the pipeline.
+/// Whether plugins are fetched and loaded. Offline, a remote type (registry, URL) is compiled
+/// from what its block says, without its component, and local components are read for their
+/// manifests only: enough to check and show the pipeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fetch {
     Remote,
@@ -151,8 +153,7 @@ impl Compiler<'_> {
         if located.manifest.kind != kind {
             return fail(span, format!("`{origin}` is a {}, not a {kind}", located.manifest.kind));
         }
-        let plugin = self.plugins.load(&origin, &located.bytes).map_err(|message| CompileError { span, message })?;
-        Ok(PluginRef::of(&plugin, &origin, grants, matches!(source, PluginSource::Builtin(_))))
+        self.bind(&origin, &located.bytes, span, grants, matches!(source, PluginSource::Builtin(_)))
     }
 
     fn builtin(&self, name: &str, span: Span, grants: Vec<Capability>) -> Result<PluginRef> {
@@ -160,8 +161,19 @@ impl Compiler<'_> {
             return fail(span, format!("built-in `pikoci://{name}` is missing from this binary"));
         };
         let origin = format!("pikoci://{name}");
-        let plugin = self.plugins.load(&origin, b.bytes).map_err(|message| CompileError { span, message })?;
-        Ok(PluginRef::of(&plugin, &origin, grants, true))
+        self.bind(&origin, b.bytes, span, grants, true)
+    }
+
+    /// The reference to the component `bytes`. To run, it is loaded (compiled and linked) now, so
+    /// a component that cannot run fails the set, not its first build; a check offline needs
+    /// only its manifest.
+    fn bind(&self, origin: &str, bytes: &[u8], span: Span, grants: Vec<Capability>, trusted: bool) -> Result<PluginRef> {
+        if self.fetch == Fetch::Offline {
+            let manifest = PluginManifest::from_component(bytes, origin).map_err(|e| CompileError { span, message: format!("{origin}: {e}") })?;
+            return Ok(PluginRef::from_manifest(&manifest, Digest::of(bytes), origin, grants, trusted));
+        }
+        let plugin = self.plugins.load(origin, bytes).map_err(|message| CompileError { span, message })?;
+        Ok(PluginRef::of(&plugin, origin, grants, trusted))
     }
 
     fn adapter(&self, kind: PluginKind, span: Span, grants: Vec<Capability>) -> Result<PluginRef> {
