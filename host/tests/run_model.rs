@@ -204,6 +204,42 @@ job "test" {{
     assert!(log.contains("task t | service pikoci-ci-test-svc"), "{log}");
 }
 
+/// A plugin's error may quote what it ran; the build's outcome, which the server stores, is
+/// redacted like its log.
+#[test]
+fn an_error_that_quotes_a_secret_is_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = write(
+        dir.path(),
+        "p.hcl",
+        r#"
+variable "token" {
+  type = string
+  secret "env" {
+    key = "PIKOCI_TEST_QUOTED"
+  }
+}
+resource_type "leaky" {
+  check "exec" {
+    path = "/bin/sh"
+    args = ["-ec", "exit 3", "${var.token}"]
+  }
+  pull "exec" {
+    path = "/bin/true"
+  }
+}
+resource "leaky" "src" {}
+job "j" {
+  get "leaky" "src" {}
+}
+"#,
+    );
+    let (ok, log) = run(dir.path(), &pipeline, "j", &[("PIKOCI_TEST_QUOTED", "qu0ted-s3cret")]);
+    assert!(!ok, "{log}");
+    assert!(log.contains("job j errored") && log.contains("((redacted))"), "{log}");
+    assert!(!log.contains("qu0ted-s3cret"), "{log}");
+}
+
 #[test]
 fn a_secret_path_may_come_from_another_secret() {
     let dir = tempfile::tempdir().unwrap();

@@ -172,3 +172,36 @@ async fn a_restarted_server_runs_the_pipelines_set_through_its_api() {
     assert!(api.log_lines(&builds[0]["id"]).await.iter().any(|l| l.contains("from-the-api")));
     assert!(server.log().contains("set with variables"), "{}", server.log());
 }
+
+#[tokio::test]
+async fn a_pending_build_runs_even_when_the_change_removed_its_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("gate");
+    let pipeline = dir.path().join("removal.hcl");
+    std::fs::write(&pipeline, slow_job(&gate, "plan-v1")).unwrap();
+    let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap()]);
+    let api = Api::admin(&server).await;
+    let first = trigger(&api, "removal", "slow").await;
+    let second = trigger(&api, "removal", "slow").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !api.log_lines(&first["id"]).await.iter().any(|l| l.contains("plan-v1")) {
+        assert!(Instant::now() < deadline, "the first build never started: {}", server.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let other = "job \"other\" {\n  task \"t\" {\n    run \"exec\" {\n      path = \"/bin/true\"\n    }\n  }\n}\n";
+    let set =
+        api.c.put(format!("{}/api/v1/teams/main/pipelines/removal", api.base)).bearer_auth(&api.token).json(&json!({"config": other})).send().await.unwrap();
+    assert_eq!(set.status(), 200, "{}", set.text().await.unwrap());
+    std::fs::write(&gate, "open").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let build = api.get(&format!("/api/v1/builds/{}", second["id"])).await;
+        if build["finished_at"].is_number() {
+            assert_eq!(build["status"], "succeeded", "{build}\n{}", server.log());
+            break;
+        }
+        assert!(Instant::now() < deadline, "the pending build never ran: {build}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(api.log_lines(&second["id"]).await.iter().any(|l| l.contains("plan-v1")));
+}

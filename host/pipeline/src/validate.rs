@@ -138,7 +138,8 @@ impl<'a> Validator<'a> {
         check("runner type", p.runner_types.iter().map(|t| (t.name.text.clone(), t.name.span)).collect(), &mut problems);
         check("service type", p.service_types.iter().map(|t| (t.name.text.clone(), t.name.span)).collect(), &mut problems);
         check("secret type", p.secret_types.iter().map(|t| (t.name.text.clone(), t.name.span)).collect(), &mut problems);
-        check("resource", p.resources.iter().map(|r| (format!("{}.{}", r.type_name, r.name), r.name.span)).collect(), &mut problems);
+        // A resource's name is its identity in builds, versions and caches, whatever its type.
+        check("resource", p.resources.iter().map(|r| (r.name.text.clone(), r.name.span)).collect(), &mut problems);
         check("job", p.jobs.iter().map(|j| (j.name.text.clone(), j.name.span)).collect(), &mut problems);
         self.problems.extend(problems);
     }
@@ -155,6 +156,13 @@ impl<'a> Validator<'a> {
         }
         for t in &p.runner_types {
             self.type_decl(PluginKind::Runner, t);
+            if let Some(runner) = &t.runner {
+                let d = self
+                    .src
+                    .error(runner.span, format!("runner type `{}` has a `runner` override; runners run tasks, so a task says where it runs", t.name))
+                    .expected("`run \"docker\" { image = ... }` in the task, or a `runner_type` whose `run` starts the container");
+                self.push(d);
+            }
         }
         for t in &p.service_types {
             self.type_decl(PluginKind::ServiceType, t);
@@ -182,6 +190,13 @@ impl<'a> Validator<'a> {
                 .src
                 .error(call.runner.span, format!("inline commands run with the `exec` runner; `{}` is not supported here yet", call.runner))
                 .expected("`\"exec\"`, with a type-level `runner \"docker\" { image = ... }` to run the commands in a container");
+            self.push(d);
+        }
+        // An empty block declares no command (PikoCI's `push "exec" { }`); one with attributes
+        // but no program would otherwise be dropped without a word.
+        let has_path = call.params.get("path").and_then(|v| v.as_str()).is_some_and(|p| !p.trim().is_empty());
+        if !call.params.is_empty() && !has_path {
+            let d = self.src.error(call.span, "this command has no `path`, the program to run").expected("path = \"/bin/sh\", args = [\"-ec\", \"...\"]");
             self.push(d);
         }
     }

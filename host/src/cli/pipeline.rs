@@ -159,9 +159,8 @@ async fn plan(cli: &Cli, args: &PlanArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
         compiled.jobs.retain(|j| &j.name == job);
-        let used: Vec<String> = compiled.jobs[0].gets.iter().map(|g| g.resource.clone()).collect();
-        let puts = super::plan_view::put_resources(&compiled.jobs[0]);
-        compiled.resources.retain(|r| used.contains(&r.name) || puts.contains(&r.name));
+        let used = super::plan_view::used_resources(&compiled.jobs[0]);
+        compiled.resources.retain(|r| used.contains(&r.name));
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&compiled).expect("a compiled pipeline serialises"));

@@ -7,8 +7,11 @@ use std::fmt::Write as _;
 
 fn plugin(p: &PluginRef) -> String {
     let digest = p.digest.to_string();
-    let short = &digest[..digest.len().min(19)];
-    let mut out = format!("{} ({short}…)", p.origin);
+    let mut out = if p.digest == crate::planner::compile::unfetched_digest() {
+        format!("{} (not fetched: its digest is known once it is)", p.origin)
+    } else {
+        format!("{} ({}…)", p.origin, &digest[..digest.len().min(19)])
+    };
     if !p.grants.is_empty() {
         let grants: Vec<String> = p.grants.iter().map(|g| g.to_string()).collect();
         let _ = write!(out, " allow [{}]", grants.join(", "));
@@ -29,12 +32,13 @@ fn backend(b: &ResourceBackend) -> String {
     }
 }
 
-/// The resources a job's puts push to.
-pub fn put_resources(job: &CompiledJob) -> Vec<String> {
+/// The resources a job's steps and hooks get or put.
+pub fn used_resources(job: &CompiledJob) -> Vec<String> {
     fn walk(steps: &[Step], out: &mut Vec<String>) {
         for s in steps {
             match &s.action {
                 Action::Put(p) => out.push(p.resource.clone()),
+                Action::Get(g) => out.push(g.resource.clone()),
                 Action::InParallel { steps, .. } | Action::Do(steps) => walk(steps, out),
                 _ => {}
             }

@@ -118,6 +118,13 @@ pub async fn run_job(plan: &JobPlan, events: std::sync::Arc<dyn BuildEventSink>,
     outcome = build.run_hooks(&plan.hooks, outcome).await;
     build.services.stop_all(&build).await;
     build.background.kill_all();
+    // The reason is stored and shown like a log line: a plugin's error may quote a secret.
+    let redact = |why: &String| build.log.redactor().redact(why);
+    outcome = match &outcome {
+        Outcome::Failed(why) => Outcome::Failed(redact(why)),
+        Outcome::Errored(why) => Outcome::Errored(redact(why)),
+        other => other.clone(),
+    };
 
     let kept_workdir = if keep {
         Some(workdirs::keep(workdir))

@@ -32,9 +32,11 @@ pub struct PluginRef {
     pub kind: PluginKind,
     /// Granted to every call of this plugin (the pipeline's `allow` block).
     pub grants: Vec<Capability>,
-    /// Requests of the plugin's manifest granted to each call once resolved against it
-    /// (`read:{source.path}`): built-in plugins only; a third-party plugin gets its `allow` block.
+    /// What the plugin's manifest asks for (`read:{source.path}`), as templates over a call.
     pub requests: Vec<String>,
+    /// Whether `requests` are granted, resolved against each call: built-in plugins only; a
+    /// third-party plugin gets its `allow` block.
+    pub trusted: bool,
     /// A type-level `runner "docker" { image = ... }`: every program the plugin starts runs in
     /// a container of this configuration (the docker runner's params).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,7 +57,8 @@ impl PluginRef {
             digest,
             kind: manifest.kind,
             grants,
-            requests: if trusted { manifest.requested_capabilities.clone() } else { Vec::new() },
+            requests: manifest.requested_capabilities.clone(),
+            trusted,
             container: None,
         }
     }

@@ -145,6 +145,8 @@ impl Build {
             let mut chained = Vec::new();
             names_in(&var.path, &mut chained);
             names_in(&var.key, &mut chained);
+            let mut config = var.source.config.clone();
+            walk_json(&mut config, &mut |s| names_in(s, &mut chained));
             let mut values = BTreeMap::new();
             for other in chained {
                 let value = self.resolve_variable(step, &other, resolving).await?;
@@ -154,7 +156,10 @@ impl Build {
             let (mut path, mut key) = (var.path.clone(), var.key.clone());
             substitute(&mut path, &values);
             substitute(&mut key, &values);
-            match self.read_secret(step, &var.source, &path, &key).await {
+            // A secret type's own settings may use secrets too (a Vault token from the env).
+            walk_json(&mut config, &mut |s| substitute(s, &values));
+            let source = SecretSource { plugin: var.source.plugin.clone(), config };
+            match self.read_secret(step, &source, &path, &key).await {
                 Ok(Some(value)) => Ok(value),
                 Ok(None) => Err(format!("secret for variable `{name}` not found (path `{}`, key `{}`)", var.path, var.key)),
                 Err(e) => Err(format!("cannot resolve variable `{name}`: {e}")),

@@ -38,6 +38,12 @@ pub enum Fetch {
     Offline,
 }
 
+/// What an offline plan holds for an unpinned remote component, whose digest is known once it
+/// is fetched: the empty file's, which no component has.
+pub fn unfetched_digest() -> Digest {
+    Digest::of(b"")
+}
+
 pub struct Compiler<'a> {
     pub plugins: &'a PluginSet,
     pub locator: &'a PluginLocator,
@@ -144,10 +150,8 @@ impl Compiler<'_> {
                 PluginSource::WasmUrl { digest, .. } => Some(*digest),
                 _ => None,
             };
-            // The digest of an unpinned tag is known once it is fetched; an empty component's
-            // stands in for it in an offline plan.
-            let digest = digest.unwrap_or_else(|| pikoci_registry::Digest::of(b""));
-            return Ok(PluginRef { name: origin.clone(), origin, digest, kind, grants, requests: Vec::new(), container: None });
+            let digest = digest.unwrap_or_else(unfetched_digest);
+            return Ok(PluginRef { name: origin.clone(), origin, digest, kind, grants, requests: Vec::new(), trusted: false, container: None });
         }
         let located = self.locator.fetch_source(source).await.map_err(|e| CompileError { span, message: format!("{e:#}") })?;
         if located.manifest.kind != kind {
@@ -258,7 +262,7 @@ impl Compiler<'_> {
             };
             t.secret_types.insert(st.name.text.clone(), bound);
         }
-        apply_runner_overrides(p, &mut t, self)?;
+        apply_runner_overrides(p, &mut t)?;
         Ok(t)
     }
 
@@ -281,29 +285,30 @@ impl Compiler<'_> {
 
 /// A type-level `runner "docker" { image = ... }`: every program the type's plugin starts runs in
 /// that container (the host's process interface wraps it), with the docker runner's grants.
-fn apply_runner_overrides(p: &lang::Pipeline, t: &mut Types, c: &Compiler<'_>) -> Result<()> {
-    fn wrap<I>(decl: &TypeDecl<I>, plugin: &mut PluginRef, c: &Compiler<'_>) -> Result<()> {
-        let Some(call) = &decl.runner else { return Ok(()) };
-        let docker = c.builtin("docker", call.span, Vec::new())?;
-        plugin.container = Some(Value::Object(object(&call.params)));
-        plugin.requests.extend(docker.requests.iter().filter(|r| !r.contains('{')).cloned());
+fn apply_runner_overrides(p: &lang::Pipeline, t: &mut Types) -> Result<()> {
+    fn wrap<I>(decl: &TypeDecl<I>, plugin: &mut PluginRef) -> Result<()> {
+        // The host starts the engine itself; the plugin's own program grants still apply to what
+        // it runs inside the container.
+        if let Some(call) = &decl.runner {
+            plugin.container = Some(Value::Object(object(&call.params)));
+        }
         Ok(())
     }
     for rt in &p.resource_types {
         match t.resource_types.get_mut(&rt.decl.name.text) {
-            Some(ResourceTypeImpl::Plugin { plugin, .. }) | Some(ResourceTypeImpl::Inline { adapter: plugin, .. }) => wrap(&rt.decl, plugin, c)?,
+            Some(ResourceTypeImpl::Plugin { plugin, .. }) | Some(ResourceTypeImpl::Inline { adapter: plugin, .. }) => wrap(&rt.decl, plugin)?,
             _ => {}
         }
     }
     for st in &p.service_types {
         match t.service_types.get_mut(&st.name.text) {
-            Some(ServiceTypeImpl::Plugin { plugin, .. }) | Some(ServiceTypeImpl::Inline { adapter: plugin, .. }) => wrap(st, plugin, c)?,
+            Some(ServiceTypeImpl::Plugin { plugin, .. }) | Some(ServiceTypeImpl::Inline { adapter: plugin, .. }) => wrap(st, plugin)?,
             None => {}
         }
     }
     for st in &p.secret_types {
         if let Some(source) = t.secret_types.get_mut(&st.name.text) {
-            wrap(st, &mut source.plugin, c)?;
+            wrap(st, &mut source.plugin)?;
         }
     }
     Ok(())
@@ -420,6 +425,12 @@ impl JobCompiler<'_> {
             for (secret_type, path) in &common.secrets {
                 let source = self.types.secret_type(self.compiler, secret_type)?;
                 compiled.secrets.push(StepSecret { source, path: path.clone() });
+            }
+            // An `in_parallel`'s secrets are its steps': each resolves them when it starts.
+            if let Action::InParallel { steps, .. } = &mut compiled.action {
+                for child in steps.iter_mut() {
+                    child.secrets.extend(compiled.secrets.iter().cloned());
+                }
             }
         }
         Ok(compiled)

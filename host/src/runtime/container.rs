@@ -61,8 +61,8 @@ pub(super) fn wrap(params: &serde_json::Value, program: &Path, cmd: &Command, cw
     let mut engine_args: Vec<String> =
         std::env::var("PIKOCI_CONTAINER_ENGINE_ARGS").map(|a| a.split_whitespace().map(str::to_string).collect()).unwrap_or_default();
     engine_args.extend(list("engine_args"));
-    static STARTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let name = format!("pikoci-{}-{}", std::process::id(), STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    // Unique across hosts and restarts that share an engine: cleanup removes by this name.
+    let name = format!("pikoci-{:016x}", rand::random::<u64>());
     let mut args = engine_args.clone();
     args.extend(["run".to_string(), "--rm".to_string(), "--name".to_string(), name.clone()]);
     if cmd.stdin.is_some() {

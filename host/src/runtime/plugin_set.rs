@@ -52,6 +52,12 @@ impl PluginSet {
         if let Some(builtin) = crate::builtin::BUILTINS.iter().find(|b| b.digest() == *digest) {
             return self.load(origin, builtin.bytes);
         }
+        // A plan compiled by another build of pikoci names its built-ins by that build's digests:
+        // built-ins come with the binary, so this binary's one of the same name serves.
+        if let Some(builtin) = crate::builtin::lookup(origin) {
+            tracing::info!(plugin = origin, planned = %digest, "the plan was compiled with another build of this built-in; using this binary's");
+            return self.load(origin, builtin.bytes);
+        }
         let stored = match &self.store_root {
             Some(root) => {
                 let store = ComponentStore::open(root).map_err(|e| format!("{origin}: {e}"))?;

@@ -77,7 +77,10 @@ impl ActivePipelines {
 pub async fn restore_pipelines(state: &AppState) -> Result<usize, String> {
     let mut restored = 0;
     for pipeline in state.store.pipelines(None).await.map_err(|e| e.to_string())? {
-        let Some(version) = pipeline.current_version else { continue };
+        let Some(version) = pipeline.current_version else {
+            tracing::warn!(pipeline = %pipeline.name, "set before pipelines had versions: set it again to run it");
+            continue;
+        };
         let compiled = match state.store.pipeline_plan(version).await.map_err(|e| e.to_string())? {
             Some(json) => match serde_json::from_str::<CompiledPipeline>(&json) {
                 Ok(compiled) => Arc::new(compiled),
@@ -123,6 +126,8 @@ pub async fn set_pipeline(state: &AppState, team: &str, name: &str, text: &str, 
     let team_row = store.ensure_team(team).await.map_err(|e| e.to_string())?;
     let stored = store.set_pipeline(team_row.id, name, text, stored_plan.as_deref()).await.map_err(|e| e.to_string())?;
     let version = stored.current_version.ok_or("the store did not record the pipeline's version")?;
+    // Known before any build of the version can be looked for (one may be created from now on).
+    state.pipelines.versions.write().unwrap().insert(version, compiled.clone());
     let mut jobs = HashMap::new();
     for job in compiled.job_names() {
         jobs.insert(job.clone(), store.ensure_job(stored.id, &job).await.map_err(|e| e.to_string())?.id);
@@ -131,7 +136,6 @@ pub async fn set_pipeline(state: &AppState, team: &str, name: &str, text: &str, 
     for r in &compiled.resources {
         resources.insert(r.name.clone(), store.ensure_resource(stored.id, &r.name, &r.type_name).await.map_err(|e| e.to_string())?.id);
     }
-    state.pipelines.versions.write().unwrap().insert(version, compiled.clone());
     let active = Arc::new(ActivePipeline { id: stored.id, team_id: team_row.id, version, compiled, jobs, resources });
     state.pipelines.current.write().unwrap().insert(stored.id, active.clone());
     state.wake.notify_one();

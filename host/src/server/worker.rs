@@ -108,8 +108,10 @@ async fn run_build(state: AppState, build: Build, cancel: CancellationToken) {
 }
 
 async fn execute(state: &AppState, build: &Build, cancel: CancellationToken) -> Result<(Outcome, Duration), String> {
-    let pipeline = state.pipelines.by_job(build.job_id).ok_or("the build's pipeline is not loaded on this server")?;
-    let job = pipeline.job_name(build.job_id).ok_or("the build's job is no longer in its pipeline")?.to_string();
+    // The job and pipeline as the store knows them: the job may have left the current version.
+    let job = state.store.job(build.job_id).await.map_err(|e| e.to_string())?.ok_or("the build's job no longer exists")?;
+    let pipeline = state.store.pipeline(job.pipeline_id).await.map_err(|e| e.to_string())?.ok_or("the build's pipeline no longer exists")?;
+    let job = job.name;
     let mut inputs = JobInputs::default();
     for used in state.store.build_versions(build.id).await.map_err(|e| e.to_string())? {
         inputs.versions.insert(used.name, Version(used.version.version));
