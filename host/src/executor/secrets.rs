@@ -50,9 +50,22 @@ fn walk_json(value: &mut Value, f: &mut dyn FnMut(&mut String)) {
 
 pub(super) fn walk_backend(backend: &mut ResourceBackend, f: &mut dyn FnMut(&mut String)) {
     match backend {
-        ResourceBackend::Plugin { source, .. } => walk_json(source, f),
-        ResourceBackend::Inline { definition, .. } => walk_json(definition, f),
+        ResourceBackend::Plugin { source, plugin, .. } => {
+            walk_json(source, f);
+            walk_container(plugin, f);
+        }
+        ResourceBackend::Inline { definition, adapter, .. } => {
+            walk_json(definition, f);
+            walk_container(adapter, f);
+        }
         ResourceBackend::Trigger { .. } => {}
+    }
+}
+
+/// A type-level `runner "docker"`'s params may use secrets too (a registry password).
+fn walk_container(plugin: &mut super::plan::PluginRef, f: &mut dyn FnMut(&mut String)) {
+    if let Some(container) = &mut plugin.container {
+        walk_json(container, f);
     }
 }
 
@@ -73,7 +86,10 @@ fn walk_step(action: &mut Action, f: &mut dyn FnMut(&mut String)) {
             task.env.iter_mut().for_each(|(_, v)| f(v));
             walk_json(&mut task.params, f);
         }
-        Action::Service(service) => walk_json(&mut service.params, f),
+        Action::Service(service) => {
+            walk_json(&mut service.params, f);
+            walk_container(&mut service.plugin, f);
+        }
         // Their children are resolved when they start.
         Action::InParallel { .. } | Action::Do(_) => {}
     }
