@@ -98,33 +98,37 @@ job "slow" {{
     )
 }
 
-#[tokio::test]
-async fn a_pending_build_runs_the_plan_it_was_created_with() {
-    let dir = tempfile::tempdir().unwrap();
-    let gate = dir.path().join("gate");
-    let pipeline = dir.path().join("versions.hcl");
-    std::fs::write(&pipeline, slow_job(&gate, "plan-v1")).unwrap();
+/// A server running pipeline `name` whose job `slow` (concurrency 1) prints `plan-v1` and waits
+/// for `DIR/gate`: build 1 running, build 2 pending behind it.
+async fn one_running_one_pending(dir: &std::path::Path, name: &str) -> (support::server::Server, Api, Value) {
+    let pipeline = dir.join(format!("{name}.hcl"));
+    std::fs::write(&pipeline, slow_job(&dir.join("gate"), "plan-v1")).unwrap();
     let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap()]);
     let api = Api::admin(&server).await;
-    let first = trigger(&api, "versions", "slow").await;
-    let second = trigger(&api, "versions", "slow").await;
+    let first = trigger(&api, name, "slow").await;
+    let second = trigger(&api, name, "slow").await;
     assert!(first["id"].is_number() && second["id"].is_number(), "{first} {second}");
-
-    // The first build runs, the second waits (concurrency 1); then the pipeline changes.
     let deadline = Instant::now() + Duration::from_secs(30);
     while !api.log_lines(&first["id"]).await.iter().any(|l| l.contains("plan-v1")) {
         assert!(Instant::now() < deadline, "the first build never started: {}", server.log());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let set = api
-        .c
-        .put(format!("{}/api/v1/teams/main/pipelines/versions", api.base))
-        .bearer_auth(&api.token)
-        .json(&json!({"config": slow_job(&gate, "plan-v2")}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(set.status(), 200, "{}", set.text().await.unwrap());
+    (server, api, second)
+}
+
+/// PUT `body` as pipeline `name` of team main.
+async fn set_pipeline(api: &Api, name: &str, body: Value) {
+    let r = api.c.put(format!("{}/api/v1/teams/main/pipelines/{name}", api.base)).bearer_auth(&api.token).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+}
+
+#[tokio::test]
+async fn a_pending_build_runs_the_plan_it_was_created_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("gate");
+    // The first build runs, the second waits (concurrency 1); then the pipeline changes.
+    let (server, api, second) = one_running_one_pending(dir.path(), "versions").await;
+    set_pipeline(&api, "versions", json!({"config": slow_job(&gate, "plan-v2")})).await;
     let third = trigger(&api, "versions", "slow").await;
     std::fs::write(&gate, "open").unwrap();
 
@@ -149,18 +153,11 @@ async fn a_restarted_server_runs_the_pipelines_set_through_its_api() {
     let job = |marker: &str| {
         format!("job \"hello\" {{\n  task \"t\" {{\n    run \"exec\" {{\n      path = \"/bin/echo\"\n      args = [\"{marker}\"]\n    }}\n  }}\n}}\n")
     };
-    let set = |api: &Api, name: &'static str, body: Value| {
-        let request = api.c.put(format!("{}/api/v1/teams/main/pipelines/{name}", api.base)).bearer_auth(&api.token).json(&body);
-        async move {
-            let r = request.send().await.unwrap();
-            assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
-        }
-    };
     {
         let server = support::server::start(&db_flags);
         let api = Api::admin(&server).await;
-        set(&api, "kept", json!({"config": job("from-the-api")})).await;
-        set(&api, "with-vars", json!({"config": format!("variable \"v\" {{ type = string }}\n{}", job("${var.v}")), "vars": {"v": "x"}})).await;
+        set_pipeline(&api, "kept", json!({"config": job("from-the-api")})).await;
+        set_pipeline(&api, "with-vars", json!({"config": format!("variable \"v\" {{ type = string }}\n{}", job("${var.v}")), "vars": {"v": "x"}})).await;
     }
     let server = support::server::start(&db_flags);
     let api = Api::admin(&server).await;
@@ -177,21 +174,9 @@ async fn a_restarted_server_runs_the_pipelines_set_through_its_api() {
 async fn a_pending_build_runs_even_when_the_change_removed_its_job() {
     let dir = tempfile::tempdir().unwrap();
     let gate = dir.path().join("gate");
-    let pipeline = dir.path().join("removal.hcl");
-    std::fs::write(&pipeline, slow_job(&gate, "plan-v1")).unwrap();
-    let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap()]);
-    let api = Api::admin(&server).await;
-    let first = trigger(&api, "removal", "slow").await;
-    let second = trigger(&api, "removal", "slow").await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !api.log_lines(&first["id"]).await.iter().any(|l| l.contains("plan-v1")) {
-        assert!(Instant::now() < deadline, "the first build never started: {}", server.log());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let (server, api, second) = one_running_one_pending(dir.path(), "removal").await;
     let other = "job \"other\" {\n  task \"t\" {\n    run \"exec\" {\n      path = \"/bin/true\"\n    }\n  }\n}\n";
-    let set =
-        api.c.put(format!("{}/api/v1/teams/main/pipelines/removal", api.base)).bearer_auth(&api.token).json(&json!({"config": other})).send().await.unwrap();
-    assert_eq!(set.status(), 200, "{}", set.text().await.unwrap());
+    set_pipeline(&api, "removal", json!({"config": other})).await;
     std::fs::write(&gate, "open").unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
