@@ -42,21 +42,17 @@ pub fn used_resources(job: &CompiledJob) -> Vec<String> {
                 Action::InParallel { steps, .. } | Action::Do(steps) => walk(steps, out),
                 _ => {}
             }
-            for hooks in hook_lists(&s.hooks) {
+            for hooks in s.hooks.all() {
                 walk(hooks, out);
             }
         }
     }
     let mut out = Vec::new();
     walk(&job.steps, &mut out);
-    for hooks in hook_lists(&job.hooks) {
+    for hooks in job.hooks.all() {
         walk(hooks, &mut out);
     }
     out
-}
-
-fn hook_lists(h: &Hooks) -> [&Vec<Step>; 5] {
-    [&h.on_success, &h.on_failure, &h.on_error, &h.on_abort, &h.ensure]
 }
 
 fn steps(out: &mut String, list: &[Step], depth: usize) {
@@ -107,7 +103,7 @@ fn steps(out: &mut String, list: &[Step], depth: usize) {
 
 fn hooks(out: &mut String, h: &Hooks, depth: usize) {
     let pad = "  ".repeat(depth);
-    for (name, list) in ["on_success", "on_failure", "on_error", "on_abort", "ensure"].into_iter().zip(hook_lists(h)) {
+    for (name, list) in ["on_success", "on_failure", "on_error", "on_abort", "ensure"].into_iter().zip(h.all()) {
         if !list.is_empty() {
             let _ = writeln!(out, "{pad}{name}:");
             steps(out, list, depth + 1);

@@ -124,6 +124,10 @@ impl Hooks {
         self.on_success.is_empty() && self.on_failure.is_empty() && self.on_error.is_empty() && self.on_abort.is_empty() && self.ensure.is_empty()
     }
 
+    pub fn all(&self) -> [&Vec<Step>; 5] {
+        [&self.on_success, &self.on_failure, &self.on_error, &self.on_abort, &self.ensure]
+    }
+
     pub fn all_mut(&mut self) -> [&mut Vec<Step>; 5] {
         [&mut self.on_success, &mut self.on_failure, &mut self.on_error, &mut self.on_abort, &mut self.ensure]
     }
