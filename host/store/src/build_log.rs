@@ -3,10 +3,10 @@
 
 use crate::error::{failed, Result, StoreError};
 use crate::ids::BuildId;
-use crate::store::Store;
+use crate::store::{get, placeholders, text, Store};
 use crate::text_enum::text_enum;
 use sqlx::any::AnyRow;
-use sqlx::{FromRow, Row};
+use sqlx::FromRow;
 
 text_enum! {
     /// What a log event records.
@@ -48,17 +48,17 @@ pub struct LogLine {
 impl FromRow<'_, AnyRow> for LogLine {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(LogLine {
-            seq: row.try_get("seq")?,
+            seq: get(row, "seq")?,
             kind: LogKind::decode(row, "kind")?,
-            step: row.try_get("step")?,
-            origin: row.try_get("origin")?,
-            text: row.try_get("text")?,
-            at: row.try_get("at")?,
+            step: text(row, "step")?,
+            origin: text(row, "origin")?,
+            text: text(row, "text")?,
+            at: get(row, "at")?,
         })
     }
 }
 
-/// Rows per INSERT: 6 parameters each stays far below SQLite's oldest limit of 999 parameters.
+/// Rows per INSERT: 7 parameters each stays far below SQLite's oldest limit of 999 parameters.
 const ROWS_PER_INSERT: usize = 100;
 
 impl Store {
@@ -70,26 +70,15 @@ impl Store {
         let mut tx = self.pool.begin().await.map_err(failed(action()))?;
         // Reserving the numbers first locks the build's row until commit: appends to one build
         // queue, and a reader never sees seq 7 before seq 6 is committed.
-        let last: Option<i64> = sqlx::query_scalar("UPDATE builds SET last_log_seq = last_log_seq + $2 WHERE id = $1 RETURNING last_log_seq")
-            .bind(build.0)
-            .bind(lines.len() as i64)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(failed(action()))?;
+        let last = self.bump(&mut tx, "builds", "last_log_seq", build.0, lines.len() as i64).await.map_err(failed(action()))?;
         let Some(last) = last else { return Err(StoreError::NotFound(format!("build {build}"))) };
         let mut seq = last - lines.len() as i64 + 1;
         for chunk in lines.chunks(ROWS_PER_INSERT) {
-            let values = (0..chunk.len())
-                .map(|i| {
-                    let p = i * 6;
-                    format!("($1, ${}, ${}, ${}, ${}, ${}, ${})", p + 2, p + 3, p + 4, p + 5, p + 6, p + 7)
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            let sql = format!("INSERT INTO build_log (build_id, seq, kind, step, origin, text, at) VALUES {values}");
-            let mut query = sqlx::query(&sql).bind(build.0);
+            let values = (0..chunk.len()).map(|i| format!("({})", placeholders(i * 7 + 1, 7))).collect::<Vec<_>>().join(", ");
+            let sql = self.sql(format!("INSERT INTO build_log (build_id, seq, kind, step, origin, text, at) VALUES {values}"));
+            let mut query = sqlx::query(&sql);
             for line in chunk {
-                query = query.bind(seq).bind(line.kind.as_str()).bind(&line.step).bind(&line.origin).bind(&line.text).bind(line.at);
+                query = query.bind(build.0).bind(seq).bind(line.kind.as_str()).bind(&line.step).bind(&line.origin).bind(&line.text).bind(line.at);
                 seq += 1;
             }
             query.execute(&mut *tx).await.map_err(failed(action()))?;
@@ -101,7 +90,7 @@ impl Store {
     /// Up to `limit` events with a sequence number above `after_seq`, in order. Start at 0; to follow
     /// a running build, ask again with the last `seq` seen.
     pub async fn read_log(&self, build: BuildId, after_seq: i64, limit: u32) -> Result<Vec<LogLine>> {
-        sqlx::query_as("SELECT seq, kind, step, origin, text, at FROM build_log WHERE build_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+        sqlx::query_as(&self.sql("SELECT seq, kind, step, origin, text, at FROM build_log WHERE build_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"))
             .bind(build.0)
             .bind(after_seq)
             .bind(limit as i64)
@@ -112,7 +101,7 @@ impl Store {
 
     /// How many events the build's log holds.
     pub async fn log_len(&self, build: BuildId) -> Result<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM build_log WHERE build_id = $1")
+        sqlx::query_scalar(&self.sql("SELECT COUNT(*) FROM build_log WHERE build_id = $1"))
             .bind(build.0)
             .fetch_one(&self.pool)
             .await

@@ -3,11 +3,11 @@
 
 use crate::error::{failed, Result, StoreError};
 use crate::ids::{BuildId, JobId, PipelineVersionId, ResourceId, VersionId};
-use crate::store::{flag, now_millis, Store};
+use crate::store::{flag, get, now_millis, opt_text, text, Dialect, Store};
 use crate::text_enum::text_enum;
 use crate::versions::{Page, ResourceVersion};
 use sqlx::any::AnyRow;
-use sqlx::{Any, FromRow, Row, Transaction};
+use sqlx::{Any, FromRow, Transaction};
 
 text_enum! {
     /// A build's state. The same names as the executor's `BuildStatus`, which the server maps to this.
@@ -54,17 +54,17 @@ const BUILD: &str = "id, job_id, number, status, reason, worker, rerun_of, pipel
 impl FromRow<'_, AnyRow> for Build {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Build {
-            id: BuildId(row.try_get("id")?),
-            job_id: JobId(row.try_get("job_id")?),
-            number: row.try_get("number")?,
+            id: BuildId(get(row, "id")?),
+            job_id: JobId(get(row, "job_id")?),
+            number: get(row, "number")?,
             status: BuildStatus::decode(row, "status")?,
-            reason: row.try_get("reason")?,
-            worker: row.try_get("worker")?,
-            rerun_of: row.try_get::<Option<i64>, _>("rerun_of")?.map(BuildId),
-            pipeline_version: row.try_get::<Option<i64>, _>("pipeline_version")?.map(PipelineVersionId),
-            created_at: row.try_get("created_at")?,
-            started_at: row.try_get("started_at")?,
-            finished_at: row.try_get("finished_at")?,
+            reason: opt_text(row, "reason")?,
+            worker: opt_text(row, "worker")?,
+            rerun_of: get::<Option<i64>>(row, "rerun_of")?.map(BuildId),
+            pipeline_version: get::<Option<i64>>(row, "pipeline_version")?.map(PipelineVersionId),
+            created_at: get(row, "created_at")?,
+            started_at: get(row, "started_at")?,
+            finished_at: get(row, "finished_at")?,
         })
     }
 }
@@ -125,28 +125,26 @@ impl Store {
     async fn insert_build(&self, job: JobId, rerun_of: Option<BuildId>, inputs: &[BuildInput]) -> Result<Build> {
         let action = || format!("creating a build of job {job}");
         let mut tx = self.pool.begin().await.map_err(failed(action()))?;
-        // Numbering first: the UPDATE locks the job's row (PostgreSQL) or the database (SQLite)
-        // until commit, so two builds of one job never get the same number.
-        let number: Option<i64> = sqlx::query_scalar("UPDATE jobs SET last_build_number = last_build_number + 1 WHERE id = $1 RETURNING last_build_number")
+        // Numbering first: the UPDATE locks the job's row (PostgreSQL, MariaDB) or the database
+        // (SQLite) until commit, so two builds of one job never get the same number.
+        let number = self.bump(&mut tx, "jobs", "last_build_number", job.0, 1).await.map_err(failed(action()))?;
+        let Some(number) = number else { return Err(StoreError::NotFound(format!("job {job}"))) };
+        let sql = self.sql(format!(
+            "INSERT INTO builds (job_id, number, status, rerun_of, created_at, pipeline_version) VALUES ($1, $2, 'pending', $3, $4, \
+             (SELECT p.current_version FROM pipelines p JOIN jobs j ON j.pipeline_id = p.id WHERE j.id = $5)) \
+             RETURNING {BUILD}"
+        ));
+        let build: Build = sqlx::query_as(&sql)
             .bind(job.0)
-            .fetch_optional(&mut *tx)
+            .bind(number)
+            .bind(rerun_of.map(|b| b.0))
+            .bind(now_millis())
+            .bind(job.0)
+            .fetch_one(&mut *tx)
             .await
             .map_err(failed(action()))?;
-        let Some(number) = number else { return Err(StoreError::NotFound(format!("job {job}"))) };
-        let build: Build = sqlx::query_as(&format!(
-            "INSERT INTO builds (job_id, number, status, rerun_of, created_at, pipeline_version) VALUES ($1, $2, 'pending', $3, $4, \
-             (SELECT p.current_version FROM pipelines p JOIN jobs j ON j.pipeline_id = p.id WHERE j.id = $1)) \
-             RETURNING {BUILD}"
-        ))
-        .bind(job.0)
-        .bind(number)
-        .bind(rerun_of.map(|b| b.0))
-        .bind(now_millis())
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(failed(action()))?;
         for input in inputs {
-            insert_build_resource(&mut tx, build.id, Direction::Input, &input.name, input.resource, input.version, input.passed).await?;
+            self.insert_build_resource(&mut tx, build.id, Direction::Input, &input.name, input.resource, input.version, input.passed).await?;
         }
         tx.commit().await.map_err(failed(action()))?;
         Ok(build)
@@ -157,7 +155,7 @@ impl Store {
         let action = || format!("recording the inputs of build {build}");
         let mut tx = self.pool.begin().await.map_err(failed(action()))?;
         for input in inputs {
-            insert_build_resource(&mut tx, build, Direction::Input, &input.name, input.resource, input.version, input.passed).await?;
+            self.insert_build_resource(&mut tx, build, Direction::Input, &input.name, input.resource, input.version, input.passed).await?;
         }
         tx.commit().await.map_err(failed(action()))
     }
@@ -166,17 +164,15 @@ impl Store {
     pub async fn record_build_output(&self, build: BuildId, name: &str, resource: ResourceId, version: VersionId) -> Result<()> {
         let action = || format!("recording output `{name}` of build {build}");
         let mut tx = self.pool.begin().await.map_err(failed(action()))?;
-        insert_build_resource(&mut tx, build, Direction::Output, name, resource, version, false).await?;
+        self.insert_build_resource(&mut tx, build, Direction::Output, name, resource, version, false).await?;
         tx.commit().await.map_err(failed(action()))
     }
 
     /// Moves a pending build to started on `worker`. False if it was not pending (another worker
     /// took it, or it was aborted), so exactly one worker runs each build.
     pub async fn start_build(&self, build: BuildId, worker: &str) -> Result<bool> {
-        let query = sqlx::query("UPDATE builds SET status = 'started', worker = $2, started_at = $3 WHERE id = $1 AND status = 'pending'")
-            .bind(build.0)
-            .bind(worker)
-            .bind(now_millis());
+        let sql = self.sql("UPDATE builds SET status = 'started', worker = $1, started_at = $2 WHERE id = $3 AND status = 'pending'");
+        let query = sqlx::query(&sql).bind(worker).bind(now_millis()).bind(build.0);
         let changed = self.rows_changed(query, format!("starting build {build}")).await?;
         self.changed_or_missing(build, changed).await
     }
@@ -187,8 +183,8 @@ impl Store {
         if !status.is_terminal() {
             return Err(StoreError::Invalid(format!("cannot finish build {build} as {status}: not a final state")));
         }
-        let sql = format!("UPDATE builds SET status = $2, reason = $3, finished_at = $4 WHERE id = $1 AND status IN {UNFINISHED}");
-        let query = sqlx::query(&sql).bind(build.0).bind(status.as_str()).bind(reason).bind(now_millis());
+        let sql = self.sql(format!("UPDATE builds SET status = $1, reason = $2, finished_at = $3 WHERE id = $4 AND status IN {UNFINISHED}"));
+        let query = sqlx::query(&sql).bind(status.as_str()).bind(reason).bind(now_millis()).bind(build.0);
         let changed = self.rows_changed(query, format!("finishing build {build}")).await?;
         self.changed_or_missing(build, changed).await
     }
@@ -208,12 +204,13 @@ impl Store {
     /// of them ran, and the scheduler starts them as if there had been no restart. Returns how many
     /// builds were marked.
     pub async fn mark_unfinished_builds_errored(&self, reason: &str) -> Result<u64> {
-        let query = sqlx::query("UPDATE builds SET status = 'errored', reason = $1, finished_at = $2 WHERE status = 'started'").bind(reason).bind(now_millis());
+        let sql = self.sql("UPDATE builds SET status = 'errored', reason = $1, finished_at = $2 WHERE status = 'started'");
+        let query = sqlx::query(&sql).bind(reason).bind(now_millis());
         self.rows_changed(query, "marking interrupted builds errored").await
     }
 
     pub async fn build(&self, id: BuildId) -> Result<Option<Build>> {
-        sqlx::query_as(&format!("SELECT {BUILD} FROM builds WHERE id = $1"))
+        sqlx::query_as(&self.sql(format!("SELECT {BUILD} FROM builds WHERE id = $1")))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await
@@ -221,7 +218,7 @@ impl Store {
     }
 
     pub async fn build_by_number(&self, job: JobId, number: i64) -> Result<Option<Build>> {
-        sqlx::query_as(&format!("SELECT {BUILD} FROM builds WHERE job_id = $1 AND number = $2"))
+        sqlx::query_as(&self.sql(format!("SELECT {BUILD} FROM builds WHERE job_id = $1 AND number = $2")))
             .bind(job.0)
             .bind(number)
             .fetch_optional(&self.pool)
@@ -231,7 +228,7 @@ impl Store {
 
     /// The job's builds, newest first, a page at a time.
     pub async fn builds_of_job(&self, job: JobId, page: Page<BuildId>) -> Result<Vec<Build>> {
-        sqlx::query_as(&format!("SELECT {BUILD} FROM builds WHERE job_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3"))
+        sqlx::query_as(&self.sql(format!("SELECT {BUILD} FROM builds WHERE job_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3")))
             .bind(job.0)
             .bind(page.before.map_or(i64::MAX, |b| b.0))
             .bind(page.limit as i64)
@@ -255,7 +252,7 @@ impl Store {
     }
 
     async fn builds_in(&self, status: &str, limit: u32) -> Result<Vec<Build>> {
-        sqlx::query_as(&format!("SELECT {BUILD} FROM builds WHERE status = $1 ORDER BY id LIMIT $2"))
+        sqlx::query_as(&self.sql(format!("SELECT {BUILD} FROM builds WHERE status = $1 ORDER BY id LIMIT $2")))
             .bind(status)
             .bind(limit as i64)
             .fetch_all(&self.pool)
@@ -265,12 +262,12 @@ impl Store {
 
     /// The versions a build used (inputs, by name) and produced (outputs, by name).
     pub async fn build_versions(&self, build: BuildId) -> Result<Vec<BuildVersion>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(&self.sql(
             "SELECT br.direction, br.name, br.passed, \
              v.id, v.resource_id, v.version, v.metadata, v.check_order, v.created_at \
              FROM build_resources br JOIN resource_versions v ON v.id = br.version_id \
              WHERE br.build_id = $1 ORDER BY br.direction, br.name, v.check_order",
-        )
+        ))
         .bind(build.0)
         .fetch_all(&self.pool)
         .await
@@ -278,7 +275,7 @@ impl Store {
         let decode = |row: &AnyRow| -> Result<BuildVersion, sqlx::Error> {
             Ok(BuildVersion {
                 direction: Direction::decode(row, "direction")?,
-                name: row.try_get("name")?,
+                name: text(row, "name")?,
                 passed: flag(row, "passed")?,
                 version: ResourceVersion::from_row(row)?,
             })
@@ -289,41 +286,50 @@ impl Store {
 
 /// Records one version a build used or produced. A version that is not the named resource's is
 /// refused: a build's inputs must be what the `passed` query and the history pages say they are.
-async fn insert_build_resource(
-    tx: &mut Transaction<'_, Any>,
-    build: BuildId,
-    direction: Direction,
-    name: &str,
-    resource: ResourceId,
-    version: VersionId,
-    passed: bool,
-) -> Result<()> {
-    let action = || format!("recording {} `{name}` of build {build}", direction.as_str());
-    let inserted = sqlx::query(
-        "INSERT INTO build_resources (build_id, direction, name, resource_id, version_id, passed) \
-         SELECT $1, $2, $3, resource_id, id, $6 FROM resource_versions WHERE id = $5 AND resource_id = $4 \
-         ON CONFLICT (build_id, direction, name, version_id) DO NOTHING",
-    )
-    .bind(build.0)
-    .bind(direction.as_str())
-    .bind(name)
-    .bind(resource.0)
-    .bind(version.0)
-    .bind(passed as i64)
-    .execute(&mut **tx)
-    .await
-    .map_err(failed(action()))?;
-    if inserted.rows_affected() == 0 {
-        // Either recorded already (fine) or the version is not this resource's.
-        let belongs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM resource_versions WHERE id = $1 AND resource_id = $2")
+impl Store {
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_build_resource(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        build: BuildId,
+        direction: Direction,
+        name: &str,
+        resource: ResourceId,
+        version: VersionId,
+        passed: bool,
+    ) -> Result<()> {
+        let action = || format!("recording {} `{name}` of build {build}", direction.as_str());
+        let insert = "INSERT INTO build_resources (build_id, direction, name, resource_id, version_id, passed) \
+                      SELECT $1, $2, $3, resource_id, id, $4 FROM resource_versions WHERE id = $5 AND resource_id = $6";
+        let sql = self.sql(match self.dialect() {
+            Dialect::Sqlite | Dialect::Postgres => format!("{insert} ON CONFLICT (build_id, direction, name, version_id) DO NOTHING"),
+            // A no-op update for DO NOTHING (INSERT IGNORE would hide other errors too); qualified,
+            // as the SELECT's table is in scope there.
+            Dialect::Mysql => format!("{insert} ON DUPLICATE KEY UPDATE build_resources.build_id = build_resources.build_id"),
+        });
+        let inserted = sqlx::query(&sql)
+            .bind(build.0)
+            .bind(direction.as_str())
+            .bind(name)
+            .bind(passed as i64)
             .bind(version.0)
             .bind(resource.0)
-            .fetch_one(&mut **tx)
+            .execute(&mut **tx)
             .await
             .map_err(failed(action()))?;
-        if belongs == 0 {
-            return Err(StoreError::NotFound(format!("version {version} of resource {resource}")));
+        if inserted.rows_affected() == 0 {
+            // Either recorded already (fine; MySQL counts that as 1, a found row) or the version is
+            // not this resource's.
+            let belongs: i64 = sqlx::query_scalar(&self.sql("SELECT COUNT(*) FROM resource_versions WHERE id = $1 AND resource_id = $2"))
+                .bind(version.0)
+                .bind(resource.0)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(failed(action()))?;
+            if belongs == 0 {
+                return Err(StoreError::NotFound(format!("version {version} of resource {resource}")));
+            }
         }
+        Ok(())
     }
-    Ok(())
 }

@@ -13,6 +13,10 @@ pub enum DbSystem {
     Mem,
     Sqlite,
     Postgresql,
+    /// MariaDB 10.5 or newer, through sqlx's MySQL driver (`mysql://` or `mariadb://` URLs).
+    /// Oracle's MySQL is refused at connect: the store needs `INSERT ... RETURNING`, which it
+    /// lacks, and the schema uses MariaDB's `utf8mb4_nopad_bin` collation.
+    Mysql,
 }
 
 impl FromStr for DbSystem {
@@ -23,7 +27,8 @@ impl FromStr for DbSystem {
             "mem" | "memory" => Ok(DbSystem::Mem),
             "sqlite" | "sqlite3" => Ok(DbSystem::Sqlite),
             "postgresql" | "postgres" | "pg" => Ok(DbSystem::Postgresql),
-            other => Err(StoreError::Invalid(format!("unknown --db-system `{other}`; expected mem, sqlite or postgresql"))),
+            "mysql" | "mariadb" => Ok(DbSystem::Mysql),
+            other => Err(StoreError::Invalid(format!("unknown --db-system `{other}`; expected mem, sqlite, postgresql or mysql (MariaDB)"))),
         }
     }
 }
@@ -34,6 +39,7 @@ impl fmt::Display for DbSystem {
             DbSystem::Mem => "mem",
             DbSystem::Sqlite => "sqlite",
             DbSystem::Postgresql => "postgresql",
+            DbSystem::Mysql => "mysql",
         })
     }
 }
@@ -74,7 +80,7 @@ pub struct DbConfig {
     pub port: Option<u16>,
     pub user: Option<String>,
     pub password: Option<Secret>,
-    /// The database name for PostgreSQL; the file path for SQLite.
+    /// The database name for PostgreSQL and MariaDB; the file path for SQLite.
     pub name: Option<String>,
 }
 
@@ -84,6 +90,10 @@ pub const DEFAULT_PG_HOST: &str = "localhost";
 pub const DEFAULT_PG_PORT: u16 = 5432;
 pub const DEFAULT_PG_USER: &str = "postgres";
 pub const DEFAULT_PG_NAME: &str = "pikoci";
+pub const DEFAULT_MYSQL_HOST: &str = "localhost";
+pub const DEFAULT_MYSQL_PORT: u16 = 3306;
+pub const DEFAULT_MYSQL_USER: &str = "root";
+pub const DEFAULT_MYSQL_NAME: &str = "pikoci";
 
 impl DbConfig {
     /// The URL [`crate::Store::connect`] takes. It may contain the password: never log it,
@@ -96,7 +106,9 @@ impl DbConfig {
             // that mem and sqlite are both SQLite URLs.
             let agrees = matches!(
                 (self.system, implied),
-                (DbSystem::Postgresql, DbSystem::Postgresql) | (DbSystem::Mem | DbSystem::Sqlite, DbSystem::Mem | DbSystem::Sqlite)
+                (DbSystem::Postgresql, DbSystem::Postgresql)
+                    | (DbSystem::Mysql, DbSystem::Mysql)
+                    | (DbSystem::Mem | DbSystem::Sqlite, DbSystem::Mem | DbSystem::Sqlite)
             );
             if !agrees {
                 return Err(StoreError::BadUrl { url: redact_url(url), reason: format!("it is a {implied} URL but --db-system is {}", self.system) });
@@ -112,20 +124,24 @@ impl DbConfig {
                 }
                 format!("sqlite://{path}")
             }
-            DbSystem::Postgresql => {
-                let user = self.user.as_deref().unwrap_or(DEFAULT_PG_USER);
-                let host = self.host.as_deref().unwrap_or(DEFAULT_PG_HOST);
-                let port = self.port.unwrap_or(DEFAULT_PG_PORT);
-                let name = self.name.as_deref().unwrap_or(DEFAULT_PG_NAME);
-                let password = match &self.password {
-                    Some(p) => format!(":{}", percent_encode(p.expose())),
-                    None => String::new(),
-                };
-                // An IPv6 literal needs brackets in a URL.
-                let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() };
-                format!("postgres://{}{password}@{host}:{port}/{}", percent_encode(user), percent_encode(name))
-            }
+            DbSystem::Postgresql => self.server_url("postgres", DEFAULT_PG_USER, DEFAULT_PG_HOST, DEFAULT_PG_PORT, DEFAULT_PG_NAME),
+            DbSystem::Mysql => self.server_url("mysql", DEFAULT_MYSQL_USER, DEFAULT_MYSQL_HOST, DEFAULT_MYSQL_PORT, DEFAULT_MYSQL_NAME),
         })
+    }
+
+    /// `scheme://user[:password]@host:port/name` from the parts, each defaulted.
+    fn server_url(&self, scheme: &str, user: &str, host: &str, port: u16, name: &str) -> String {
+        let user = self.user.as_deref().unwrap_or(user);
+        let host = self.host.as_deref().unwrap_or(host);
+        let port = self.port.unwrap_or(port);
+        let name = self.name.as_deref().unwrap_or(name);
+        let password = match &self.password {
+            Some(p) => format!(":{}", percent_encode(p.expose())),
+            None => String::new(),
+        };
+        // An IPv6 literal needs brackets in a URL.
+        let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() };
+        format!("{scheme}://{}{password}@{host}:{port}/{}", percent_encode(user), percent_encode(name))
     }
 }
 
@@ -136,7 +152,19 @@ pub fn system_of_url(url: &str) -> Result<DbSystem> {
         Some("sqlite") if is_memory_url(url) => Ok(DbSystem::Mem),
         Some("sqlite") => Ok(DbSystem::Sqlite),
         Some("postgres" | "postgresql") => Ok(DbSystem::Postgresql),
-        _ => Err(StoreError::BadUrl { url: redact_url(url), reason: "expected sqlite::memory:, sqlite://<file> or postgres://user@host:port/name".into() }),
+        Some("mysql" | "mariadb") => Ok(DbSystem::Mysql),
+        _ => Err(StoreError::BadUrl {
+            url: redact_url(url),
+            reason: "expected sqlite::memory:, sqlite://<file>, postgres://user@host:port/name or mysql://user@host:port/name (MariaDB)".into(),
+        }),
+    }
+}
+
+/// The URL as sqlx's drivers take it: `mariadb://` is spelt `mysql://` (the same driver).
+pub(crate) fn driver_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mariadb") => format!("mysql://{rest}"),
+        _ => url.to_string(),
     }
 }
 
@@ -206,8 +234,52 @@ mod tests {
     }
 
     #[test]
+    fn parts_make_a_mysql_url_with_defaults() {
+        let config = DbConfig { system: DbSystem::Mysql, ..Default::default() };
+        assert_eq!(config.to_url().unwrap(), "mysql://root@localhost:3306/pikoci");
+        let config = DbConfig {
+            system: DbSystem::Mysql,
+            host: Some("::1".into()),
+            port: Some(3307),
+            user: Some("ci".into()),
+            password: Some(Secret::new("p@ss:w/rd")),
+            name: Some("ci db".into()),
+            ..Default::default()
+        };
+        let url = config.to_url().unwrap();
+        assert_eq!(url, "mysql://ci:p%40ss%3Aw%2Frd@[::1]:3307/ci%20db");
+        assert_eq!(redact_url(&url), "mysql://ci:***@[::1]:3307/ci%20db");
+    }
+
+    #[test]
+    fn mysql_and_mariadb_urls() {
+        for url in ["mysql://root@localhost/ci", "MariaDB://root@localhost/ci"] {
+            assert_eq!(system_of_url(url).unwrap(), DbSystem::Mysql, "{url}");
+            let config = DbConfig { system: DbSystem::Mysql, url: Some(Secret::new(url)), ..Default::default() };
+            assert_eq!(config.to_url().unwrap(), url, "a given URL is kept as it is");
+        }
+        assert_eq!(driver_url("mariadb://u:p@h:1/db?x=1"), "mysql://u:p@h:1/db?x=1");
+        assert_eq!(driver_url("mysql://u@h/db"), "mysql://u@h/db");
+        assert_eq!(driver_url("postgres://u@h/db"), "postgres://u@h/db");
+        let config = DbConfig { system: DbSystem::Postgresql, url: Some(Secret::new("mariadb://u:hunter2@h/db")), ..Default::default() };
+        let err = config.to_url().unwrap_err().to_string();
+        assert!(err.contains("it is a mysql URL but --db-system is postgresql"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        let err = system_of_url("mssql://h/db").unwrap_err().to_string();
+        assert!(err.contains("mysql://"), "{err}");
+    }
+
+    #[test]
     fn system_names() {
         assert_eq!("postgres".parse::<DbSystem>().unwrap(), DbSystem::Postgresql);
-        assert!("mysql".parse::<DbSystem>().is_err());
+        for name in ["mysql", "MySQL", "mariadb", "MariaDB"] {
+            assert_eq!(name.parse::<DbSystem>().unwrap(), DbSystem::Mysql, "{name}");
+        }
+        assert_eq!(DbSystem::Mysql.to_string(), "mysql");
+        for system in [DbSystem::Mem, DbSystem::Sqlite, DbSystem::Postgresql, DbSystem::Mysql] {
+            assert_eq!(system.to_string().parse::<DbSystem>().unwrap(), system, "Display parses back");
+        }
+        let err = "oracle".parse::<DbSystem>().unwrap_err().to_string();
+        assert!(err.contains("mysql"), "{err}");
     }
 }

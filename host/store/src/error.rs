@@ -9,6 +9,10 @@ pub enum StoreError {
     /// The database could not be reached or opened. `target` has its password masked.
     #[error("cannot open database {target}: {source}{hint}")]
     Connect { target: String, hint: String, source: sqlx::Error },
+    /// The database server answers but is one the store cannot run on (Oracle's MySQL, an old
+    /// MariaDB). `target` has its password masked.
+    #[error("cannot use database {target}: {detail}")]
+    UnsupportedServer { target: String, detail: String },
     #[error("migrating the {dialect} schema failed: {source}")]
     Migrate { dialect: &'static str, source: sqlx::migrate::MigrateError },
     /// The schema is older than this build of pikoci and migrations were not asked for.

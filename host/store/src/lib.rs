@@ -1,7 +1,7 @@
 //! pikoci-store: everything the pikoci server keeps — teams, users and tokens, pipelines, jobs,
 //! resources and their versions, builds with the versions they used and their logs, trigger events —
-//! on SQLite in memory (`--db-system mem`), an SQLite file, or PostgreSQL, with one API and one
-//! behaviour for all three.
+//! on SQLite in memory (`--db-system mem`), an SQLite file, PostgreSQL, or MariaDB 10.5 or newer
+//! (`--db-system mysql`; Oracle's MySQL is refused), with one API and one behaviour for all four.
 //!
 //! Use: `Store::connect(&DbConfig { .. }.to_url()?, run_migrations)`; on start, after connecting,
 //! `mark_unfinished_builds_errored("the server restarted while this build ran")`. The executor's
@@ -15,6 +15,7 @@
 mod build_log;
 mod builds;
 mod config;
+mod copy;
 mod error;
 mod ids;
 mod migrations;
@@ -31,6 +32,7 @@ mod versions;
 pub use build_log::{LogKind, LogLine, NewLogLine};
 pub use builds::{Build, BuildInput, BuildStatus, BuildVersion, Direction};
 pub use config::{redact_url, system_of_url, DbConfig, DbSystem, Secret};
+pub use copy::CopySummary;
 pub use error::{Result, StoreError};
 pub use ids::*;
 pub use pipelines::{Job, Pipeline};

@@ -1,5 +1,5 @@
-//! The schema's migrations, embedded in the binary (one directory per SQL dialect), so a server
-//! needs no files beside it and the build needs no database.
+//! The schema's migrations, embedded in the binary (one directory per SQL dialect: sqlite, postgres,
+//! mysql for MariaDB), so a server needs no files beside it and the build needs no database.
 
 use crate::store::Dialect;
 use sqlx::error::BoxDynError;
@@ -19,11 +19,16 @@ pub(crate) const POSTGRES: Embedded = &[
     (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
     (2, "pipeline_versions", include_str!("../migrations/postgres/0002_pipeline_versions.sql")),
 ];
+pub(crate) const MYSQL: Embedded = &[
+    (1, "initial", include_str!("../migrations/mysql/0001_initial.sql")),
+    (2, "pipeline_versions", include_str!("../migrations/mysql/0002_pipeline_versions.sql")),
+];
 
 pub(crate) fn embedded(dialect: Dialect) -> Embedded {
     match dialect {
         Dialect::Sqlite => SQLITE,
         Dialect::Postgres => POSTGRES,
+        Dialect::Mysql => MYSQL,
     }
 }
 
@@ -53,7 +58,7 @@ mod tests {
     /// A migration file added to a directory but not to the lists above would silently never run.
     #[test]
     fn every_migration_file_is_embedded() {
-        for (dir, list) in [("sqlite", SQLITE), ("postgres", POSTGRES)] {
+        for (dir, list) in [("sqlite", SQLITE), ("postgres", POSTGRES), ("mysql", MYSQL)] {
             let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(dir);
             let mut files: Vec<String> =
                 std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).filter(|n| n.ends_with(".sql")).collect();
@@ -61,6 +66,11 @@ mod tests {
             let expected: Vec<String> = list.iter().map(|(v, d, _)| format!("{v:04}_{d}.sql")).collect();
             assert_eq!(files, expected, "migrations/{dir} and migrations.rs disagree");
         }
-        assert_eq!(SQLITE.len(), POSTGRES.len(), "both dialects must have the same migrations");
+        let names = |list: Embedded| list.iter().map(|(v, d, _)| (*v, *d)).collect::<Vec<_>>();
+        assert_eq!(names(SQLITE), names(POSTGRES), "every dialect must have the same migrations");
+        assert_eq!(names(SQLITE), names(MYSQL), "every dialect must have the same migrations");
+        for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::Mysql] {
+            assert_eq!(embedded(dialect).len(), SQLITE.len(), "{dialect:?}");
+        }
     }
 }

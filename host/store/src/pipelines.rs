@@ -2,10 +2,10 @@
 
 use crate::error::{failed, Result};
 use crate::ids::{JobId, PipelineId, PipelineVersionId, TeamId};
-use crate::store::{flag, now_millis, Store};
+use crate::store::{flag, get, now_millis, text, Dialect, Store, Text};
 use crate::teams::require_name;
 use sqlx::any::AnyRow;
-use sqlx::{FromRow, Row};
+use sqlx::FromRow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pipeline {
@@ -28,15 +28,15 @@ const PIPELINE: &str = "id, team_id, name, config, paused, public, created_at, u
 impl FromRow<'_, AnyRow> for Pipeline {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Pipeline {
-            id: PipelineId(row.try_get("id")?),
-            team_id: TeamId(row.try_get("team_id")?),
-            name: row.try_get("name")?,
-            config: row.try_get("config")?,
+            id: PipelineId(get(row, "id")?),
+            team_id: TeamId(get(row, "team_id")?),
+            name: text(row, "name")?,
+            config: text(row, "config")?,
             paused: flag(row, "paused")?,
             public: flag(row, "public")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get("updated_at")?,
-            current_version: row.try_get::<Option<i64>, _>("current_version")?.map(PipelineVersionId),
+            created_at: get(row, "created_at")?,
+            updated_at: get(row, "updated_at")?,
+            current_version: get::<Option<i64>>(row, "current_version")?.map(PipelineVersionId),
         })
     }
 }
@@ -53,12 +53,7 @@ const JOB: &str = "id, pipeline_id, name, paused";
 
 impl FromRow<'_, AnyRow> for Job {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
-        Ok(Job {
-            id: JobId(row.try_get("id")?),
-            pipeline_id: PipelineId(row.try_get("pipeline_id")?),
-            name: row.try_get("name")?,
-            paused: flag(row, "paused")?,
-        })
+        Ok(Job { id: JobId(get(row, "id")?), pipeline_id: PipelineId(get(row, "pipeline_id")?), name: text(row, "name")?, paused: flag(row, "paused")? })
     }
 }
 
@@ -72,21 +67,26 @@ impl Store {
         require_name("pipeline", name)?;
         let action = || format!("setting pipeline `{name}` of team {team}");
         let mut tx = self.pool.begin().await.map_err(failed(action()))?;
-        let sql = format!(
-            "INSERT INTO pipelines (team_id, name, config, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) \
-             ON CONFLICT (team_id, name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at \
-             RETURNING {PIPELINE}"
-        );
+        // RETURNING gives the stored row, new or updated, on every backend (MariaDB's with ON
+        // DUPLICATE KEY too; a test checks).
+        let sql = self.sql(match self.dialect() {
+            Dialect::Sqlite | Dialect::Postgres => format!(
+                "INSERT INTO pipelines (team_id, name, config, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (team_id, name) DO UPDATE SET config = excluded.config, updated_at = excluded.updated_at \
+                 RETURNING {PIPELINE}"
+            ),
+            Dialect::Mysql => format!(
+                "INSERT INTO pipelines (team_id, name, config, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON DUPLICATE KEY UPDATE config = VALUES(config), updated_at = VALUES(updated_at) \
+                 RETURNING {PIPELINE}"
+            ),
+        });
+        let now = now_millis();
         let mut pipeline: Pipeline =
-            sqlx::query_as(&sql).bind(team.0).bind(name).bind(config).bind(now_millis()).fetch_one(&mut *tx).await.map_err(failed(action()))?;
-        let version: i64 = sqlx::query_scalar("INSERT INTO pipeline_versions (pipeline_id, plan, created_at) VALUES ($1, $2, $3) RETURNING id")
-            .bind(pipeline.id.0)
-            .bind(plan)
-            .bind(now_millis())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(failed(action()))?;
-        sqlx::query("UPDATE pipelines SET current_version = $1 WHERE id = $2")
+            sqlx::query_as(&sql).bind(team.0).bind(name).bind(config).bind(now).bind(now).fetch_one(&mut *tx).await.map_err(failed(action()))?;
+        let sql = self.sql("INSERT INTO pipeline_versions (pipeline_id, plan, created_at) VALUES ($1, $2, $3) RETURNING id");
+        let version: i64 = sqlx::query_scalar(&sql).bind(pipeline.id.0).bind(plan).bind(now_millis()).fetch_one(&mut *tx).await.map_err(failed(action()))?;
+        sqlx::query(&self.sql("UPDATE pipelines SET current_version = $1 WHERE id = $2"))
             .bind(version)
             .bind(pipeline.id.0)
             .execute(&mut *tx)
@@ -100,16 +100,16 @@ impl Store {
     /// The stored plan of a pipeline version; `None` when the version is unknown or its plan was
     /// not stored.
     pub async fn pipeline_plan(&self, version: PipelineVersionId) -> Result<Option<String>> {
-        let plan: Option<Option<String>> = sqlx::query_scalar("SELECT plan FROM pipeline_versions WHERE id = $1")
+        let plan: Option<Option<Text>> = sqlx::query_scalar(&self.sql("SELECT plan FROM pipeline_versions WHERE id = $1"))
             .bind(version.0)
             .fetch_optional(&self.pool)
             .await
             .map_err(failed(format!("reading pipeline version {version}")))?;
-        Ok(plan.flatten())
+        Ok(plan.flatten().map(|p| p.0))
     }
 
     pub async fn pipeline(&self, id: PipelineId) -> Result<Option<Pipeline>> {
-        sqlx::query_as(&format!("SELECT {PIPELINE} FROM pipelines WHERE id = $1"))
+        sqlx::query_as(&self.sql(format!("SELECT {PIPELINE} FROM pipelines WHERE id = $1")))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await
@@ -117,7 +117,7 @@ impl Store {
     }
 
     pub async fn pipeline_by_name(&self, team: TeamId, name: &str) -> Result<Option<Pipeline>> {
-        sqlx::query_as(&format!("SELECT {PIPELINE} FROM pipelines WHERE team_id = $1 AND name = $2"))
+        sqlx::query_as(&self.sql(format!("SELECT {PIPELINE} FROM pipelines WHERE team_id = $1 AND name = $2")))
             .bind(team.0)
             .bind(name)
             .fetch_optional(&self.pool)
@@ -127,8 +127,10 @@ impl Store {
 
     /// The team's pipelines by name; every team's if `team` is None.
     pub async fn pipelines(&self, team: Option<TeamId>) -> Result<Vec<Pipeline>> {
-        sqlx::query_as(&format!("SELECT {PIPELINE} FROM pipelines WHERE team_id = $1 OR $1 = 0 ORDER BY team_id, name"))
-            .bind(team.map_or(0, |t| t.0))
+        let team = team.map_or(0, |t| t.0);
+        sqlx::query_as(&self.sql(format!("SELECT {PIPELINE} FROM pipelines WHERE $1 = 0 OR team_id = $2 ORDER BY team_id, name")))
+            .bind(team)
+            .bind(team)
             .fetch_all(&self.pool)
             .await
             .map_err(failed("listing pipelines"))
@@ -144,7 +146,8 @@ impl Store {
 
     /// Deletes the pipeline with its jobs, resources, versions, builds and logs. False if absent.
     pub async fn delete_pipeline(&self, id: PipelineId) -> Result<bool> {
-        let query = sqlx::query("DELETE FROM pipelines WHERE id = $1").bind(id.0);
+        let sql = self.sql("DELETE FROM pipelines WHERE id = $1");
+        let query = sqlx::query(&sql).bind(id.0);
         Ok(self.rows_changed(query, format!("deleting pipeline {id}")).await? > 0)
     }
 
@@ -152,19 +155,18 @@ impl Store {
     pub async fn ensure_job(&self, pipeline: PipelineId, name: &str) -> Result<Job> {
         require_name("job", name)?;
         // DO UPDATE with a no-op rather than DO NOTHING, so RETURNING yields the existing row too.
-        sqlx::query_as(&format!(
-            "INSERT INTO jobs (pipeline_id, name) VALUES ($1, $2) \
-             ON CONFLICT (pipeline_id, name) DO UPDATE SET name = excluded.name RETURNING {JOB}"
-        ))
-        .bind(pipeline.0)
-        .bind(name)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(failed(format!("saving job `{name}` of pipeline {pipeline}")))
+        let sql = self.sql(match self.dialect() {
+            Dialect::Sqlite | Dialect::Postgres => format!(
+                "INSERT INTO jobs (pipeline_id, name) VALUES ($1, $2) \
+                 ON CONFLICT (pipeline_id, name) DO UPDATE SET name = excluded.name RETURNING {JOB}"
+            ),
+            Dialect::Mysql => format!("INSERT INTO jobs (pipeline_id, name) VALUES ($1, $2) ON DUPLICATE KEY UPDATE name = name RETURNING {JOB}"),
+        });
+        sqlx::query_as(&sql).bind(pipeline.0).bind(name).fetch_one(&self.pool).await.map_err(failed(format!("saving job `{name}` of pipeline {pipeline}")))
     }
 
     pub async fn job(&self, id: JobId) -> Result<Option<Job>> {
-        sqlx::query_as(&format!("SELECT {JOB} FROM jobs WHERE id = $1"))
+        sqlx::query_as(&self.sql(format!("SELECT {JOB} FROM jobs WHERE id = $1")))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await
@@ -172,7 +174,7 @@ impl Store {
     }
 
     pub async fn job_by_name(&self, pipeline: PipelineId, name: &str) -> Result<Option<Job>> {
-        sqlx::query_as(&format!("SELECT {JOB} FROM jobs WHERE pipeline_id = $1 AND name = $2"))
+        sqlx::query_as(&self.sql(format!("SELECT {JOB} FROM jobs WHERE pipeline_id = $1 AND name = $2")))
             .bind(pipeline.0)
             .bind(name)
             .fetch_optional(&self.pool)
@@ -181,7 +183,7 @@ impl Store {
     }
 
     pub async fn jobs(&self, pipeline: PipelineId) -> Result<Vec<Job>> {
-        sqlx::query_as(&format!("SELECT {JOB} FROM jobs WHERE pipeline_id = $1 ORDER BY name"))
+        sqlx::query_as(&self.sql(format!("SELECT {JOB} FROM jobs WHERE pipeline_id = $1 ORDER BY name")))
             .bind(pipeline.0)
             .fetch_all(&self.pool)
             .await
@@ -195,8 +197,9 @@ impl Store {
     /// Sets a 0/1 column of one row; `NotFound(what)` if there is no such row. `table` and
     /// `column` are always literals from this crate, never input.
     pub(crate) async fn set_flag(&self, table: &str, column: &str, id: i64, value: bool, what: &str) -> Result<()> {
-        let sql = format!("UPDATE {table} SET {column} = $2 WHERE id = $1");
-        let query = sqlx::query(&sql).bind(id).bind(value as i64);
+        // (Setting a flag to the value it has still finds the row on MySQL: sqlx asks for "found rows".)
+        let sql = self.sql(format!("UPDATE {table} SET {column} = $1 WHERE id = $2"));
+        let query = sqlx::query(&sql).bind(value as i64).bind(id);
         self.change_one(query, format!("setting {column} of {what}"), || what.to_string()).await
     }
 }

@@ -3,10 +3,10 @@
 use crate::error::{failed, Result};
 use crate::ids::{PipelineId, ResourceId};
 use crate::secrets::{new_token, token_hash};
-use crate::store::Store;
+use crate::store::{get, opt_text, text, Dialect, Store};
 use crate::teams::require_name;
 use sqlx::any::AnyRow;
-use sqlx::{FromRow, Row};
+use sqlx::FromRow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resource {
@@ -29,15 +29,15 @@ const RESOURCE: &str = "id, pipeline_id, name, type, last_check_at, last_check_s
 impl FromRow<'_, AnyRow> for Resource {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(Resource {
-            id: ResourceId(row.try_get("id")?),
-            pipeline_id: PipelineId(row.try_get("pipeline_id")?),
-            name: row.try_get("name")?,
-            type_name: row.try_get("type")?,
-            last_check_at: row.try_get("last_check_at")?,
-            last_check_succeeded_at: row.try_get("last_check_succeeded_at")?,
-            last_check_error: row.try_get("last_check_error")?,
-            next_check_at: row.try_get("next_check_at")?,
-            has_webhook_token: row.try_get::<Option<String>, _>("webhook_token_hash")?.is_some(),
+            id: ResourceId(get(row, "id")?),
+            pipeline_id: PipelineId(get(row, "pipeline_id")?),
+            name: text(row, "name")?,
+            type_name: text(row, "type")?,
+            last_check_at: get(row, "last_check_at")?,
+            last_check_succeeded_at: get(row, "last_check_succeeded_at")?,
+            last_check_error: opt_text(row, "last_check_error")?,
+            next_check_at: get(row, "next_check_at")?,
+            has_webhook_token: opt_text(row, "webhook_token_hash")?.is_some(),
         })
     }
 }
@@ -59,20 +59,28 @@ impl Store {
     /// `type_name` (a pipeline update may change it) and its versions are kept.
     pub async fn ensure_resource(&self, pipeline: PipelineId, name: &str, type_name: &str) -> Result<Resource> {
         require_name("resource", name)?;
-        sqlx::query_as(&format!(
-            "INSERT INTO resources (pipeline_id, name, type) VALUES ($1, $2, $3) \
-             ON CONFLICT (pipeline_id, name) DO UPDATE SET type = excluded.type RETURNING {RESOURCE}"
-        ))
-        .bind(pipeline.0)
-        .bind(name)
-        .bind(type_name)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(failed(format!("saving resource `{name}` of pipeline {pipeline}")))
+        // RETURNING gives the stored row, new or updated, on every backend.
+        let sql = self.sql(match self.dialect() {
+            Dialect::Sqlite | Dialect::Postgres => format!(
+                "INSERT INTO resources (pipeline_id, name, type) VALUES ($1, $2, $3) \
+                 ON CONFLICT (pipeline_id, name) DO UPDATE SET type = excluded.type RETURNING {RESOURCE}"
+            ),
+            Dialect::Mysql => format!(
+                "INSERT INTO resources (pipeline_id, name, type) VALUES ($1, $2, $3) \
+                 ON DUPLICATE KEY UPDATE type = VALUES(type) RETURNING {RESOURCE}"
+            ),
+        });
+        sqlx::query_as(&sql)
+            .bind(pipeline.0)
+            .bind(name)
+            .bind(type_name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(failed(format!("saving resource `{name}` of pipeline {pipeline}")))
     }
 
     pub async fn resource(&self, id: ResourceId) -> Result<Option<Resource>> {
-        sqlx::query_as(&format!("SELECT {RESOURCE} FROM resources WHERE id = $1"))
+        sqlx::query_as(&self.sql(format!("SELECT {RESOURCE} FROM resources WHERE id = $1")))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await
@@ -80,7 +88,7 @@ impl Store {
     }
 
     pub async fn resource_by_name(&self, pipeline: PipelineId, name: &str) -> Result<Option<Resource>> {
-        sqlx::query_as(&format!("SELECT {RESOURCE} FROM resources WHERE pipeline_id = $1 AND name = $2"))
+        sqlx::query_as(&self.sql(format!("SELECT {RESOURCE} FROM resources WHERE pipeline_id = $1 AND name = $2")))
             .bind(pipeline.0)
             .bind(name)
             .fetch_optional(&self.pool)
@@ -89,7 +97,7 @@ impl Store {
     }
 
     pub async fn resources(&self, pipeline: PipelineId) -> Result<Vec<Resource>> {
-        sqlx::query_as(&format!("SELECT {RESOURCE} FROM resources WHERE pipeline_id = $1 ORDER BY name"))
+        sqlx::query_as(&self.sql(format!("SELECT {RESOURCE} FROM resources WHERE pipeline_id = $1 ORDER BY name")))
             .bind(pipeline.0)
             .fetch_all(&self.pool)
             .await
@@ -98,10 +106,10 @@ impl Store {
 
     /// Resources whose next check is due at `now` (or never scheduled), most overdue first.
     pub async fn resources_due(&self, now: i64) -> Result<Vec<Resource>> {
-        sqlx::query_as(&format!(
+        sqlx::query_as(&self.sql(format!(
             "SELECT {RESOURCE} FROM resources WHERE next_check_at IS NULL OR next_check_at <= $1 \
              ORDER BY COALESCE(next_check_at, 0), id"
-        ))
+        )))
         .bind(now)
         .fetch_all(&self.pool)
         .await
@@ -111,15 +119,11 @@ impl Store {
     /// Records a check's outcome: its time, its error (cleared by a success) and the next check.
     pub async fn record_check(&self, id: ResourceId, check: &CheckRecord) -> Result<()> {
         let succeeded_at = check.error.is_none().then_some(check.at);
-        let query = sqlx::query(
-            "UPDATE resources SET last_check_at = $2, last_check_error = $3, \
-             last_check_succeeded_at = COALESCE($4, last_check_succeeded_at), next_check_at = $5 WHERE id = $1",
-        )
-        .bind(id.0)
-        .bind(check.at)
-        .bind(check.error.as_deref())
-        .bind(succeeded_at)
-        .bind(check.next_check_at);
+        let sql = self.sql(
+            "UPDATE resources SET last_check_at = $1, last_check_error = $2, \
+             last_check_succeeded_at = COALESCE($3, last_check_succeeded_at), next_check_at = $4 WHERE id = $5",
+        );
+        let query = sqlx::query(&sql).bind(check.at).bind(check.error.as_deref()).bind(succeeded_at).bind(check.next_check_at).bind(id.0);
         self.change_one(query, format!("recording a check of resource {id}"), || format!("resource {id}")).await
     }
 
@@ -127,14 +131,15 @@ impl Store {
     /// the only time it can be seen, the store keeps its hash.
     pub async fn regenerate_webhook_token(&self, id: ResourceId) -> Result<String> {
         let token = new_token(WEBHOOK_TOKEN_PREFIX);
-        let query = sqlx::query("UPDATE resources SET webhook_token_hash = $2 WHERE id = $1").bind(id.0).bind(token_hash(&token));
+        let sql = self.sql("UPDATE resources SET webhook_token_hash = $1 WHERE id = $2");
+        let query = sqlx::query(&sql).bind(token_hash(&token)).bind(id.0);
         self.change_one(query, format!("setting the webhook token of resource {id}"), || format!("resource {id}")).await?;
         Ok(token)
     }
 
     /// The resource a webhook token belongs to, if any.
     pub async fn resource_by_webhook_token(&self, token: &str) -> Result<Option<Resource>> {
-        sqlx::query_as(&format!("SELECT {RESOURCE} FROM resources WHERE webhook_token_hash = $1"))
+        sqlx::query_as(&self.sql(format!("SELECT {RESOURCE} FROM resources WHERE webhook_token_hash = $1")))
             .bind(token_hash(token))
             .fetch_optional(&self.pool)
             .await

@@ -2,9 +2,9 @@
 
 use crate::error::{failed, failed_unique, Result, StoreError};
 use crate::ids::TeamId;
-use crate::store::{now_millis, Store};
+use crate::store::{get, now_millis, text, Dialect, Store};
 use sqlx::any::AnyRow;
-use sqlx::{FromRow, Row};
+use sqlx::FromRow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Team {
@@ -15,7 +15,7 @@ pub struct Team {
 
 impl FromRow<'_, AnyRow> for Team {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
-        Ok(Team { id: TeamId(row.try_get("id")?), name: row.try_get("name")?, created_at: row.try_get("created_at")? })
+        Ok(Team { id: TeamId(get(row, "id")?), name: text(row, "name")?, created_at: get(row, "created_at")? })
     }
 }
 
@@ -30,7 +30,7 @@ pub(crate) fn require_name(what: &str, name: &str) -> Result<()> {
 impl Store {
     pub async fn create_team(&self, name: &str) -> Result<Team> {
         require_name("team", name)?;
-        sqlx::query_as("INSERT INTO teams (name, created_at) VALUES ($1, $2) RETURNING id, name, created_at")
+        sqlx::query_as(&self.sql("INSERT INTO teams (name, created_at) VALUES ($1, $2) RETURNING id, name, created_at"))
             .bind(name)
             .bind(now_millis())
             .fetch_one(&self.pool)
@@ -41,17 +41,18 @@ impl Store {
     /// The team called `name`, created if missing (the server's `--team-canonical` team at start).
     pub async fn ensure_team(&self, name: &str) -> Result<Team> {
         require_name("team", name)?;
-        sqlx::query("INSERT INTO teams (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(now_millis())
-            .execute(&self.pool)
-            .await
-            .map_err(failed(format!("creating team `{name}`")))?;
+        let sql = match self.dialect() {
+            Dialect::Sqlite | Dialect::Postgres => "INSERT INTO teams (name, created_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            // No DO NOTHING in MySQL, and INSERT IGNORE would hide every other error too: a no-op
+            // update instead.
+            Dialect::Mysql => "INSERT INTO teams (name, created_at) VALUES ($1, $2) ON DUPLICATE KEY UPDATE name = name",
+        };
+        sqlx::query(&self.sql(sql)).bind(name).bind(now_millis()).execute(&self.pool).await.map_err(failed(format!("creating team `{name}`")))?;
         self.team_by_name(name).await?.ok_or_else(|| StoreError::NotFound(format!("team `{name}`")))
     }
 
     pub async fn team(&self, id: TeamId) -> Result<Option<Team>> {
-        sqlx::query_as("SELECT id, name, created_at FROM teams WHERE id = $1")
+        sqlx::query_as(&self.sql("SELECT id, name, created_at FROM teams WHERE id = $1"))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await
@@ -59,7 +60,7 @@ impl Store {
     }
 
     pub async fn team_by_name(&self, name: &str) -> Result<Option<Team>> {
-        sqlx::query_as("SELECT id, name, created_at FROM teams WHERE name = $1")
+        sqlx::query_as(&self.sql("SELECT id, name, created_at FROM teams WHERE name = $1"))
             .bind(name)
             .fetch_optional(&self.pool)
             .await
@@ -67,12 +68,13 @@ impl Store {
     }
 
     pub async fn teams(&self) -> Result<Vec<Team>> {
-        sqlx::query_as("SELECT id, name, created_at FROM teams ORDER BY name").fetch_all(&self.pool).await.map_err(failed("listing teams"))
+        sqlx::query_as(&self.sql("SELECT id, name, created_at FROM teams ORDER BY name")).fetch_all(&self.pool).await.map_err(failed("listing teams"))
     }
 
     /// Deletes the team and everything in it (pipelines, builds, logs, members). False if absent.
     pub async fn delete_team(&self, id: TeamId) -> Result<bool> {
-        let query = sqlx::query("DELETE FROM teams WHERE id = $1").bind(id.0);
+        let sql = self.sql("DELETE FROM teams WHERE id = $1");
+        let query = sqlx::query(&sql).bind(id.0);
         Ok(self.rows_changed(query, format!("deleting team {id}")).await? > 0)
     }
 }

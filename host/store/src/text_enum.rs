@@ -24,7 +24,7 @@ macro_rules! text_enum {
             /// Reads the value from a text column.
             #[allow(dead_code)]
             pub(crate) fn decode(row: &sqlx::any::AnyRow, column: &str) -> Result<Self, sqlx::Error> {
-                let text: String = sqlx::Row::try_get(row, column)?;
+                let text = crate::store::text(row, column)?;
                 text.parse().map_err(|e: crate::error::StoreError| sqlx::Error::ColumnDecode { index: column.into(), source: e.into() })
             }
         }

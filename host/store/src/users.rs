@@ -4,14 +4,14 @@
 use crate::error::{failed, failed_unique, Result, StoreError};
 use crate::ids::{TeamId, TokenId, UserId};
 use crate::secrets::{new_token, token_hash};
-use crate::store::{flag, now_millis, Store};
+use crate::store::{flag, get, now_millis, opt_text, text, Dialect, Store};
 use crate::teams::{require_name, Team};
 use crate::text_enum::text_enum;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use sqlx::any::AnyRow;
-use sqlx::{FromRow, Row};
+use sqlx::FromRow;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -28,11 +28,11 @@ const USER: &str = "id, username, is_admin, password_hash, created_at";
 impl FromRow<'_, AnyRow> for User {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(User {
-            id: UserId(row.try_get("id")?),
-            username: row.try_get("username")?,
+            id: UserId(get(row, "id")?),
+            username: text(row, "username")?,
             is_admin: flag(row, "is_admin")?,
-            has_password: row.try_get::<Option<String>, _>("password_hash")?.is_some(),
-            created_at: row.try_get("created_at")?,
+            has_password: opt_text(row, "password_hash")?.is_some(),
+            created_at: get(row, "created_at")?,
         })
     }
 }
@@ -66,12 +66,12 @@ const TOKEN: &str = "id, user_id, name, created_at, expires_at, last_used_at";
 impl FromRow<'_, AnyRow> for ApiToken {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(ApiToken {
-            id: TokenId(row.try_get("id")?),
-            user_id: UserId(row.try_get("user_id")?),
-            name: row.try_get("name")?,
-            created_at: row.try_get("created_at")?,
-            expires_at: row.try_get("expires_at")?,
-            last_used_at: row.try_get("last_used_at")?,
+            id: TokenId(get(row, "id")?),
+            user_id: UserId(get(row, "user_id")?),
+            name: text(row, "name")?,
+            created_at: get(row, "created_at")?,
+            expires_at: get(row, "expires_at")?,
+            last_used_at: get(row, "last_used_at")?,
         })
     }
 }
@@ -120,7 +120,7 @@ impl Store {
     }
 
     async fn insert_user(&self, username: &str, hash: Option<&str>, is_admin: bool) -> Result<User> {
-        sqlx::query_as(&format!("INSERT INTO users (username, password_hash, is_admin, created_at) VALUES ($1, $2, $3, $4) RETURNING {USER}"))
+        sqlx::query_as(&self.sql(format!("INSERT INTO users (username, password_hash, is_admin, created_at) VALUES ($1, $2, $3, $4) RETURNING {USER}")))
             .bind(username)
             .bind(hash)
             .bind(is_admin as i64)
@@ -131,7 +131,7 @@ impl Store {
     }
 
     pub async fn user(&self, id: UserId) -> Result<Option<User>> {
-        sqlx::query_as(&format!("SELECT {USER} FROM users WHERE id = $1"))
+        sqlx::query_as(&self.sql(format!("SELECT {USER} FROM users WHERE id = $1")))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await
@@ -139,7 +139,7 @@ impl Store {
     }
 
     pub async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
-        sqlx::query_as(&format!("SELECT {USER} FROM users WHERE username = $1"))
+        sqlx::query_as(&self.sql(format!("SELECT {USER} FROM users WHERE username = $1")))
             .bind(username)
             .fetch_optional(&self.pool)
             .await
@@ -147,7 +147,7 @@ impl Store {
     }
 
     pub async fn users(&self) -> Result<Vec<User>> {
-        sqlx::query_as(&format!("SELECT {USER} FROM users ORDER BY username")).fetch_all(&self.pool).await.map_err(failed("listing users"))
+        sqlx::query_as(&self.sql(format!("SELECT {USER} FROM users ORDER BY username"))).fetch_all(&self.pool).await.map_err(failed("listing users"))
     }
 
     /// Replaces the user's password (None: password login disabled).
@@ -159,21 +159,23 @@ impl Store {
             }
             None => None,
         };
-        let query = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(user.0).bind(hash);
+        let sql = self.sql("UPDATE users SET password_hash = $1 WHERE id = $2");
+        let query = sqlx::query(&sql).bind(hash).bind(user.0);
         self.change_one(query, format!("setting the password of user {user}"), || format!("user {user}")).await
     }
 
     /// Replaces the user's password hash with one made elsewhere (`--users name:<argon2 hash>`).
     pub async fn set_password_hash(&self, user: UserId, password_hash: &str) -> Result<()> {
         PasswordHash::new(password_hash).map_err(|e| StoreError::Invalid(format!("the password hash for user {user} is not a PHC string: {e}")))?;
-        let query = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1").bind(user.0).bind(password_hash);
+        let sql = self.sql("UPDATE users SET password_hash = $1 WHERE id = $2");
+        let query = sqlx::query(&sql).bind(password_hash).bind(user.0);
         self.change_one(query, format!("setting the password of user {user}"), || format!("user {user}")).await
     }
 
     /// The user, if `username` exists and `password` is theirs. An unknown user costs the same
     /// hashing time as a wrong password, so timing does not tell which names exist.
     pub async fn verify_password(&self, username: &str, password: &str) -> Result<Option<User>> {
-        let row = sqlx::query(&format!("SELECT {USER} FROM users WHERE username = $1"))
+        let row = sqlx::query(&self.sql(format!("SELECT {USER} FROM users WHERE username = $1")))
             .bind(username)
             .fetch_optional(&self.pool)
             .await
@@ -181,7 +183,7 @@ impl Store {
         let (user, hash) = match &row {
             Some(row) => {
                 let user = User::from_row(row).map_err(failed(format!("reading user `{username}`")))?;
-                let hash: Option<String> = row.try_get("password_hash").map_err(failed(format!("reading user `{username}`")))?;
+                let hash = opt_text(row, "password_hash").map_err(failed(format!("reading user `{username}`")))?;
                 (Some(user), hash)
             }
             None => (None, None),
@@ -201,28 +203,33 @@ impl Store {
 
     /// Gives the user `role` on the team (replacing any role they had there).
     pub async fn set_member(&self, team: TeamId, user: UserId, role: Role) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, $3) \
-             ON CONFLICT (team_id, user_id) DO UPDATE SET role = excluded.role",
-        )
-        .bind(team.0)
-        .bind(user.0)
-        .bind(role.as_str())
-        .execute(&self.pool)
-        .await
-        .map_err(failed(format!("making user {user} a member of team {team}")))?;
+        let sql = self.sql(match self.dialect() {
+            Dialect::Sqlite | Dialect::Postgres => {
+                "INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, $3) \
+                 ON CONFLICT (team_id, user_id) DO UPDATE SET role = excluded.role"
+            }
+            Dialect::Mysql => "INSERT INTO team_members (team_id, user_id, role) VALUES ($1, $2, $3) ON DUPLICATE KEY UPDATE role = VALUES(role)",
+        });
+        sqlx::query(&sql)
+            .bind(team.0)
+            .bind(user.0)
+            .bind(role.as_str())
+            .execute(&self.pool)
+            .await
+            .map_err(failed(format!("making user {user} a member of team {team}")))?;
         Ok(())
     }
 
     /// False if the user was not a member.
     pub async fn remove_member(&self, team: TeamId, user: UserId) -> Result<bool> {
-        let query = sqlx::query("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2").bind(team.0).bind(user.0);
+        let sql = self.sql("DELETE FROM team_members WHERE team_id = $1 AND user_id = $2");
+        let query = sqlx::query(&sql).bind(team.0).bind(user.0);
         Ok(self.rows_changed(query, format!("removing user {user} from team {team}")).await? > 0)
     }
 
     /// The user's role on the team, if a member.
     pub async fn role(&self, team: TeamId, user: UserId) -> Result<Option<Role>> {
-        let row = sqlx::query("SELECT role FROM team_members WHERE team_id = $1 AND user_id = $2")
+        let row = sqlx::query(&self.sql("SELECT role FROM team_members WHERE team_id = $1 AND user_id = $2"))
             .bind(team.0)
             .bind(user.0)
             .fetch_optional(&self.pool)
@@ -233,10 +240,10 @@ impl Store {
 
     /// The team's members and their roles, by username.
     pub async fn members(&self, team: TeamId) -> Result<Vec<(User, Role)>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(&self.sql(
             "SELECT u.id, u.username, u.is_admin, u.password_hash, u.created_at, m.role \
              FROM team_members m JOIN users u ON u.id = m.user_id WHERE m.team_id = $1 ORDER BY u.username",
-        )
+        ))
         .bind(team.0)
         .fetch_all(&self.pool)
         .await
@@ -249,10 +256,10 @@ impl Store {
 
     /// The teams the user belongs to, with their role on each, by team name.
     pub async fn teams_of(&self, user: UserId) -> Result<Vec<(Team, Role)>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(&self.sql(
             "SELECT t.id, t.name, t.created_at, m.role FROM team_members m JOIN teams t ON t.id = m.team_id \
              WHERE m.user_id = $1 ORDER BY t.name",
-        )
+        ))
         .bind(user.0)
         .fetch_all(&self.pool)
         .await
@@ -267,10 +274,10 @@ impl Store {
     /// (the store keeps its sha256).
     pub async fn create_token(&self, user: UserId, name: &str, expires_at: Option<i64>) -> Result<(ApiToken, String)> {
         let token = new_token(API_TOKEN_PREFIX);
-        let row = sqlx::query_as(&format!(
+        let row = sqlx::query_as(&self.sql(format!(
             "INSERT INTO api_tokens (user_id, name, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) \
              RETURNING {TOKEN}"
-        ))
+        )))
         .bind(user.0)
         .bind(name)
         .bind(token_hash(&token))
@@ -286,22 +293,41 @@ impl Store {
     pub async fn verify_token(&self, token: &str) -> Result<Option<(User, ApiToken)>> {
         let now = now_millis();
         let action = "checking an API token";
-        let found: Option<ApiToken> = sqlx::query_as(&format!(
-            "UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2) \
-             RETURNING {TOKEN}"
-        ))
-        .bind(token_hash(token))
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(failed(action))?;
+        let hash = token_hash(token);
+        let update = "UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2 AND (expires_at IS NULL OR expires_at > $3)";
+        let found: Option<ApiToken> = match self.dialect() {
+            Dialect::Sqlite | Dialect::Postgres => sqlx::query_as(&self.sql(format!("{update} RETURNING {TOKEN}")))
+                .bind(now)
+                .bind(&hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(failed(action))?,
+            // No UPDATE ... RETURNING on MariaDB: update, then read the row back in the same
+            // transaction, whose lock keeps a revocation from slipping in between.
+            Dialect::Mysql => {
+                let mut tx = self.pool.begin().await.map_err(failed(action))?;
+                let used = sqlx::query(&self.sql(update)).bind(now).bind(&hash).bind(now).execute(&mut *tx).await.map_err(failed(action))?;
+                let found = if used.rows_affected() == 0 {
+                    None
+                } else {
+                    sqlx::query_as(&self.sql(format!("SELECT {TOKEN} FROM api_tokens WHERE token_hash = $1")))
+                        .bind(&hash)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(failed(action))?
+                };
+                tx.commit().await.map_err(failed(action))?;
+                found
+            }
+        };
         let Some(found) = found else { return Ok(None) };
         let user = self.user(found.user_id).await?;
         Ok(user.map(|u| (u, found)))
     }
 
     pub async fn tokens(&self, user: UserId) -> Result<Vec<ApiToken>> {
-        sqlx::query_as(&format!("SELECT {TOKEN} FROM api_tokens WHERE user_id = $1 ORDER BY id"))
+        sqlx::query_as(&self.sql(format!("SELECT {TOKEN} FROM api_tokens WHERE user_id = $1 ORDER BY id")))
             .bind(user.0)
             .fetch_all(&self.pool)
             .await
@@ -310,7 +336,8 @@ impl Store {
 
     /// False if there was no such token.
     pub async fn revoke_token(&self, id: TokenId) -> Result<bool> {
-        let query = sqlx::query("DELETE FROM api_tokens WHERE id = $1").bind(id.0);
+        let sql = self.sql("DELETE FROM api_tokens WHERE id = $1");
+        let query = sqlx::query(&sql).bind(id.0);
         Ok(self.rows_changed(query, format!("revoking token {id}")).await? > 0)
     }
 }

@@ -3,10 +3,10 @@
 
 use crate::error::{failed, Result, StoreError};
 use crate::ids::{JobId, ResourceId, VersionId};
-use crate::store::{now_millis, placeholders, Store};
+use crate::store::{get, now_millis, placeholders, text, Dialect, Store};
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
-use sqlx::{FromRow, Row};
+use sqlx::FromRow;
 use std::collections::BTreeMap;
 
 /// A version's identity as the resource type reports it, e.g. `{"ref": "abc123"}`.
@@ -43,15 +43,15 @@ const VERSION_RETURNING: &str = "id, resource_id, version, metadata, check_order
 
 impl FromRow<'_, AnyRow> for ResourceVersion {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
-        let json = |column: &str| -> Result<String, sqlx::Error> { row.try_get(column) };
+        let json = |column: &str| text(row, column);
         let decode = |column: &str, e: serde_json::Error| sqlx::Error::ColumnDecode { index: column.into(), source: e.into() };
         Ok(ResourceVersion {
-            id: VersionId(row.try_get("id")?),
-            resource_id: ResourceId(row.try_get("resource_id")?),
+            id: VersionId(get(row, "id")?),
+            resource_id: ResourceId(get(row, "resource_id")?),
             version: serde_json::from_str(&json("version")?).map_err(|e| decode("version", e))?,
             metadata: serde_json::from_str(&json("metadata")?).map_err(|e| decode("metadata", e))?,
-            check_order: row.try_get("check_order")?,
-            created_at: row.try_get("created_at")?,
+            check_order: get(row, "check_order")?,
+            created_at: get(row, "created_at")?,
         })
     }
 }
@@ -98,25 +98,32 @@ impl Store {
         }
         let action = || format!("saving versions of resource {resource}");
         let mut tx = self.pool.begin().await.map_err(failed(action()))?;
-        // Reserve check orders first: the UPDATE takes the resource's row lock (PostgreSQL) or the
-        // write lock (SQLite) before anything is read, so concurrent savers queue instead of
-        // deadlocking, and orders follow commit order.
-        let last: Option<i64> = sqlx::query_scalar("UPDATE resources SET last_check_order = last_check_order + $2 WHERE id = $1 RETURNING last_check_order")
-            .bind(resource.0)
-            .bind(versions.len() as i64)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(failed(action()))?;
+        // Reserve check orders first: the UPDATE takes the resource's row lock (PostgreSQL,
+        // MariaDB) or the write lock (SQLite) before anything is read, so concurrent savers queue
+        // instead of deadlocking, and orders follow commit order.
+        let last = self.bump(&mut tx, "resources", "last_check_order", resource.0, versions.len() as i64).await.map_err(failed(action()))?;
         let Some(last) = last else { return Err(StoreError::NotFound(format!("resource {resource}"))) };
         let first = last - versions.len() as i64 + 1;
         let now = now_millis();
-        let sql = format!(
-            "INSERT INTO resource_versions (resource_id, version, version_sha256, metadata, check_order, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) \
-             ON CONFLICT (resource_id, version_sha256) DO UPDATE SET metadata = \
-             CASE WHEN excluded.metadata = '[]' THEN resource_versions.metadata ELSE excluded.metadata END \
-             RETURNING {VERSION_RETURNING}"
-        );
+        // An existing version comes back from RETURNING as it is stored (its old order), on
+        // MariaDB too: there RETURNING gives the row ON DUPLICATE KEY UPDATE left (a test checks).
+        // In MySQL's UPDATE part a bare column is the stored value, VALUES(c) the one offered.
+        let insert = "INSERT INTO resource_versions (resource_id, version, version_sha256, metadata, check_order, created_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6)";
+        let sql = self.sql(match self.dialect() {
+            Dialect::Sqlite | Dialect::Postgres => format!(
+                "{insert} ON CONFLICT (resource_id, version_sha256) DO UPDATE SET metadata = \
+                 CASE WHEN excluded.metadata = '[]' THEN resource_versions.metadata ELSE excluded.metadata END \
+                 RETURNING {VERSION_RETURNING}"
+            ),
+            // ON DUPLICATE KEY fires on any unique key, (resource_id, check_order) too; orders are
+            // reserved above, under the resource's lock, so only the version can collide.
+            Dialect::Mysql => format!(
+                "{insert} ON DUPLICATE KEY UPDATE metadata = \
+                 CASE WHEN VALUES(metadata) = '[]' THEN metadata ELSE VALUES(metadata) END \
+                 RETURNING {VERSION_RETURNING}"
+            ),
+        });
         let mut new = Vec::new();
         for (i, v) in versions.iter().enumerate() {
             let text = version_text(&v.version);
@@ -142,7 +149,7 @@ impl Store {
     }
 
     pub async fn version(&self, id: VersionId) -> Result<Option<ResourceVersion>> {
-        sqlx::query_as(&format!("SELECT {VERSION} FROM resource_versions v WHERE v.id = $1"))
+        sqlx::query_as(&self.sql(format!("SELECT {VERSION} FROM resource_versions v WHERE v.id = $1")))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await
@@ -152,10 +159,10 @@ impl Store {
     /// Record the metadata a `get` reported for a stored version; false when no such version is
     /// stored (a get of a version no check found, which gets no history row of its own).
     pub async fn set_version_metadata(&self, resource: ResourceId, version: &VersionMap, metadata: &[MetadataField]) -> Result<bool> {
-        let done = sqlx::query("UPDATE resource_versions SET metadata = $3 WHERE resource_id = $1 AND version_sha256 = $2")
+        let done = sqlx::query(&self.sql("UPDATE resource_versions SET metadata = $1 WHERE resource_id = $2 AND version_sha256 = $3"))
+            .bind(serde_json::to_string(metadata).expect("metadata always serialises"))
             .bind(resource.0)
             .bind(version_key(&version_text(version)))
-            .bind(serde_json::to_string(metadata).expect("metadata always serialises"))
             .execute(&self.pool)
             .await
             .map_err(failed(format!("recording the metadata of a version of resource {resource}")))?;
@@ -164,7 +171,7 @@ impl Store {
 
     /// The stored row of a version by its content (e.g. the version a `put` produced).
     pub async fn find_version(&self, resource: ResourceId, version: &VersionMap) -> Result<Option<ResourceVersion>> {
-        sqlx::query_as(&format!("SELECT {VERSION} FROM resource_versions v WHERE v.resource_id = $1 AND v.version_sha256 = $2"))
+        sqlx::query_as(&self.sql(format!("SELECT {VERSION} FROM resource_versions v WHERE v.resource_id = $1 AND v.version_sha256 = $2")))
             .bind(resource.0)
             .bind(version_key(&version_text(version)))
             .fetch_optional(&self.pool)
@@ -178,11 +185,11 @@ impl Store {
 
     /// The resource's versions, newest first, a page at a time.
     pub async fn versions(&self, resource: ResourceId, page: Page<VersionId>) -> Result<Vec<ResourceVersion>> {
-        sqlx::query_as(&format!(
+        sqlx::query_as(&self.sql(format!(
             "SELECT {VERSION} FROM resource_versions v WHERE v.resource_id = $1 \
              AND v.check_order < COALESCE((SELECT b.check_order FROM resource_versions b WHERE b.id = $2), $3) \
              ORDER BY v.check_order DESC LIMIT $4"
-        ))
+        )))
         .bind(resource.0)
         .bind(page.before.map_or(0, |id| id.0))
         .bind(i64::MAX)
@@ -194,10 +201,10 @@ impl Store {
 
     /// Versions newer than `check_order`, oldest first: what a job has not seen yet.
     pub async fn versions_after(&self, resource: ResourceId, check_order: i64, limit: u32) -> Result<Vec<ResourceVersion>> {
-        sqlx::query_as(&format!(
+        sqlx::query_as(&self.sql(format!(
             "SELECT {VERSION} FROM resource_versions v WHERE v.resource_id = $1 AND v.check_order > $2 \
              ORDER BY v.check_order LIMIT $3"
-        ))
+        )))
         .bind(resource.0)
         .bind(check_order)
         .bind(limit as i64)
@@ -213,17 +220,20 @@ impl Store {
             return self.versions(resource, Page::first(limit)).await;
         }
         let n = jobs.len();
-        let sql = format!(
+        let sql = self.sql(format!(
             "SELECT {VERSION} FROM resource_versions v WHERE v.resource_id = $1 AND ( \
                  SELECT COUNT(DISTINCT b.job_id) FROM build_resources br JOIN builds b ON b.id = br.build_id \
                  WHERE br.version_id = v.id AND b.status = 'succeeded' AND b.job_id IN ({}) \
-             ) = $2 ORDER BY v.check_order DESC LIMIT $3",
-            placeholders(4, n)
-        );
-        let mut query = sqlx::query_as(&sql).bind(resource.0).bind(n as i64).bind(limit as i64);
+             ) = ${} ORDER BY v.check_order DESC LIMIT ${}",
+            placeholders(2, n),
+            n + 2,
+            n + 3
+        ));
+        let mut query = sqlx::query_as(&sql).bind(resource.0);
         for job in jobs {
             query = query.bind(job.0);
         }
+        query = query.bind(n as i64).bind(limit as i64);
         query.fetch_all(&self.pool).await.map_err(failed(format!("finding versions of resource {resource} that passed jobs")))
     }
 
@@ -231,36 +241,39 @@ impl Store {
     pub async fn pin_version(&self, resource: ResourceId, version: VersionId, comment: &str) -> Result<()> {
         // Through a SELECT so a version of another resource pins nothing; `WHERE` keeps SQLite
         // from reading ON CONFLICT as a join clause.
-        let query = sqlx::query(
-            "INSERT INTO resource_pins (resource_id, version_id, comment, pinned_at) \
-             SELECT resource_id, id, $3, $4 FROM resource_versions WHERE id = $2 AND resource_id = $1 \
-             ON CONFLICT (resource_id) DO UPDATE SET version_id = excluded.version_id, comment = excluded.comment, \
-             pinned_at = excluded.pinned_at",
-        )
-        .bind(resource.0)
-        .bind(version.0)
-        .bind(comment)
-        .bind(now_millis());
+        let insert = "INSERT INTO resource_pins (resource_id, version_id, comment, pinned_at) \
+                      SELECT resource_id, id, $1, $2 FROM resource_versions WHERE id = $3 AND resource_id = $4";
+        let sql = self.sql(match self.dialect() {
+            Dialect::Sqlite | Dialect::Postgres => format!(
+                "{insert} ON CONFLICT (resource_id) DO UPDATE SET version_id = excluded.version_id, comment = excluded.comment, \
+                 pinned_at = excluded.pinned_at"
+            ),
+            Dialect::Mysql => {
+                format!("{insert} ON DUPLICATE KEY UPDATE version_id = VALUES(version_id), comment = VALUES(comment), pinned_at = VALUES(pinned_at)")
+            }
+        });
+        let query = sqlx::query(&sql).bind(comment).bind(now_millis()).bind(version.0).bind(resource.0);
         self.change_one(query, format!("pinning resource {resource}"), || format!("version {version} of resource {resource}")).await
     }
 
     /// Removes the pin; false if there was none.
     pub async fn unpin(&self, resource: ResourceId) -> Result<bool> {
-        let query = sqlx::query("DELETE FROM resource_pins WHERE resource_id = $1").bind(resource.0);
+        let sql = self.sql("DELETE FROM resource_pins WHERE resource_id = $1");
+        let query = sqlx::query(&sql).bind(resource.0);
         Ok(self.rows_changed(query, format!("unpinning resource {resource}")).await? > 0)
     }
 
     pub async fn pinned_version(&self, resource: ResourceId) -> Result<Option<Pin>> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(&self.sql(format!(
             "SELECT {VERSION}, p.comment, p.pinned_at FROM resource_pins p \
              JOIN resource_versions v ON v.id = p.version_id WHERE p.resource_id = $1"
-        ))
+        )))
         .bind(resource.0)
         .fetch_optional(&self.pool)
         .await
         .map_err(failed(format!("reading the pin of resource {resource}")))?;
         let pin = |row: &AnyRow| -> Result<Pin, sqlx::Error> {
-            Ok(Pin { version: ResourceVersion::from_row(row)?, comment: row.try_get("comment")?, pinned_at: row.try_get("pinned_at")? })
+            Ok(Pin { version: ResourceVersion::from_row(row)?, comment: text(row, "comment")?, pinned_at: get(row, "pinned_at")? })
         };
         row.as_ref().map(pin).transpose().map_err(failed(format!("reading the pin of resource {resource}")))
     }
@@ -270,18 +283,15 @@ impl Store {
     /// answer. Versions at or before it never trigger the job, so a new job does not replay history.
     pub async fn job_baseline(&self, job: JobId, resource: ResourceId) -> Result<i64> {
         let action = || format!("recording the baseline of job {job} for resource {resource}");
-        sqlx::query(
-            "INSERT INTO job_baselines (job_id, resource_id, check_order, created_at) \
-             SELECT $1, $2, COALESCE(MAX(check_order), 0), $3 FROM resource_versions WHERE resource_id = $2 \
-             ON CONFLICT (job_id, resource_id) DO NOTHING",
-        )
-        .bind(job.0)
-        .bind(resource.0)
-        .bind(now_millis())
-        .execute(&self.pool)
-        .await
-        .map_err(failed(action()))?;
-        sqlx::query_scalar("SELECT check_order FROM job_baselines WHERE job_id = $1 AND resource_id = $2")
+        let insert = "INSERT INTO job_baselines (job_id, resource_id, check_order, created_at) \
+                      SELECT $1, $2, COALESCE(MAX(check_order), 0), $3 FROM resource_versions WHERE resource_id = $4";
+        let sql = self.sql(match self.dialect() {
+            Dialect::Sqlite | Dialect::Postgres => format!("{insert} ON CONFLICT (job_id, resource_id) DO NOTHING"),
+            // A no-op update for DO NOTHING; qualified, as resource_versions has a check_order too.
+            Dialect::Mysql => format!("{insert} ON DUPLICATE KEY UPDATE job_baselines.job_id = job_baselines.job_id"),
+        });
+        sqlx::query(&sql).bind(job.0).bind(resource.0).bind(now_millis()).bind(resource.0).execute(&self.pool).await.map_err(failed(action()))?;
+        sqlx::query_scalar(&self.sql("SELECT check_order FROM job_baselines WHERE job_id = $1 AND resource_id = $2"))
             .bind(job.0)
             .bind(resource.0)
             .fetch_one(&self.pool)

@@ -9,10 +9,10 @@ async fn refused(url: &str) -> StoreError {
 
 #[tokio::test]
 async fn unknown_schemes_say_what_is_accepted() {
-    for url in ["mysql://root@localhost/ci", "", "pikoci.db", "http://example.com"] {
+    for url in ["mssql://sa@localhost/ci", "", "pikoci.db", "http://example.com"] {
         let err = refused(url).await;
         assert!(matches!(err, StoreError::BadUrl { .. }), "{url}: {err}");
-        assert!(err.to_string().contains("postgres://"), "{url}: {err}");
+        assert!(err.to_string().contains("postgres://") && err.to_string().contains("mysql://"), "{url}: {err}");
     }
 }
 
@@ -47,4 +47,38 @@ async fn an_sqlite_file_in_a_missing_directory_says_so() {
     let text = err.to_string();
     assert!(matches!(err, StoreError::Connect { .. }), "{text}");
     assert!(text.contains("directory exist"), "{text}");
+}
+
+#[tokio::test]
+async fn an_unreachable_mariadb_names_the_problem_and_hides_the_password() {
+    for url in ["mysql://ci:hunter2@127.0.0.1:1/pikoci", "mariadb://ci:hunter2@127.0.0.1:1/pikoci"] {
+        let err = refused(url).await;
+        let text = err.to_string();
+        assert!(matches!(err, StoreError::Connect { .. }), "{text}");
+        assert!(text.contains("mysql at ") && text.contains("127.0.0.1:1"), "{text}");
+        assert!(text.contains("MariaDB running"), "{text}");
+        assert!(!text.contains("hunter2") && !format!("{err:?}").contains("hunter2"), "{err:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_mariadb_password_is_refused_without_showing_it() {
+    // The test server's root has no password, so any password is a wrong one.
+    let admin = std::env::var("PIKOCI_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
+    let url = admin.replacen("root@", "root:hunter2@", 1);
+    assert!(url.contains("hunter2"), "{url}");
+    let err = refused(&url).await;
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::Connect { .. }), "{text}");
+    assert!(text.contains("Access denied"), "{text}");
+    assert!(!text.contains("hunter2") && !format!("{err:?}").contains("hunter2"), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_missing_mariadb_database_is_named() {
+    let admin = std::env::var("PIKOCI_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into());
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
+    let err = refused(&format!("{base}/pikoci_no_such_database")).await;
+    assert!(matches!(err, StoreError::Connect { .. }), "{err}");
+    assert!(err.to_string().contains("pikoci_no_such_database"), "{err}");
 }

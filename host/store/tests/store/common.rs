@@ -1,17 +1,21 @@
-//! The three backends the scenarios run on, each a real database: SQLite in memory, an SQLite file
-//! in a temporary directory, and a fresh database on the machine's PostgreSQL, dropped afterwards.
+//! The four backends the scenarios run on, each a real database: SQLite in memory, an SQLite file
+//! in a temporary directory, and a fresh database on the machine's PostgreSQL or on its MariaDB,
+//! dropped afterwards.
 
 use pikoci_store::Store;
 use std::hash::{BuildHasher, Hasher};
 
 /// The maintenance database tests create their databases from. Override with PIKOCI_TEST_PG_URL.
 const DEFAULT_PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// The MariaDB database tests create their databases from. Override with PIKOCI_TEST_MYSQL_URL.
+const DEFAULT_MYSQL_ADMIN_URL: &str = "mysql://root@127.0.0.1:3306/test";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Mem,
     SqliteFile,
     Postgres,
+    Mariadb,
 }
 
 /// A database for one test, and a store open on it.
@@ -23,24 +27,23 @@ pub struct TestDb {
     // is removed or the database dropped.
     _dir: Option<tempfile::TempDir>,
     _pg: Option<PgDatabase>,
+    _mariadb: Option<MariaDatabase>,
 }
 
 impl TestDb {
     pub async fn new(backend: Backend) -> TestDb {
-        let (url, dir, pg) = match backend {
-            Backend::Mem => ("sqlite::memory:".to_string(), None, None),
+        let (mut dir, mut pg, mut mariadb) = (None, None, None);
+        let url = match backend {
+            Backend::Mem => "sqlite::memory:".to_string(),
             Backend::SqliteFile => {
-                let dir = tempfile::tempdir().expect("a temporary directory");
-                let url = format!("sqlite://{}", dir.path().join("pikoci.db").display());
-                (url, Some(dir), None)
+                let path = dir.insert(tempfile::tempdir().expect("a temporary directory")).path().join("pikoci.db");
+                format!("sqlite://{}", path.display())
             }
-            Backend::Postgres => {
-                let pg = PgDatabase::create().await;
-                (pg.url.clone(), None, Some(pg))
-            }
+            Backend::Postgres => pg.insert(PgDatabase::create().await).url.clone(),
+            Backend::Mariadb => mariadb.insert(MariaDatabase::create().await).url.clone(),
         };
         let store = Store::connect(&url, true).await.unwrap_or_else(|e| panic!("opening {backend:?} at {url}: {e}"));
-        TestDb { backend, url, store, _dir: dir, _pg: pg }
+        TestDb { backend, url, store, _dir: dir, _pg: pg, _mariadb: mariadb }
     }
 
     /// Closes the store and opens the same database again, as a restarted server would. For
@@ -63,8 +66,21 @@ impl TestDb {
     }
 }
 
+/// The first column of every row `sql` selects on `raw`, as text or NULL. MariaDB hands TEXT
+/// columns over as bytes (see the store's `Text`), the others as text: this takes either.
+pub async fn raw_texts(raw: &sqlx::AnyPool, sql: &str) -> Vec<Option<String>> {
+    use sqlx::Row;
+    let rows = sqlx::query(sql).fetch_all(raw).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.iter()
+        .map(|row| match row.try_get::<Option<String>, _>(0) {
+            Ok(text) => text,
+            Err(_) => row.try_get::<Option<Vec<u8>>, _>(0).expect("a text column").map(|b| String::from_utf8(b).expect("UTF-8")),
+        })
+        .collect()
+}
+
 /// Generates one test per backend for each scenario: `scenario::mem`, `scenario::sqlite`,
-/// `scenario::postgres`, all running the same `async fn scenario(db: TestDb)`.
+/// `scenario::postgres`, `scenario::mariadb`, all running the same `async fn scenario(db: TestDb)`.
 #[macro_export]
 macro_rules! on_every_backend {
     ($($scenario:ident),* $(,)?) => {$(
@@ -84,6 +100,11 @@ macro_rules! on_every_backend {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 super::$scenario(TestDb::new(Backend::Postgres).await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mariadb() {
+                super::$scenario(TestDb::new(Backend::Mariadb).await).await
             }
         }
     )*};
@@ -138,6 +159,94 @@ impl Drop for PgDatabase {
                 let admin = admin_connection(&admin_url).await;
                 // FORCE: a pool the test leaked (or a panic left open) must not keep it alive.
                 let result = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await;
+                admin.close().await;
+                result
+            })
+        })
+        .join();
+        match dropped {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => eprintln!("warning: could not drop test database {}: {e}", self.name),
+            Err(_) => eprintln!("warning: dropping test database {} panicked", self.name),
+        }
+    }
+}
+
+/// A database of its own on the local MariaDB, dropped when this is dropped, also when the test
+/// fails.
+pub struct MariaDatabase {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+fn mysql_admin_url() -> String {
+    std::env::var("PIKOCI_TEST_MYSQL_URL").unwrap_or_else(|_| DEFAULT_MYSQL_ADMIN_URL.to_string())
+}
+
+impl MariaDatabase {
+    pub async fn create() -> MariaDatabase {
+        let admin_url = mysql_admin_url();
+        let name = format!("pikoci_test_{:016x}", std::collections::hash_map::RandomState::new().build_hasher().finish());
+        let admin = mysql_admin_connection(&admin_url).await;
+        sqlx::query(&format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+            .execute(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("creating test database {name}: {e}"));
+        admin.close().await;
+        let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
+        MariaDatabase { url: format!("{base}/{name}"), admin_url, name }
+    }
+
+    /// The database's URL for a user of its own (named like the database, dropped with it) who
+    /// logs in with `password`.
+    pub async fn url_with_password(&self, password: &str) -> String {
+        let admin = mysql_admin_connection(&self.admin_url).await;
+        let name = &self.name;
+        for sql in [format!("CREATE USER '{name}'@'%' IDENTIFIED BY '{password}'"), format!("GRANT ALL ON {name}.* TO '{name}'@'%'")] {
+            sqlx::query(&sql).execute(&admin).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        admin.close().await;
+        let (scheme, rest) = self.url.split_once("://").expect("a URL");
+        let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+        format!("{scheme}://{name}:{password}@{host}")
+    }
+}
+
+async fn mysql_admin_connection(admin_url: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    match sqlx::any::AnyPoolOptions::new().max_connections(1).acquire_timeout(std::time::Duration::from_secs(5)).connect(admin_url).await {
+        Ok(pool) => pool,
+        Err(e) => panic!(
+            "MariaDB is not reachable at {admin_url}: {e}\n\
+             These tests need the machine's MariaDB (user root with an empty password on 127.0.0.1:3306). Start it with:\n    \
+             start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd\n\
+             (check with `mariadb -h127.0.0.1 -uroot -e 'select version()'`) or point PIKOCI_TEST_MYSQL_URL at another database."
+        ),
+    }
+}
+
+impl Drop for MariaDatabase {
+    fn drop(&mut self) {
+        // As for PostgreSQL: from a thread with a runtime of its own.
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            runtime.block_on(async {
+                let admin = mysql_admin_connection(&admin_url).await;
+                // MySQL's DROP DATABASE has no FORCE: end the connections a leaked pool (or a panic)
+                // left on it first, so their locks cannot hold the drop up.
+                let sessions: Vec<i64> = sqlx::query_scalar("SELECT CAST(id AS SIGNED) FROM information_schema.processlist WHERE db = ?")
+                    .bind(&name)
+                    .fetch_all(&admin)
+                    .await
+                    .unwrap_or_default();
+                for id in sessions {
+                    let _ = sqlx::query(&format!("KILL {id}")).execute(&admin).await;
+                }
+                let result = sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&admin).await;
+                let _ = sqlx::query(&format!("DROP USER IF EXISTS '{name}'@'%'")).execute(&admin).await;
                 admin.close().await;
                 result
             })

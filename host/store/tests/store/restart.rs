@@ -56,3 +56,8 @@ async fn restart_on_sqlite() {
 async fn restart_on_postgres() {
     restart_keeps_everything_and_errors_interrupted_builds(TestDb::new(Backend::Postgres).await).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_on_mariadb() {
+    restart_keeps_everything_and_errors_interrupted_builds(TestDb::new(Backend::Mariadb).await).await
+}

@@ -57,7 +57,7 @@ async fn passwords_tokens_and_roles(db: TestDb) {
     // Look at the raw tables as anyone holding the database would: no password, no token.
     let (_, live_token) = store.create_token(bob.id, "live", None).await.unwrap();
     if let Some(raw) = db.raw_or_none().await {
-        let hashes: Vec<Option<String>> = sqlx::query_scalar("SELECT password_hash FROM users ORDER BY username").fetch_all(&raw).await.unwrap();
+        let hashes = crate::common::raw_texts(&raw, "SELECT password_hash FROM users ORDER BY username").await;
         for hash in hashes.iter().flatten() {
             assert!(hash.starts_with("$argon2id$"), "{hash}");
             for secret in [PASSWORD, "new secret", "from the command line"] {
