@@ -10,6 +10,7 @@ fn main() {
         println!("cargo:rerun-if-changed={}", repo.join(dir).display());
     }
     embed_builtins(&repo.join("plugins/dist"));
+    record_commit(&repo);
     let recorded = std::fs::read_to_string(repo.join("plugins/dist/SOURCES.sha256")).unwrap_or_default();
     let current = sources_digest(&repo);
     if recorded.trim() != current {
@@ -17,6 +18,28 @@ fn main() {
             "cargo:warning=the built-in plugins in plugins/dist/ were built from other sources than wit/, sdk/ and plugins/ hold now; run scripts/build-plugins.sh"
         );
     }
+}
+
+/// `PIKOCI_COMMIT`: the commit the binary is built from, for `--version` and `GET /version`. A
+/// package built from a source tarball (no .git) passes it in the environment; otherwise git is
+/// asked, and the build reruns when HEAD moves so the answer never goes stale.
+fn record_commit(repo: &Path) {
+    println!("cargo:rerun-if-env-changed=PIKOCI_COMMIT");
+    let from_env = std::env::var("PIKOCI_COMMIT").ok().filter(|c| !c.trim().is_empty());
+    let commit = from_env.or_else(|| {
+        let git = |args: &[&str]| {
+            let out = std::process::Command::new("git").arg("-C").arg(repo).args(args).output().ok()?;
+            out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        };
+        let git_dir = PathBuf::from(git(&["rev-parse", "--absolute-git-dir"])?);
+        println!("cargo:rerun-if-changed={}", git_dir.join("HEAD").display());
+        println!("cargo:rerun-if-changed={}", git_dir.join("packed-refs").display());
+        if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            println!("cargo:rerun-if-changed={}", git_dir.join(branch).display());
+        }
+        git(&["rev-parse", "--short=12", "HEAD"])
+    });
+    println!("cargo:rustc-env=PIKOCI_COMMIT={}", commit.unwrap_or_else(|| "unknown".into()));
 }
 
 /// `BUILTINS`: every component of plugins/dist/, named after its file (the language crate's

@@ -11,6 +11,8 @@ packages=(
   git docker-registry skopeo apache2-utils
   # the built-in docker runner's tests (podman with runc; a busybox image imported from busybox-static)
   podman runc busybox-static
+  # the packaging tests: a clean Debian root to install the .deb into, rpm to read the .rpm
+  debootstrap rpm
   # the built-in service types' servers and the clients their tests connect with
   postgresql redis-server redis-tools
 )

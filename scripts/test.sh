@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 bash scripts/install-guest-toolchains.sh
+bash scripts/install-package-tools.sh
 bash scripts/build-plugins.sh >/dev/null
 bash examples/plugins/build-all.sh >/dev/null
 

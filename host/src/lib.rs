@@ -4,6 +4,7 @@
 //! steps call plugins through the [`runtime`], which runs each call in a sandbox that grants
 //! exactly the capabilities the pipeline gave.
 
+pub mod build_info;
 pub mod builtin;
 pub mod cli;
 pub mod executor;

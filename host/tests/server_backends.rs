@@ -238,3 +238,73 @@ async fn a_killed_sqlite_server_loses_nothing_on_restart() {
 async fn a_killed_postgresql_server_loses_nothing_on_restart() {
     restart_scenario(Db::postgres()).await;
 }
+
+impl Db {
+    fn url(&self) -> String {
+        match self {
+            Db::Mem => "sqlite::memory:".into(),
+            Db::Sqlite(dir) => format!("sqlite://{}", dir.path().join("pikoci.db").display()),
+            Db::Postgres(name) => format!("postgres://postgres@127.0.0.1:5432/{name}"),
+        }
+    }
+}
+
+/// What a user sees of the scenario's state: builds with their status and log, and versions.
+async fn state_seen(api: &Api) -> Vec<Value> {
+    let mut seen = vec![api.get("/api/v1/teams/main/pipelines/flow/resources/app/versions").await];
+    for job in ["test", "deploy"] {
+        for build in api.finished("flow", job, 1).await {
+            let log = api.log_lines(&build["id"]).await;
+            seen.push(serde_json::json!({"build": build, "log": log}));
+        }
+    }
+    seen
+}
+
+/// A PostgreSQL server's state exported with `pikoci client export` is what an SQLite server
+/// started from the file shows, builds, versions and logs unchanged; `pikoci db copy` takes the
+/// file into a new PostgreSQL database, and a server there carries on (new versions, new builds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_to_sqlite_and_copy_back_into_postgresql() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = pipeline(dir.path());
+    let origin = Db::postgres();
+    let server = start(&origin, &file);
+    let api = Api::admin(&server).await;
+    api.finished("flow", "deploy", 1).await;
+    let before = state_seen(&api).await;
+
+    let exported = Db::Sqlite(tempfile::tempdir().unwrap());
+    let Db::Sqlite(export_dir) = &exported else { unreachable!() };
+    let out = support::cli::pikoci(dir.path())
+        .args(["client", "--url", &server.base, "--token", &api.token, "export", "-o"])
+        .arg(export_dir.path().join("pikoci.db"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "export: {}", support::cli::text(&out));
+    let anonymous = support::server::client().get(format!("{}/api/v1/export", server.base)).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401, "export is for admins");
+    drop(server);
+
+    // The file alone: no --pipeline-config, the pipeline comes back from its stored plan.
+    let from_file = support::server::start(&exported.args().iter().map(String::as_str).collect::<Vec<_>>());
+    let api = Api::admin(&from_file).await;
+    assert_eq!(state_seen(&api).await, before, "the SQLite server shows the PostgreSQL server's state");
+    drop(from_file);
+
+    let copy = Db::postgres();
+    let out = support::cli::pikoci(dir.path()).args(["db", "copy", "--from", &exported.url(), "--to", &copy.url()]).output().unwrap();
+    assert!(out.status.success(), "db copy: {}", support::cli::text(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("builds\t2"), "{}", support::cli::text(&out));
+    let again = support::cli::pikoci(dir.path()).args(["db", "copy", "--from", &exported.url(), "--to", &copy.url()]).output().unwrap();
+    assert!(!again.status.success() && support::cli::text(&again).contains("not empty"), "a second copy is refused: {}", support::cli::text(&again));
+
+    let server = start(&copy, &file);
+    let api = Api::admin(&server).await;
+    assert_eq!(state_seen(&api).await, before, "the PostgreSQL copy shows the same state");
+    std::fs::write(dir.path().join("app/v"), "two").unwrap();
+    api.post("/api/v1/teams/main/pipelines/flow/resources/app/check").await;
+    let test = api.finished("flow", "test", 2).await;
+    assert_eq!(test[1]["number"], 2, "numbering carries on");
+    assert!(test[1]["id"].as_i64() > before.iter().filter_map(|s| s["build"]["id"].as_i64()).max(), "new ids come after the copied ones");
+}

@@ -81,6 +81,13 @@ enum ClientCommand {
         #[command(subcommand)]
         command: WorkerCommand,
     },
+    /// The server's whole state (admins only) as an SQLite file that `pikoci server --db-system
+    /// sqlite --db-name FILE` starts from.
+    Export {
+        /// The file to write; it is replaced if it exists.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Your API tokens, for scripts.
     #[command(name = "api-tokens")]
     ApiTokens {
@@ -394,6 +401,10 @@ pub async fn run(args: &ClientArgs) -> anyhow::Result<ExitCode> {
             }
         }
         ClientCommand::ApiTokens { command } => tokens(&api, command).await?,
+        ClientCommand::Export { output } => {
+            let size = api.download("/api/v1/export", output).await?;
+            eprintln!("wrote {} ({size} bytes)", output.display());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_server;
 pub mod client;
+mod db;
 mod embed;
 mod pipeline;
 mod plan_view;
@@ -15,7 +16,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "pikoci", version, about = "A CI/CD server whose integrations are sandboxed WebAssembly components")]
+#[command(name = "pikoci", version = crate::build_info::LONG_VERSION, about = "A CI/CD server whose integrations are sandboxed WebAssembly components")]
 pub struct Cli {
     /// Where compiled plugins (and pulled components) are cached.
     /// Default: $XDG_CACHE_HOME/pikoci or ~/.cache/pikoci.
@@ -54,6 +55,9 @@ enum Command {
     Run(run::RunArgs),
     /// Talk to a pikoci server: pipelines, jobs, builds and their logs, resources, teams, users.
     Client(client::ClientArgs),
+    /// The server's database without a server: copy a whole state between databases.
+    #[command(subcommand)]
+    Db(db::DbCommand),
     /// Run the CI server: scheduler, API and (with --run-worker) an embedded worker.
     Server(crate::server::ServerArgs),
     /// Print `USERNAME:HASH` for the server's --users flag.
@@ -68,6 +72,11 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Measure the server: new version to first log line, builds per minute.
     BenchServer(bench_server::ServerBenchArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completion { shell: clap_complete::Shell },
+    /// Write a man page for pikoci and each of its subcommands into DIR (for packages).
+    #[command(hide = true)]
+    ManPages { dir: PathBuf },
     /// Internal: the process-per-check baseline of `pikoci bench` (JSON on stdin, JSON on stdout).
     #[command(hide = true)]
     BenchProcessCheck,
@@ -146,9 +155,26 @@ pub fn main() -> ExitCode {
             Command::Run(args) => run::run(&cli, args).await,
             Command::Pipeline(cmd) => Ok(pipeline::run(&cli, cmd).await),
             Command::Client(args) => client::run(args).await,
+            Command::Db(command) => db::run(command).await,
             Command::Server(args) => crate::server::run(args.clone(), cli.cache_dir(), cli.registry_access()).await.map(|()| ExitCode::SUCCESS),
             Command::UserPassword { username, password } => {
                 println!("{}", crate::server::users::hash_for_flag(username, password)?);
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Completion { shell } => {
+                // Into a buffer first: clap_complete panics on a write error (a closed pipe).
+                let mut script = Vec::new();
+                clap_complete::generate(*shell, &mut <Cli as clap::CommandFactory>::command(), "pikoci", &mut script);
+                use std::io::Write;
+                match std::io::stdout().write_all(&script) {
+                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(anyhow::anyhow!("writing the completion script: {e}")),
+                    _ => Ok(ExitCode::SUCCESS),
+                }
+            }
+            Command::ManPages { dir } => {
+                std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+                clap_mangen::generate_to(<Cli as clap::CommandFactory>::command(), dir)
+                    .map_err(|e| anyhow::anyhow!("writing man pages into {}: {e}", dir.display()))?;
                 Ok(ExitCode::SUCCESS)
             }
             Command::BenchProcessCheck => bench::process_check(),

@@ -1,4 +1,4 @@
-//! The HTTP API under `/api/v1`, plus `/metrics`, `/health` and `/ready`.
+//! The HTTP API under `/api/v1`, plus `/metrics`, `/health`, `/ready` and `/version`.
 
 use super::api_common::{internal, may_read, ApiError, ApiResult, ErrorBody};
 use super::auth::{require_role, Caller, MaybeCaller};
@@ -20,6 +20,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(|| async { "ok" }))
         .route("/ready", get(ready))
         .route("/metrics", get(metrics))
+        .route("/version", get(|| async { Json(Version::CURRENT) }))
         .route("/api/v1/login", post(login))
         .route("/api/v1/builds/{id}", get(build))
         .route("/api/v1/builds/{id}/log", get(build_log))
@@ -31,7 +32,19 @@ pub fn router(state: AppState) -> Router {
         .merge(super::api_pipelines::routes())
         .merge(super::api_teams::routes())
         .merge(super::api_workers::routes())
+        .merge(super::api_export::routes())
         .with_state(state)
+}
+
+/// `GET /version`: which release and commit answer, for operators and for workers to compare.
+#[derive(Serialize)]
+struct Version {
+    version: &'static str,
+    commit: &'static str,
+}
+
+impl Version {
+    const CURRENT: Version = Version { version: crate::build_info::VERSION, commit: crate::build_info::COMMIT };
 }
 
 async fn ready(State(state): State<AppState>) -> Result<&'static str, ApiError> {

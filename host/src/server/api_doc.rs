@@ -2,7 +2,7 @@
 //! annotations. Served at `/api/v1/openapi.json`; a copy is checked in at docs/api/openapi.json
 //! and a test fails when the two differ (see docs/api/README.md to regenerate it).
 
-use super::{api, api_common, api_pipelines as pipelines, api_teams as teams, api_workers as workers, pipelines_api as setting};
+use super::{api, api_common, api_export as export, api_pipelines as pipelines, api_teams as teams, api_workers as workers, pipelines_api as setting};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::OpenApi;
 
@@ -23,6 +23,7 @@ use utoipa::OpenApi;
         teams::list_teams, teams::create_team, teams::list_members, teams::set_member, teams::remove_member,
         teams::list_users, teams::create_user, teams::me, teams::list_tokens, teams::create_token, teams::revoke_token,
         workers::list_workers,
+        export::export,
     ),
     components(schemas(api_common::ErrorBody)),
     modifiers(&BearerAuth),

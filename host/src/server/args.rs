@@ -18,7 +18,7 @@ pub struct ServerArgs {
     /// Address to listen on, overriding --port.
     #[arg(long, env = "LISTEN")]
     pub listen: Option<std::net::SocketAddr>,
-    /// Database: mem (nothing on disk, the default), sqlite or postgresql; implied by --db-url.
+    /// Database: mem (nothing on disk, the default), sqlite, postgresql or mysql (MariaDB 10.5+); implied by --db-url.
     #[arg(long, env = "DB_SYSTEM")]
     pub db_system: Option<DbSystem>,
     #[arg(long, env = "DB_HOST")]
@@ -32,7 +32,7 @@ pub struct ServerArgs {
     /// Database name (for sqlite: the file).
     #[arg(long, env = "DB_NAME")]
     pub db_name: Option<String>,
-    /// The whole database URL instead of the --db-* flags (sqlite://FILE, postgres://...).
+    /// The whole database URL instead of the --db-* flags (sqlite://FILE, postgres://..., mysql://...).
     #[arg(long, env = "DB_URL", hide_env_values = true)]
     pub db_url: Option<String>,
     /// Apply database migrations on start.

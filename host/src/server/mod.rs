@@ -4,6 +4,7 @@ pub mod active;
 mod api;
 mod api_common;
 pub mod api_doc;
+mod api_export;
 mod api_pipelines;
 mod api_teams;
 mod api_workers;

@@ -4,6 +4,7 @@
 
 pub mod builtins;
 pub mod cli;
+pub mod debian_root;
 pub mod git_http;
 pub mod git_repo;
 pub mod podman;

@@ -93,16 +93,21 @@ pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
 /// Runs `pikoci ARGS` with `env` added and returns once something accepts connections on `port`
 /// of 127.0.0.1 (where the arguments, the environment or a config file make it listen).
 pub fn launch(args: &[String], env: &[(&str, &str)], port: u16) -> Server {
-    let dir = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_pikoci"));
+    command.args(args).env("PIKOCI_CACHE_DIR", super::repo_root().join("target/test-cache"));
+    launch_command(command, env, port)
+}
+
+/// Runs `command` (a server however started: the test binary, an installed package in a chroot)
+/// with only `env` of the server's variables, and returns once it accepts connections on `port`.
+pub fn launch_command(mut command: Command, env: &[(&str, &str)], port: u16) -> Server {
+    let dir = tempfile::tempdir().unwrap();
     // Only what the test gives reaches the server's flags.
     for name in SERVER_ENV {
         command.env_remove(name);
     }
     let mut child = command
-        .args(args)
         .envs(env.iter().copied())
-        .env("PIKOCI_CACHE_DIR", super::repo_root().join("target/test-cache"))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())

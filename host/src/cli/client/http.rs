@@ -125,6 +125,24 @@ impl Api {
         Ok(self.send(Method::GET, path, None).await?.text().await?)
     }
 
+    /// Streams a GET's body into `path`, written beside it first and renamed when complete, so an
+    /// interrupted download never leaves a truncated file under the name asked for.
+    pub async fn download(&self, path: &str, to: &Path) -> anyhow::Result<u64> {
+        use std::io::Write;
+        let answer = self.send(Method::GET, path, None).await?;
+        let dir = to.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let mut partial = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write into {}", dir.display()))?;
+        let mut body = answer.bytes_stream();
+        let mut written = 0;
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.with_context(|| format!("the download of {path} broke off"))?;
+            partial.write_all(&chunk).with_context(|| format!("writing {}", to.display()))?;
+            written += chunk.len() as u64;
+        }
+        partial.persist(to).with_context(|| format!("writing {}", to.display()))?;
+        Ok(written)
+    }
+
     /// Prints the build's log from `/api/v1/builds/{id}/events` as it is written, until the server
     /// says the build is over. A dropped connection is resumed after the last event shown.
     pub async fn follow_log(&self, build: i64, out: &mut impl std::io::Write) -> anyhow::Result<()> {
