@@ -1,7 +1,7 @@
 //! What the MariaDB backend relies on from the server, measured on the machine's MariaDB, and what
 //! differs there by necessity.
 
-use crate::common::{Backend, MariaDatabase, TestDb};
+use crate::common::{Backend, Server, ServerDatabase, TestDb};
 use pikoci_store::{DbSystem, Store, StoreError};
 use sqlx::Row;
 
@@ -12,7 +12,7 @@ use sqlx::Row;
 /// statements, as the store runs them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_duplicate_key_update_returning_gives_the_stored_row() {
-    let db = MariaDatabase::create().await;
+    let db = ServerDatabase::create(Server::Mariadb).await;
     sqlx::any::install_default_drivers();
     let raw = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(&db.url).await.unwrap();
     sqlx::query("CREATE TABLE probe (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, k VARCHAR(8) NOT NULL UNIQUE, v BIGINT NOT NULL)")

@@ -28,11 +28,11 @@ async fn an_unmigrated_database_is_refused_without_run_migrations() {
     assert!(matches!(err, StoreError::SchemaOutdated { .. }), "{err}");
     assert!(err.to_string().contains("--run-migrations"), "{err}");
 
-    let pg = crate::common::PgDatabase::create().await;
+    let pg = crate::common::ServerDatabase::create(crate::common::Server::Postgres).await;
     let err = Store::connect(&pg.url, false).await.unwrap_err();
     assert!(err.to_string().contains("--run-migrations"), "{err}");
 
-    let mariadb = crate::common::MariaDatabase::create().await;
+    let mariadb = crate::common::ServerDatabase::create(crate::common::Server::Mariadb).await;
     let err = Store::connect(&mariadb.url, false).await.unwrap_err();
     assert!(matches!(err, StoreError::SchemaOutdated { .. }), "{err}");
     assert!(err.to_string().contains("--run-migrations"), "{err}");
@@ -94,7 +94,7 @@ async fn every_dialect_makes_the_same_tables_and_columns() {
 /// A password in the URL shows nowhere: not in the store's Debug, not in errors.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_password_in_a_url_is_never_shown() {
-    let pg = crate::common::PgDatabase::create().await;
+    let pg = crate::common::ServerDatabase::create(crate::common::Server::Postgres).await;
     // The test server trusts loopback, so any password gets in.
     let url = pg.url.replacen("postgres@", "postgres:hunter2@", 1);
     assert!(url.contains("hunter2"), "{url}");
@@ -103,7 +103,7 @@ async fn the_password_in_a_url_is_never_shown() {
     assert!(!format!("{store:?}").contains("hunter2"), "{store:?}");
     store.close().await;
 
-    let mariadb = crate::common::MariaDatabase::create().await;
+    let mariadb = crate::common::ServerDatabase::create(crate::common::Server::Mariadb).await;
     let url = mariadb.url_with_password("hunter2").await;
     assert!(url.contains(":hunter2@"), "{url}");
     let store = Store::connect(&url, true).await.unwrap();
