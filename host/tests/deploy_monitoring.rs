@@ -329,29 +329,11 @@ async fn every_metric_and_label_the_dashboard_queries_is_exported_after_a_build(
     std::fs::create_dir(&app).unwrap();
     std::fs::write(app.join("v"), "v1").unwrap();
     let pipeline = dir.path().join("monitored.hcl");
-    let config = format!(
-        r#"
-resource "fs" "app" {{
-  check_interval = "@every 1h"
-  params {{ path = "{path}" }}
-}}
-
-job "build" {{
-  get "fs" "app" {{ trigger = true }}
-  task "echo" {{
-    run "exec" {{
-      path = "/bin/cat"
-      args = ["app/v"]
-    }}
-  }}
-}}
-"#,
-        path = app.display()
-    );
+    let config = support::server::pipeline_text(&app);
     std::fs::write(&pipeline, config).unwrap();
     let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap()]);
     let api = support::server::Api::admin(&server).await;
-    let builds = api.finished("monitored", "build", 1).await;
+    let builds = api.finished("monitored", "deploy", 1).await;
     assert_eq!(builds[0]["status"], "succeeded", "{builds:?}: {}", server.log());
 
     // The worker counts a build just after recording its end.
