@@ -127,6 +127,31 @@ impl Store {
         self.change_one(query, format!("recording a check of resource {id}"), || format!("resource {id}")).await
     }
 
+    /// Records many checks' outcomes in one transaction, in the order given (a resource checked
+    /// twice keeps the later).
+    pub async fn record_checks(&self, checks: &[(ResourceId, CheckRecord)]) -> Result<()> {
+        let action = || format!("recording {} checks", checks.len());
+        let mut tx = self.pool.begin().await.map_err(failed(action()))?;
+        for (id, check) in checks {
+            let succeeded_at = check.error.is_none().then_some(check.at);
+            let sql = self.sql(
+                "UPDATE resources SET last_check_at = $1, last_check_error = $2, \
+                 last_check_succeeded_at = COALESCE($3, last_check_succeeded_at), next_check_at = $4 WHERE id = $5",
+            );
+            // A resource deleted meanwhile updates nothing, which is right.
+            sqlx::query(&sql)
+                .bind(check.at)
+                .bind(check.error.as_deref())
+                .bind(succeeded_at)
+                .bind(check.next_check_at)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(failed(action()))?;
+        }
+        tx.commit().await.map_err(failed(action()))
+    }
+
     /// Makes a new webhook token for the resource, replacing any old one, and returns it: this is
     /// the only time it can be seen, the store keeps its hash.
     pub async fn regenerate_webhook_token(&self, id: ResourceId) -> Result<String> {
