@@ -2,7 +2,7 @@
 
 use super::outcome::Outcome;
 use super::redact::Redactor;
-use crate::runtime::{LogLine, LogOrigin, LogSink};
+use crate::runtime::{LogBacklog, LogLine, LogOrigin, LogSink};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
@@ -16,6 +16,11 @@ pub enum BuildEvent {
 /// Receives a build's events as they happen: the terminal for `pikoci run`, storage on a server.
 pub trait BuildEventSink: Send + Sync {
     fn event(&self, event: BuildEvent);
+
+    /// See [`LogSink::backlog`]: the events this sink holds unwritten, for producers to wait on.
+    fn backlog(&self) -> Option<Arc<LogBacklog>> {
+        None
+    }
 }
 
 /// Keeps events in memory, for tests.
@@ -93,6 +98,10 @@ impl LogSink for StepLog {
     fn line(&self, line: LogLine) {
         let text = self.log.redactor.redact(&line.text);
         self.log.sink.event(BuildEvent::Line { step: self.step.clone(), origin: line.origin, text, at: SystemTime::now() });
+    }
+
+    fn backlog(&self) -> Option<Arc<LogBacklog>> {
+        self.log.sink.backlog()
     }
 }
 

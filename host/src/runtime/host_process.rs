@@ -229,7 +229,11 @@ impl PluginState {
                     Ok(n) => n,
                 };
                 match mode {
-                    Output::Log => lines.push(&buf[..n]),
+                    Output::Log => {
+                        lines.push(&buf[..n]);
+                        // Back-pressure: the program waits on its pipe while the log catches up.
+                        lines.room().await;
+                    }
                     Output::Capture => {
                         if captured.send(Chunk { origin, data: buf[..n].to_vec() }).await.is_err() {
                             break;

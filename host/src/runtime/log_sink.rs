@@ -3,7 +3,9 @@
 //! Plugins write through three paths (the `log` interface, their own stdout/stderr, and the
 //! output of programs they start with `output.log`); all of them arrive here one line at a time.
 
+use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -27,6 +29,53 @@ pub struct LogLine {
 /// Receives a plugin call's log lines as they are produced.
 pub trait LogSink: Send + Sync {
     fn line(&self, line: LogLine);
+
+    /// Lines taken but not yet written, where the sink writes behind the producer: a producer
+    /// that can wait (a process's output pump, a plugin's stdout) waits for room, so a chatty
+    /// build slows to the writer's pace instead of filling the host's memory.
+    fn backlog(&self) -> Option<Arc<LogBacklog>> {
+        None
+    }
+}
+
+/// How many lines a log writer holds that it has not written yet, against a bound.
+pub struct LogBacklog {
+    held: AtomicUsize,
+    limit: usize,
+    drained: tokio::sync::Notify,
+}
+
+impl LogBacklog {
+    pub fn new(limit: usize) -> Arc<Self> {
+        Arc::new(LogBacklog { held: AtomicUsize::new(0), limit, drained: tokio::sync::Notify::new() })
+    }
+
+    pub fn taken(&self, lines: usize) {
+        self.held.fetch_add(lines, Ordering::AcqRel);
+    }
+
+    pub fn written(&self, lines: usize) {
+        self.held.fetch_sub(lines, Ordering::AcqRel);
+        self.drained.notify_waiters();
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.held.load(Ordering::Acquire) >= self.limit
+    }
+
+    /// Returns once the writer holds fewer lines than its limit.
+    pub async fn room(self: Arc<Self>) {
+        loop {
+            let drained = self.drained.notified();
+            tokio::pin!(drained);
+            // Registered before looking, so a drain between the look and the wait is not missed.
+            drained.as_mut().enable();
+            if !self.is_full() {
+                return;
+            }
+            drained.await;
+        }
+    }
 }
 
 /// Keeps every line in memory; for tests and for callers that show the log afterwards.
@@ -74,11 +123,22 @@ pub struct LineWriter {
     sink: Arc<dyn LogSink>,
     origin: LogOrigin,
     pending: Vec<u8>,
+    backlog: Option<Arc<LogBacklog>>,
+    /// While the sink's backlog is full: the wait for room that `poll_write` is in.
+    waiting: Mutex<Option<Pin<Box<dyn Future<Output = ()> + Send>>>>,
 }
 
 impl LineWriter {
     pub fn new(sink: Arc<dyn LogSink>, origin: LogOrigin) -> Self {
-        LineWriter { sink, origin, pending: Vec::new() }
+        let backlog = sink.backlog();
+        LineWriter { sink, origin, pending: Vec::new(), backlog, waiting: Mutex::new(None) }
+    }
+
+    /// Returns once the sink has room for more lines (at once for a sink that writes as it takes).
+    pub async fn room(&self) {
+        if let Some(backlog) = &self.backlog {
+            backlog.clone().room().await;
+        }
     }
 
     pub fn push(&mut self, bytes: &[u8]) {
@@ -116,8 +176,17 @@ impl Drop for LineWriter {
 }
 
 impl tokio::io::AsyncWrite for LineWriter {
-    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        self.get_mut().push(buf);
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        if let Some(backlog) = this.backlog.as_ref().filter(|b| b.is_full()) {
+            let waiting = this.waiting.get_mut().unwrap();
+            let wait = waiting.get_or_insert_with(|| Box::pin(backlog.clone().room()));
+            if wait.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            *waiting = None;
+        }
+        this.push(buf);
         Poll::Ready(Ok(buf.len()))
     }
 

@@ -23,7 +23,7 @@ pub use call_error::CallError;
 pub use call_observer::{CallObserver, CallRecord};
 pub use capability::{Capabilities, Capability};
 pub use engine::{LoadError, PluginEngine};
-pub use log_sink::{LogLine, LogOrigin, LogSink, MemoryLog, TerminalLog};
+pub use log_sink::{LogBacklog, LogLine, LogOrigin, LogSink, MemoryLog, TerminalLog};
 pub use pikoci_pipeline::manifest::{self, PluginKind, PluginManifest};
 pub use plugin::Plugin;
 pub use plugin_set::PluginSet;

@@ -3,17 +3,25 @@
 //! The executor emits events synchronously from many tasks; they go through a channel to one
 //! writer task that appends whatever has accumulated in one transaction, so a chatty build costs
 //! a handful of commits per second rather than one per line, and nothing is lost when the build
-//! ends (the writer drains the channel before it stops).
+//! ends (the writer drains the channel before it stops). The lines held unwritten are bounded:
+//! past [`BACKLOG`], producers that can wait (a task's output) wait for the writer, so a build
+//! printing millions of lines runs at the database's pace in constant memory.
 
 use crate::executor::{BuildEvent, BuildEventSink, Outcome};
-use crate::runtime::LogOrigin;
+use crate::runtime::{LogBacklog, LogOrigin};
 use pikoci_store::{BuildId, LogKind, NewLogLine, Store};
+use std::sync::Arc;
 use std::time::SystemTime;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+/// Lines held unwritten before producers wait; a transaction takes at most [`BATCH`].
+const BACKLOG: usize = 20_000;
+const BATCH: usize = 5_000;
+
 pub struct StoreEvents {
     sender: mpsc::UnboundedSender<NewLogLine>,
+    backlog: Arc<LogBacklog>,
 }
 
 /// Waits for the last events of a build to be written.
@@ -44,21 +52,19 @@ impl StoreEvents {
     /// A sink for `build`, and the writer to await once the build is over (after dropping the sink).
     pub fn new(store: Store, build: BuildId) -> (Self, EventWriter) {
         let (sender, mut receiver) = mpsc::unbounded_channel::<NewLogLine>();
+        let backlog = LogBacklog::new(BACKLOG);
+        let written = backlog.clone();
         let writer = tokio::spawn(async move {
-            while let Some(first) = receiver.recv().await {
-                let mut batch = vec![first];
-                while let Ok(more) = receiver.try_recv() {
-                    batch.push(more);
-                    if batch.len() >= 500 {
-                        break;
-                    }
-                }
+            let mut batch = Vec::with_capacity(BATCH);
+            while receiver.recv_many(&mut batch, BATCH).await > 0 {
                 if let Err(e) = store.append_log(build, &batch).await {
                     tracing::error!(build = %build, error = %e, "cannot store build log lines");
                 }
+                written.written(batch.len());
+                batch.clear();
             }
         });
-        (StoreEvents { sender }, EventWriter(writer))
+        (StoreEvents { sender, backlog }, EventWriter(writer))
     }
 }
 
@@ -78,6 +84,11 @@ impl BuildEventSink for StoreEvents {
                 NewLogLine { kind: LogKind::StepFinished, step, origin: status.into(), text, at: millis(SystemTime::now()) }
             }
         };
+        self.backlog.taken(1);
         let _ = self.sender.send(line);
+    }
+
+    fn backlog(&self) -> Option<Arc<LogBacklog>> {
+        Some(self.backlog.clone())
     }
 }
