@@ -138,6 +138,6 @@ pub async fn set_pipeline(state: &AppState, team: &str, name: &str, text: &str, 
     }
     let active = Arc::new(ActivePipeline { id: stored.id, team_id: team_row.id, version, compiled, jobs, resources });
     state.pipelines.current.write().unwrap().insert(stored.id, active.clone());
-    state.wake.notify_one();
+    state.scheduler.pipeline_changed(stored.id);
     Ok(active)
 }

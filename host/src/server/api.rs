@@ -53,6 +53,7 @@ async fn ready(State(state): State<AppState>) -> Result<&'static str, ApiError> 
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    state.metrics.store_statements.inner().store(state.store.statements_issued(), std::sync::atomic::Ordering::Relaxed);
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }
 
@@ -272,7 +273,6 @@ pub async fn retry_build(State(state): State<AppState>, Caller(user): Caller, Pa
     let (build, job, pipeline) = build_scope(&state, BuildId(id)).await?;
     require_role(&state, &user, pipeline.team_id, Role::Operator).await?;
     let new = state.store.rerun_build(build.id).await?;
-    state.wake.notify_waiters();
     state.wake_worker.notify_one();
     Ok((StatusCode::CREATED, Json(BuildView::new(new, &job.name))))
 }

@@ -40,8 +40,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Ask the scheduler to check a resource at once.
 pub fn check_soon(state: &AppState, id: ResourceId) {
-    state.check_now.lock().unwrap().push(id);
-    state.wake.notify_waiters();
+    state.scheduler.check_now(id);
 }
 
 // ---- pipelines ----
@@ -100,6 +99,7 @@ pub async fn delete_pipeline(State(state): State<AppState>, Caller(user): Caller
     }
     state.store.delete_pipeline(p.id).await?;
     state.pipelines.remove(p.id);
+    state.scheduler.pipeline_changed(p.id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -113,7 +113,7 @@ async fn set_flag(
 ) -> ApiResult<StatusCode> {
     let p = common::pipeline_with_role(state, user, team, name, role).await?;
     set(&state.store, p.id).await?;
-    state.wake.notify_waiters();
+    state.scheduler.pipeline_changed(p.id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -280,7 +280,7 @@ async fn set_job_paused(state: &AppState, user: &pikoci_store::User, (team, name
     let p = common::pipeline_with_role(state, user, &team, &name, Role::Operator).await?;
     let j = common::job(state, &p, &job).await?;
     state.store.set_job_paused(j.id, paused).await?;
-    state.wake.notify_waiters();
+    state.scheduler.job_changed(j.id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -469,7 +469,7 @@ pub async fn pin_version(
     let p = common::pipeline_with_role(&state, &user, &team, &name, Role::Operator).await?;
     let r = common::resource(&state, &p, &resource).await?;
     state.store.pin_version(r.id, VersionId(body.version_id), &body.comment).await?;
-    state.wake.notify_waiters();
+    state.scheduler.resource_changed(r.id);
     Ok(Json(resource_view(&state, r).await?))
 }
 
@@ -482,6 +482,6 @@ pub async fn unpin(State(state): State<AppState>, Caller(user): Caller, Path((te
     if !state.store.unpin(r.id).await? {
         return Err(ApiError::not_found(format!("resource `{resource}` is not pinned")));
     }
-    state.wake.notify_waiters();
+    state.scheduler.resource_changed(r.id);
     Ok(StatusCode::NO_CONTENT)
 }

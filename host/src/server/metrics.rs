@@ -25,6 +25,8 @@ pub struct Metrics {
     pub builds: Family<StatusLabel, Counter>,
     pub build_duration: Histogram,
     pub check_duration: Histogram,
+    pub check_delay: Histogram,
+    pub store_statements: Counter,
     pub plugin_calls: Family<CallLabels, Histogram>,
     pub queue_depth: Gauge,
     pub running_builds: Gauge,
@@ -40,6 +42,10 @@ impl Metrics {
         registry.register("build_duration_seconds", "How long builds took", build_duration.clone());
         let check_duration = Histogram::new(exponential_buckets(0.001, 2.0, 16));
         registry.register("check_duration_seconds", "How long resource checks took", check_duration.clone());
+        let check_delay = Histogram::new([0.001, 0.01, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]);
+        registry.register("check_delay_seconds", "How long after it was due each check started", check_delay.clone());
+        let store_statements = Counter::default();
+        registry.register("store_statements", "SQL statements the server issued to its database", store_statements.clone());
         let plugin_calls = Family::<CallLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0001, 2.0, 20)));
         registry.register("plugin_call_duration_seconds", "Latency of plugin calls, by plugin kind, export and outcome", plugin_calls.clone());
         let queue_depth = Gauge::default();
@@ -48,7 +54,7 @@ impl Metrics {
         registry.register("running_builds", "Builds running now", running_builds.clone());
         let workers = Family::<StatusLabel, Gauge>::default();
         registry.register("workers", "Workers, by status", workers.clone());
-        Metrics { registry, builds, build_duration, check_duration, plugin_calls, queue_depth, running_builds, workers }
+        Metrics { registry, builds, build_duration, check_duration, check_delay, store_statements, plugin_calls, queue_depth, running_builds, workers }
     }
 
     /// Feeds `plugin_call_duration_seconds` from a plugin engine.

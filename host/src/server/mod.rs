@@ -62,7 +62,7 @@ pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf, registry: crat
         active::set_pipeline(&state, &args.team_canonical, &name, &text, &vars).await.map_err(anyhow::Error::msg)?;
         eprintln!("pikoci: pipeline {}/{name} set from {}", args.team_canonical, path.display());
     }
-    state.spawn_background();
+    let background = state.spawn_background();
 
     let listener = tokio::net::TcpListener::bind(args.address()).await.with_context(|| format!("cannot listen on {}", args.address()))?;
     eprintln!("pikoci: listening on http://{}", listener.local_addr()?);
@@ -76,6 +76,8 @@ pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf, registry: crat
     shutdown_signal(&state, args.drain_timeout).await;
     stop_http.cancel();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), server).await;
+    // The scheduler writes its last check results; only then may the store close.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), futures_util::future::join_all(background)).await;
     state.store.close().await;
     Ok(())
 }

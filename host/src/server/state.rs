@@ -24,13 +24,11 @@ pub struct AppState {
     pub pipelines: super::active::ActivePipelines,
     /// Where compiled and pulled plugins, and inline types' caches, live.
     pub cache_dir: std::path::PathBuf,
-    /// Wakes the scheduler at once (a finished build, a webhook, a manual check or trigger);
-    /// a wake-up sent while it is busy is kept for its next wait, never lost.
-    pub wake: Arc<tokio::sync::Notify>,
-    /// Wakes the worker at once (a new build).
+    /// What the scheduler is told of (a pipeline set, a webhook, a build ended...).
+    pub scheduler: super::scheduler::Scheduler,
+    /// Wakes the worker (a new build, a free slot); a wake-up sent while it is busy is kept for
+    /// its next wait, never lost.
     pub wake_worker: Arc<tokio::sync::Notify>,
-    /// Resources to check at once (webhooks, manual checks).
-    pub check_now: Arc<Mutex<Vec<pikoci_store::ResourceId>>>,
     pub concurrency: usize,
     pub run_worker: bool,
     pub check_limits: super::scheduler::CheckLimits,
@@ -50,20 +48,21 @@ impl AppState {
             shutdown: CancellationToken::new(),
             pipelines: Default::default(),
             cache_dir,
-            wake: Default::default(),
+            scheduler: Default::default(),
             wake_worker: Default::default(),
-            check_now: Default::default(),
             concurrency: concurrency.max(1),
             run_worker,
             check_limits: Default::default(),
         }
     }
 
-    /// Start the scheduler and, when this process runs builds, the embedded worker.
-    pub fn spawn_background(&self) {
-        tokio::spawn(super::scheduler::run(self.clone()));
+    /// Start the scheduler and, when this process runs builds, the embedded worker. Both stop
+    /// on shutdown; wait for them before closing the store.
+    pub fn spawn_background(&self) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut tasks = vec![tokio::spawn(super::scheduler::run(self.clone()))];
         if self.run_worker {
-            tokio::spawn(super::worker::run(self.clone()));
+            tasks.push(tokio::spawn(super::worker::run(self.clone())));
         }
+        tasks
     }
 }

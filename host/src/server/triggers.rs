@@ -35,8 +35,9 @@ impl TriggerBus for TeamTriggers {
                         .collect::<Vec<_>>()
                 })
                 .collect();
-            self.state.check_now.lock().unwrap().extend(listening);
-            self.state.wake.notify_one();
+            for resource in listening {
+                self.state.scheduler.check_now(resource);
+            }
             Ok(event.id.to_string())
         })
     }

@@ -38,9 +38,9 @@ pub async fn run(state: AppState) {
                 Err(e) => tracing::error!(error = %e, "cannot read pending builds"),
             }
         }
+        // Nothing to poll: every new build and every freed slot wakes the worker.
         tokio::select! {
             _ = state.wake_worker.notified() => {}
-            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
             _ = state.shutdown.cancelled() => return,
         }
     }
@@ -103,7 +103,7 @@ async fn run_build(state: AppState, build: Build, cancel: CancellationToken) {
     state.metrics.running_builds.dec();
     state.running.lock().unwrap().remove(&build.id);
     // Downstream jobs may now have a version that passed, and a slot is free.
-    state.wake.notify_one();
+    state.scheduler.build_ended(build.job_id);
     state.wake_worker.notify_one();
 }
 

@@ -1,16 +1,15 @@
-//! The scheduler: checks resources on their intervals, records new versions, and creates builds
-//! of the jobs they trigger, including downstream jobs through `passed` as soon as an upstream
-//! build succeeds (the worker wakes the scheduler when a build ends).
+//! Running one check: the plugin call (or a trigger stream's read), the new versions stored, and
+//! when the resource is due again.
 
-use super::active::ActivePipeline;
-use super::state::AppState;
 use crate::executor::{ExecOptions, MemoryEvents, ResourceBackend};
 use crate::planner::CompiledResource;
 use crate::runtime::Version;
-use pikoci_store::{BuildInput, CheckRecord, MetadataField, NewVersion, ResourceId, TeamId, TriggerEventId};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use crate::server::active::ActivePipeline;
+use crate::server::state::AppState;
+use pikoci_store::{MetadataField, NewVersion, ResourceId, TeamId, TriggerEventId};
+use rand::Rng;
+use std::sync::Arc;
+use std::time::Duration;
 
 /// How often a resource with no `check_interval` is checked (Concourse's default).
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
@@ -32,102 +31,55 @@ impl Default for CheckLimits {
 
 /// How long after a check that ended now the resource is due again: its interval (or cron
 /// schedule); after `failures` failures in a row, sooner, backing off: 5 s, 10 s, 20 s... up to it.
-fn next_check_in(resource: &CompiledResource, failures: u32) -> Duration {
+/// A success waits up to 1% of the interval more (at most a second), drawn at random, so that
+/// resources set together drift apart rather than come due, and reach the database, at once.
+pub(super) fn next_check_in(resource: &CompiledResource, failures: u32) -> Duration {
     let interval = resource.check_interval.as_ref().map_or(DEFAULT_INTERVAL, |i| i.until_next(&chrono::Local::now()));
     if failures == 0 {
-        return interval;
+        let spread = (interval / 100).min(Duration::from_secs(1));
+        return interval + spread.mul_f64(rand::thread_rng().gen::<f64>());
     }
     FIRST_RETRY.saturating_mul(1 << (failures - 1).min(16)).min(interval)
 }
 
-/// When each resource is due, and which are being checked now.
-#[derive(Default)]
-struct CheckTimes {
-    due: HashMap<ResourceId, Instant>,
-    failures: HashMap<ResourceId, u32>,
-    running: std::collections::HashSet<ResourceId>,
+/// A check to run: the resource at `index` of the pipeline, whose newest stored version is
+/// `latest` when the scheduler knows it.
+pub(super) struct CheckWork {
+    pub pipeline: Arc<ActivePipeline>,
+    pub index: usize,
+    pub resource: ResourceId,
+    pub latest: Option<Option<Version>>,
 }
 
-pub async fn run(state: AppState) {
-    let times = Arc::new(Mutex::new(CheckTimes::default()));
-    let slots = Arc::new(tokio::sync::Semaphore::new(state.check_limits.concurrency.max(1)));
-    loop {
-        if state.shutdown.is_cancelled() {
-            return;
-        }
-        let forced: Vec<ResourceId> = std::mem::take(&mut *state.check_now.lock().unwrap());
-        for pipeline in state.pipelines.all() {
-            if matches!(state.store.pipeline(pipeline.id).await, Ok(Some(p)) if p.paused) {
-                continue;
-            }
-            for resource in &pipeline.compiled.resources {
-                let Some(&id) = pipeline.resources.get(&resource.name) else { continue };
-                let mut t = times.lock().unwrap();
-                if t.running.contains(&id) {
-                    // A webhook during a check may announce what that check already missed.
-                    if forced.contains(&id) {
-                        state.check_now.lock().unwrap().push(id);
-                    }
-                    continue;
-                }
-                let due = forced.contains(&id) || t.due.get(&id).is_none_or(|at| Instant::now() >= *at);
-                if !due {
-                    continue;
-                }
-                t.running.insert(id);
-                drop(t);
-                let (state, pipeline, resource, times, slots) = (state.clone(), pipeline.clone(), resource.clone(), times.clone(), slots.clone());
-                tokio::spawn(async move {
-                    let Ok(_slot) = slots.acquire_owned().await else { return };
-                    let previous = times.lock().unwrap().failures.get(&id).copied().unwrap_or(0);
-                    let checked = check(&state, &pipeline, &resource, id, previous).await;
-                    let mut t = times.lock().unwrap();
-                    t.failures.insert(id, if checked.new_versions.is_some() { 0 } else { previous + 1 });
-                    t.due.insert(id, Instant::now() + checked.next_in);
-                    t.running.remove(&id);
-                    drop(t);
-                    // New versions may trigger jobs: schedule them now, not at the next tick.
-                    if checked.new_versions.is_some_and(|n| n > 0) {
-                        state.wake.notify_one();
-                    }
-                });
-            }
-            for job in pipeline.jobs.keys() {
-                if let Err(e) = trigger(&state, &pipeline, job).await {
-                    tracing::warn!(pipeline = %pipeline.compiled.name, job, error = %e, "cannot schedule job");
-                }
-            }
-        }
-        // Builds created by anyone (this tick, the API) are the worker's to pick up now.
-        state.wake_worker.notify_one();
-        tokio::select! {
-            _ = state.wake.notified() => {}
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = state.shutdown.cancelled() => return,
-        }
-    }
+/// What a check came to, at `at` (unix ms).
+pub(super) struct CheckResult {
+    pub at: i64,
+    pub outcome: Result<Found, String>,
 }
 
-/// What a check came to.
-struct Checked {
-    /// How many versions it found that were not stored yet; None when it failed.
-    new_versions: Option<usize>,
-    /// When the resource is due again.
-    next_in: Duration,
+pub(super) struct Found {
+    /// How many versions it found that were not stored yet.
+    pub new: usize,
+    /// The newest stored version after it.
+    pub latest: Option<Version>,
 }
 
-/// Check one resource and record the result on it (error, time, next check). `failures` is how
-/// many checks before this one failed in a row.
-async fn check(state: &AppState, pipeline: &ActivePipeline, resource: &CompiledResource, id: ResourceId, failures: u32) -> Checked {
-    let started = Instant::now();
+/// Check one resource and store the versions it found. The check's record (its time, error and
+/// next check) is the scheduler's to write, with others.
+pub(super) async fn check(state: &AppState, work: CheckWork) -> CheckResult {
+    let started = std::time::Instant::now();
     let limits = state.check_limits;
+    let resource = &work.pipeline.compiled.resources[work.index];
     let outcome = async {
-        let last = state.store.latest_version(id).await.map_err(|e| e.to_string())?.map(|v| crate::runtime::Version(v.version));
-        let new = match &resource.backend {
-            ResourceBackend::Trigger { stream } => trigger_events(state, pipeline.team_id, stream, last.as_ref()).await?,
+        let last = match work.latest {
+            Some(latest) => latest,
+            None => state.store.latest_version(work.resource).await.map_err(|e| e.to_string())?.map(|v| Version(v.version)),
+        };
+        let found = match &resource.backend {
+            ResourceBackend::Trigger { stream } => trigger_events(state, work.pipeline.team_id, stream, last.as_ref()).await?,
             _ => {
                 // A check is a step like a build's: its secrets, grants and cache the same way.
-                let plan = pipeline.compiled.check_plan(&resource.name).ok_or("the resource is no longer in its pipeline")?;
+                let plan = work.pipeline.compiled.check_plan(&resource.name).ok_or("the resource is no longer in its pipeline")?;
                 let options = ExecOptions::new(state.plugins.clone(), state.cache_dir.join("cache"));
                 let run = crate::executor::run_check(&plan, last.as_ref(), Arc::new(MemoryEvents::default()), options);
                 tokio::time::timeout(limits.timeout, run)
@@ -135,8 +87,17 @@ async fn check(state: &AppState, pipeline: &ActivePipeline, resource: &CompiledR
                     .map_err(|_| format!("the check took longer than {}", humantime::format_duration(limits.timeout)))??
             }
         };
-        let new: Vec<NewVersion> = new.into_iter().map(|v| NewVersion { version: v.0, metadata: Vec::<MetadataField>::new() }).collect();
-        state.store.save_versions(id, &new).await.map_err(|e| e.to_string())
+        // A check answers with the version it was given and any newer: only those newer reach
+        // the store, so a check that finds nothing writes nothing but its record.
+        let new: Vec<NewVersion> =
+            found.into_iter().filter(|v| Some(v) != last.as_ref()).map(|v| NewVersion { version: v.0, metadata: Vec::<MetadataField>::new() }).collect();
+        if new.is_empty() {
+            return Ok(Found { new: 0, latest: last });
+        }
+        let saved = state.store.save_versions(work.resource, &new).await.map_err(|e| e.to_string())?;
+        // New versions go after every stored one; a version seen before keeps its place.
+        let latest = saved.last().map(|v| Version(v.version.clone())).or(last);
+        Ok::<_, String>(Found { new: saved.len(), latest })
     };
     // The plugin's own deadline stops a runaway guest; this one also bounds the database and a
     // plugin blocked in a host call.
@@ -145,23 +106,12 @@ async fn check(state: &AppState, pipeline: &ActivePipeline, resource: &CompiledR
         Err(_) => Err(format!("the check took longer than {}", humantime::format_duration(limits.timeout))),
     };
     state.metrics.check_duration.observe(started.elapsed().as_secs_f64());
-    let now = pikoci_store::now_millis();
-    let (new_versions, error) = match &outcome {
-        Ok(new) => {
-            if !new.is_empty() {
-                tracing::info!(resource = %resource.name, new = new.len(), "new versions");
-            }
-            (Some(new.len()), None)
-        }
-        Err(e) => {
-            tracing::warn!(resource = %resource.name, error = %e, "check failed");
-            (None, Some(e.clone()))
-        }
-    };
-    let next_in = next_check_in(resource, if new_versions.is_some() { 0 } else { failures + 1 });
-    let next_check_at = Some(now + next_in.as_millis() as i64);
-    let _ = state.store.record_check(id, &CheckRecord { at: now, error, next_check_at }).await;
-    Checked { new_versions, next_in }
+    match &outcome {
+        Ok(found) if found.new > 0 => tracing::info!(resource = %resource.name, new = found.new, "new versions"),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(resource = %resource.name, error = %e, "check failed"),
+    }
+    CheckResult { at: pikoci_store::now_millis(), outcome }
 }
 
 /// The version field that orders a trigger stream's events.
@@ -185,62 +135,4 @@ async fn trigger_events(state: &AppState, team: TeamId, stream: &str, last: Opti
             Version(fields)
         })
         .collect())
-}
-
-/// Create a build of `job` when a triggering input has a version its last build did not use.
-async fn trigger(state: &AppState, pipeline: &ActivePipeline, job: &str) -> Result<(), String> {
-    let gets = pipeline.compiled.job(job).map(|j| j.gets.clone()).unwrap_or_default();
-    if !gets.iter().any(|g| g.trigger) {
-        return Ok(());
-    }
-    let job_id = pipeline.jobs[job];
-    let store = &state.store;
-    if store.job(job_id).await.map_err(|e| e.to_string())?.is_some_and(|j| j.paused) {
-        return Ok(());
-    }
-    // The latest build, pending and running ones included, has the newest inputs: a build is
-    // created only for versions no build has had yet. How many run at once is the worker's
-    // business (the job's `concurrency`).
-    let last = store.latest_build(job_id).await.map_err(|e| e.to_string())?;
-    let inputs = match choose_inputs(state, pipeline, job).await? {
-        Some(inputs) => inputs,
-        None => return Ok(()),
-    };
-    let used = match &last {
-        Some(b) => store.build_versions(b.id).await.map_err(|e| e.to_string())?,
-        None => Vec::new(),
-    };
-    let changed = gets.iter().filter(|g| g.trigger).any(|g| {
-        let chosen = inputs.iter().find(|i| i.name == g.resource).map(|i| i.version);
-        let before = used.iter().find(|u| u.name == g.resource).map(|u| u.version.id);
-        chosen != before
-    });
-    if changed {
-        let build = store.create_build(job_id, &inputs).await.map_err(|e| e.to_string())?;
-        tracing::info!(pipeline = %pipeline.compiled.name, job, build = build.number, "triggered");
-        state.wake_worker.notify_one();
-    }
-    Ok(())
-}
-
-/// The version each get of `job` would use now: the latest, or the latest that went through
-/// every job in its `passed`. `None` while some get has no such version yet.
-pub async fn choose_inputs(state: &AppState, pipeline: &ActivePipeline, job: &str) -> Result<Option<Vec<BuildInput>>, String> {
-    let mut inputs = Vec::new();
-    for get in pipeline.compiled.job(job).map(|j| j.gets.clone()).unwrap_or_default() {
-        let Some(&resource) = pipeline.resources.get(&get.resource) else { continue };
-        // A pinned version wins over everything: the job keeps using it until unpinned.
-        let pinned = state.store.pinned_version(resource).await.map_err(|e| e.to_string())?.map(|pin| pin.version);
-        let version = if pinned.is_some() {
-            pinned
-        } else if get.passed.is_empty() {
-            state.store.latest_version(resource).await.map_err(|e| e.to_string())?
-        } else {
-            let upstream: Vec<_> = get.passed.iter().filter_map(|j| pipeline.jobs.get(j).copied()).collect();
-            state.store.versions_passed(resource, &upstream, 1).await.map_err(|e| e.to_string())?.into_iter().next()
-        };
-        let Some(version) = version else { return Ok(None) };
-        inputs.push(BuildInput { name: get.resource.clone(), resource, version: version.id, passed: !get.passed.is_empty() });
-    }
-    Ok(Some(inputs))
 }

@@ -1,0 +1,120 @@
+//! Looking at jobs again: a job is considered when something it depends on changed, and a build
+//! is created when a triggering input has a version its last build did not use.
+//!
+//! Considerations run one at a time, beside the check loop, so that two looks at one job never
+//! race to create the same build and a pipeline of many jobs never delays a due check.
+
+use crate::server::active::ActivePipeline;
+use crate::server::state::AppState;
+use pikoci_store::{BuildInput, JobId, PipelineId};
+use std::collections::BTreeSet;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// A consideration that failed (the store was unreachable) is tried again after this.
+const RETRY: Duration = Duration::from_secs(5);
+
+/// Takes jobs to look at; duplicates sent while it is busy are looked at once.
+pub(super) struct Considerer {
+    sender: mpsc::UnboundedSender<(PipelineId, JobId)>,
+}
+
+impl Considerer {
+    pub fn spawn(state: AppState) -> Self {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(consider_jobs(state, sender.clone(), receiver));
+        Considerer { sender }
+    }
+
+    pub fn consider(&self, pipeline: PipelineId, jobs: impl IntoIterator<Item = JobId>) {
+        for job in jobs {
+            let _ = self.sender.send((pipeline, job));
+        }
+    }
+}
+
+async fn consider_jobs(state: AppState, retry: mpsc::UnboundedSender<(PipelineId, JobId)>, mut receiver: mpsc::UnboundedReceiver<(PipelineId, JobId)>) {
+    loop {
+        let first = tokio::select! {
+            next = receiver.recv() => match next { Some(next) => next, None => return },
+            _ = state.shutdown.cancelled() => return,
+        };
+        let mut batch = BTreeSet::from([first]);
+        while let Ok(more) = receiver.try_recv() {
+            batch.insert(more);
+        }
+        for (pipeline, job) in batch {
+            if state.shutdown.is_cancelled() {
+                return;
+            }
+            let Some(active) = state.pipelines.get(pipeline) else { continue };
+            let Some(name) = active.job_name(job) else { continue };
+            if let Err(e) = trigger(&state, &active, name).await {
+                tracing::warn!(pipeline = %active.compiled.name, job = name, error = %e, "cannot schedule job; trying again shortly");
+                let retry = retry.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(RETRY).await;
+                    let _ = retry.send((pipeline, job));
+                });
+            }
+        }
+    }
+}
+
+/// Create a build of `job` when a triggering input has a version its last build did not use.
+async fn trigger(state: &AppState, pipeline: &ActivePipeline, job: &str) -> Result<(), String> {
+    let gets = pipeline.compiled.job(job).map(|j| j.gets.clone()).unwrap_or_default();
+    if !gets.iter().any(|g| g.trigger) {
+        return Ok(());
+    }
+    let job_id = pipeline.jobs[job];
+    let store = &state.store;
+    if store.job(job_id).await.map_err(|e| e.to_string())?.is_some_and(|j| j.paused) {
+        return Ok(());
+    }
+    // The latest build, pending and running ones included, has the newest inputs: a build is
+    // created only for versions no build has had yet. How many run at once is the worker's
+    // business (the job's `concurrency`).
+    let last = store.latest_build(job_id).await.map_err(|e| e.to_string())?;
+    let inputs = match choose_inputs(state, pipeline, job).await? {
+        Some(inputs) => inputs,
+        None => return Ok(()),
+    };
+    let used = match &last {
+        Some(b) => store.build_versions(b.id).await.map_err(|e| e.to_string())?,
+        None => Vec::new(),
+    };
+    let changed = gets.iter().filter(|g| g.trigger).any(|g| {
+        let chosen = inputs.iter().find(|i| i.name == g.resource).map(|i| i.version);
+        let before = used.iter().find(|u| u.name == g.resource).map(|u| u.version.id);
+        chosen != before
+    });
+    if changed {
+        let build = store.create_build(job_id, &inputs).await.map_err(|e| e.to_string())?;
+        tracing::info!(pipeline = %pipeline.compiled.name, job, build = build.number, "triggered");
+        state.wake_worker.notify_one();
+    }
+    Ok(())
+}
+
+/// The version each get of `job` would use now: the latest, or the latest that went through
+/// every job in its `passed`. `None` while some get has no such version yet.
+pub async fn choose_inputs(state: &AppState, pipeline: &ActivePipeline, job: &str) -> Result<Option<Vec<BuildInput>>, String> {
+    let mut inputs = Vec::new();
+    for get in pipeline.compiled.job(job).map(|j| j.gets.clone()).unwrap_or_default() {
+        let Some(&resource) = pipeline.resources.get(&get.resource) else { continue };
+        // A pinned version wins over everything: the job keeps using it until unpinned.
+        let pinned = state.store.pinned_version(resource).await.map_err(|e| e.to_string())?.map(|pin| pin.version);
+        let version = if pinned.is_some() {
+            pinned
+        } else if get.passed.is_empty() {
+            state.store.latest_version(resource).await.map_err(|e| e.to_string())?
+        } else {
+            let upstream: Vec<_> = get.passed.iter().filter_map(|j| pipeline.jobs.get(j).copied()).collect();
+            state.store.versions_passed(resource, &upstream, 1).await.map_err(|e| e.to_string())?.into_iter().next()
+        };
+        let Some(version) = version else { return Ok(None) };
+        inputs.push(BuildInput { name: get.resource.clone(), resource, version: version.id, passed: !get.passed.is_empty() });
+    }
+    Ok(Some(inputs))
+}
