@@ -3,7 +3,7 @@
 
 use crate::error::{failed, Result, StoreError};
 use crate::ids::BuildId;
-use crate::store::{get, placeholders, text, Store};
+use crate::store::{get, placeholders, text, Dialect, Store};
 use crate::text_enum::text_enum;
 use sqlx::any::AnyRow;
 use sqlx::FromRow;
@@ -58,9 +58,9 @@ impl FromRow<'_, AnyRow> for LogLine {
     }
 }
 
-/// Rows per INSERT: 7 parameters each, 3,500 in all, within the bundled SQLite's 32,766 and
-/// PostgreSQL's and MariaDB's 65,535.
-const ROWS_PER_INSERT: usize = 500;
+/// Rows per INSERT on MariaDB, 7 parameters each: the fastest of 25, 100 and 500 (100,000 lines
+/// appended 5,000 at a time: 0.59 s at 100, 0.79 s at 500, 0.96 s at 25).
+const ROWS_PER_INSERT: usize = 100;
 
 impl Store {
     /// Appends events to the build's log in one transaction: when this returns they are committed
@@ -73,16 +73,43 @@ impl Store {
         // queue, and a reader never sees seq 7 before seq 6 is committed.
         let last = self.bump(&mut tx, "builds", "last_log_seq", build.0, lines.len() as i64).await.map_err(failed(action()))?;
         let Some(last) = last else { return Err(StoreError::NotFound(format!("build {build}"))) };
-        let mut seq = last - lines.len() as i64 + 1;
-        for chunk in lines.chunks(ROWS_PER_INSERT) {
-            let values = (0..chunk.len()).map(|i| format!("({})", placeholders(i * 7 + 1, 7))).collect::<Vec<_>>().join(", ");
-            let sql = self.sql(format!("INSERT INTO build_log (build_id, seq, kind, step, origin, text, at) VALUES {values}"));
-            let mut query = sqlx::query(&sql);
-            for line in chunk {
-                query = query.bind(build.0).bind(seq).bind(line.kind.as_str()).bind(&line.step).bind(&line.origin).bind(&line.text).bind(line.at);
-                seq += 1;
+        let first = last - lines.len() as i64 + 1;
+        match self.dialect() {
+            // The whole batch as one JSON array, unpacked by the database: one statement and
+            // three parameters however many lines. 100,000 lines appended 5,000 at a time took
+            // SQLite 0.31 s this way, 0.69 s at its best with many rows per INSERT (25) and 3.5 s
+            // at 500, where sqlx's cost per statement grows faster than its rows.
+            Dialect::Sqlite | Dialect::Postgres => {
+                let rows: Vec<(&str, &str, &str, &str, i64)> = lines.iter().map(|l| (l.kind.as_str(), &*l.step, &*l.origin, &*l.text, l.at)).collect();
+                let rows = serde_json::to_string(&rows).expect("log lines always serialise");
+                let sql = self.sql(match self.dialect() {
+                    Dialect::Postgres => {
+                        "INSERT INTO build_log (build_id, seq, kind, step, origin, text, at) \
+                         SELECT $1, $2 + t.i - 1, t.r ->> 0, t.r ->> 1, t.r ->> 2, t.r ->> 3, (t.r ->> 4)::bigint \
+                         FROM json_array_elements($3::json) WITH ORDINALITY AS t(r, i)"
+                    }
+                    _ => {
+                        "INSERT INTO build_log (build_id, seq, kind, step, origin, text, at) \
+                         SELECT $1, $2 + j.key, j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4 \
+                         FROM json_each($3) AS j ORDER BY j.key"
+                    }
+                });
+                sqlx::query(&sql).bind(build.0).bind(first).bind(rows).execute(&mut *tx).await.map_err(failed(action()))?;
             }
-            query.execute(&mut *tx).await.map_err(failed(action()))?;
+            // MariaDB 10.5 has no JSON_TABLE: many rows per INSERT.
+            Dialect::Mysql => {
+                let mut seq = first;
+                for chunk in lines.chunks(ROWS_PER_INSERT) {
+                    let values = (0..chunk.len()).map(|i| format!("({})", placeholders(i * 7 + 1, 7))).collect::<Vec<_>>().join(", ");
+                    let sql = self.sql(format!("INSERT INTO build_log (build_id, seq, kind, step, origin, text, at) VALUES {values}"));
+                    let mut query = sqlx::query(&sql);
+                    for line in chunk {
+                        query = query.bind(build.0).bind(seq).bind(line.kind.as_str()).bind(&line.step).bind(&line.origin).bind(&line.text).bind(line.at);
+                        seq += 1;
+                    }
+                    query.execute(&mut *tx).await.map_err(failed(action()))?;
+                }
+            }
         }
         tx.commit().await.map_err(failed(action()))?;
         Ok(last)
