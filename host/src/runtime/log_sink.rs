@@ -143,12 +143,14 @@ impl LineWriter {
 
     pub fn push(&mut self, bytes: &[u8]) {
         self.pending.extend_from_slice(bytes);
-        while let Some(end) = self.pending.iter().position(|&b| b == b'\n') {
-            let rest = self.pending.split_off(end + 1);
-            let mut line = std::mem::replace(&mut self.pending, rest);
-            line.pop();
-            self.emit(&line);
+        // Lines are emitted from where they lie and the buffer shifted once: a chunk of many
+        // short lines costs its length, not its length times its lines.
+        let mut start = 0;
+        while let Some(end) = self.pending[start..].iter().position(|&b| b == b'\n') {
+            self.emit(&self.pending[start..start + end]);
+            start += end + 1;
         }
+        self.pending.drain(..start);
         while self.pending.len() > MAX_LINE {
             let rest = self.pending.split_off(MAX_LINE);
             let line = std::mem::replace(&mut self.pending, rest);
