@@ -142,6 +142,14 @@ async fn a_build_of_many_lines_is_stored_whole_and_in_order() {
     }
     assert_eq!(numbers.len(), LINES, "every line stored once");
     assert!(numbers.iter().enumerate().all(|(i, n)| *n == i + 1), "in order");
+
+    // Streamed from an offset near the end: from the next event on, then `end`.
+    let from = after - 3;
+    let stream = api.c.get(format!("{}/api/v1/builds/{}/events?after={from}", api.base, build["id"])).bearer_auth(&api.token).send().await.unwrap();
+    let body = tokio::time::timeout(Duration::from_secs(30), stream.text()).await.expect("the stream of a finished build ends").unwrap();
+    let ids: Vec<i64> = body.lines().filter_map(|l| l.strip_prefix("id:")).map(|id| id.trim().parse().unwrap()).collect();
+    assert_eq!(ids, vec![from + 1, from + 2, from + 3], "{body}");
+    assert!(body.contains("event: end"), "{body}");
 }
 
 #[tokio::test]
