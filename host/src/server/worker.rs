@@ -102,6 +102,13 @@ async fn run_build(state: AppState, build: Build, cancel: CancellationToken) {
     state.metrics.build_duration.observe(duration.as_secs_f64());
     state.metrics.running_builds.dec();
     state.running.lock().unwrap().remove(&build.id);
+    // A chatty build's log passed through every worker thread's heap; glibc keeps freed heap
+    // pages until asked, and the server would stay at its peak after each big build.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only hands free heap pages back to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
     // Downstream jobs may now have a version that passed, and a slot is free.
     state.scheduler.build_ended(build.job_id);
     state.wake_worker.notify_one();

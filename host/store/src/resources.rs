@@ -42,7 +42,7 @@ impl FromRow<'_, AnyRow> for Resource {
     }
 }
 
-/// How a check went, for [`Store::record_check`].
+/// How a check went, for [`Store::record_checks`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckRecord {
     pub at: i64,
@@ -114,17 +114,6 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(failed("listing resources due for a check"))
-    }
-
-    /// Records a check's outcome: its time, its error (cleared by a success) and the next check.
-    pub async fn record_check(&self, id: ResourceId, check: &CheckRecord) -> Result<()> {
-        let succeeded_at = check.error.is_none().then_some(check.at);
-        let sql = self.sql(
-            "UPDATE resources SET last_check_at = $1, last_check_error = $2, \
-             last_check_succeeded_at = COALESCE($3, last_check_succeeded_at), next_check_at = $4 WHERE id = $5",
-        );
-        let query = sqlx::query(&sql).bind(check.at).bind(check.error.as_deref()).bind(succeeded_at).bind(check.next_check_at).bind(id.0);
-        self.change_one(query, format!("recording a check of resource {id}"), || format!("resource {id}")).await
     }
 
     /// Records many checks' outcomes in one transaction, in the order given (a resource checked

@@ -55,8 +55,8 @@ async fn resources_checks_and_webhooks(db: TestDb) {
     let due = store.resources_due(0).await.unwrap();
     assert_eq!(due.len(), 1, "a never-checked resource is due");
 
-    store.record_check(r.id, &CheckRecord { at: 1000, error: None, next_check_at: Some(61_000) }).await.unwrap();
-    store.record_check(r.id, &CheckRecord { at: 2000, error: Some("git: no route to host".into()), next_check_at: Some(62_000) }).await.unwrap();
+    store.record_checks(&[(r.id, CheckRecord { at: 1000, error: None, next_check_at: Some(61_000) })]).await.unwrap();
+    store.record_checks(&[(r.id, CheckRecord { at: 2000, error: Some("git: no route to host".into()), next_check_at: Some(62_000) })]).await.unwrap();
     let r2 = store.resource(r.id).await.unwrap().unwrap();
     assert_eq!(r2.last_check_at, Some(2000));
     assert_eq!(r2.last_check_succeeded_at, Some(1000), "a failure keeps the last success");
@@ -64,7 +64,7 @@ async fn resources_checks_and_webhooks(db: TestDb) {
     assert_eq!(r2.next_check_at, Some(62_000));
     assert!(store.resources_due(61_999).await.unwrap().is_empty());
     assert_eq!(store.resources_due(62_000).await.unwrap().len(), 1);
-    store.record_check(r.id, &CheckRecord { at: 3000, error: None, next_check_at: Some(63_000) }).await.unwrap();
+    store.record_checks(&[(r.id, CheckRecord { at: 3000, error: None, next_check_at: Some(63_000) })]).await.unwrap();
     assert_eq!(store.resource(r.id).await.unwrap().unwrap().last_check_error, None, "a success clears the error");
 
     assert!(!r2.has_webhook_token);
