@@ -84,9 +84,13 @@ impl CompiledPipeline {
 
     /// How the scheduler checks `resource`.
     pub fn check_plan(&self, resource: &str) -> Option<crate::executor::CheckPlan> {
-        let r = self.resource(resource)?;
+        self.resource(resource).map(|r| self.check_plan_of(r))
+    }
+
+    /// [`Self::check_plan`] of a resource already found (the scheduler knows its place).
+    pub fn check_plan_of(&self, r: &CompiledResource) -> crate::executor::CheckPlan {
         let build = BuildIdentity { team: self.team.clone(), pipeline: self.name.clone(), job: String::new(), number: 0 };
-        Some(crate::executor::CheckPlan { build, resource: r.name.clone(), backend: r.backend.clone(), secrets: self.secrets.clone() })
+        crate::executor::CheckPlan { build, resource: r.name.clone(), backend: r.backend.clone(), secrets: self.secrets.clone() }
     }
 }
 

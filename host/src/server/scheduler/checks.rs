@@ -79,7 +79,7 @@ pub(super) async fn check(state: &AppState, work: CheckWork) -> CheckResult {
             ResourceBackend::Trigger { stream } => trigger_events(state, work.pipeline.team_id, stream, last.as_ref()).await?,
             _ => {
                 // A check is a step like a build's: its secrets, grants and cache the same way.
-                let plan = work.pipeline.compiled.check_plan(&resource.name).ok_or("the resource is no longer in its pipeline")?;
+                let plan = work.pipeline.compiled.check_plan_of(resource);
                 let options = ExecOptions::new(state.plugins.clone(), state.cache_dir.join("cache"));
                 let run = crate::executor::run_check(&plan, last.as_ref(), Arc::new(MemoryEvents::default()), options);
                 tokio::time::timeout(limits.timeout, run)

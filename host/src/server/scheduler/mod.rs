@@ -94,8 +94,8 @@ struct Watched {
     pipeline: Arc<ActivePipeline>,
     /// Its place in `pipeline.compiled.resources`.
     index: usize,
-    /// Its compiled definition, to see that a new version of the pipeline changed it.
-    definition: String,
+    /// Its compiled definition as JSON, to see that a new version of the pipeline changed it.
+    fingerprint: String,
     /// When it is due; in the queue unless it is running or its pipeline is paused.
     next: Instant,
     queued: bool,
@@ -315,13 +315,13 @@ impl Loop {
         let now_millis = pikoci_store::now_millis();
         for (index, resource) in active.compiled.resources.iter().enumerate() {
             let Some(&rid) = active.resources.get(&resource.name) else { continue };
-            let definition = serde_json::to_string(resource).unwrap_or_default();
+            let fingerprint = serde_json::to_string(resource).unwrap_or_default();
             match self.watched.get_mut(&rid) {
                 Some(w) => {
-                    let changed = w.definition != definition;
+                    let changed = w.fingerprint != fingerprint;
                     w.pipeline = active.clone();
                     w.index = index;
-                    w.definition = definition;
+                    w.fingerprint = fingerprint;
                     if changed && !w.running {
                         let next = w.next.min(now);
                         self.unqueue(rid);
@@ -334,7 +334,7 @@ impl Loop {
                         None => now,
                     };
                     let w =
-                        Watched { pipeline: active.clone(), index, definition, next, queued: false, running: false, again: false, failures: 0, latest: None };
+                        Watched { pipeline: active.clone(), index, fingerprint, next, queued: false, running: false, again: false, failures: 0, latest: None };
                     self.watched.insert(rid, w);
                 }
             }
