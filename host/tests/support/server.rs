@@ -76,7 +76,8 @@ pub fn start(extra: &[&str]) -> Server {
 
 /// `start`, with `env` added to the server's environment.
 pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
-    let port = free_port();
+    // Port 0: the kernel picks a port no other test holds; the server says which.
+    let port = 0;
     let mut args = vec![
         "server".to_string(),
         "--listen".into(),
@@ -90,8 +91,8 @@ pub fn start_with_env(extra: &[&str], env: &[(&str, &str)]) -> Server {
     launch(&args, env, port)
 }
 
-/// Runs `pikoci ARGS` with `env` added and returns once something accepts connections on `port`
-/// of 127.0.0.1 (where the arguments, the environment or a config file make it listen).
+/// Runs `pikoci ARGS` with `env` added and returns once it listens on `port` of 127.0.0.1 (where
+/// the arguments, the environment or a config file make it listen; 0 for any port).
 pub fn launch(args: &[String], env: &[(&str, &str)], port: u16) -> Server {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pikoci"));
     command.args(args).env("PIKOCI_CACHE_DIR", super::repo_root().join("target/test-cache"));
@@ -99,7 +100,12 @@ pub fn launch(args: &[String], env: &[(&str, &str)], port: u16) -> Server {
 }
 
 /// Runs `command` (a server however started: the test binary, an installed package in a chroot)
-/// with only `env` of the server's variables, and returns once it accepts connections on `port`.
+/// with only `env` of the server's variables, and returns once it says it listens on `port` (0:
+/// any port).
+///
+/// The server's own "listening on" line is the signal, not a connection that succeeds: a port
+/// picked free a moment ago may be taken by another test's server, and a test talking to it
+/// would see someone else's pipelines.
 pub fn launch_command(mut command: Command, env: &[(&str, &str)], port: u16) -> Server {
     let dir = tempfile::tempdir().unwrap();
     // Only what the test gives reaches the server's flags.
@@ -113,17 +119,28 @@ pub fn launch_command(mut command: Command, env: &[(&str, &str)], port: u16) -> 
         .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
         .spawn()
         .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        let log = || std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
-        if let Ok(Some(status)) = child.try_wait() {
-            panic!("server exited ({status}) before listening: {}", log());
+    let base = loop {
+        let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+        if let Some(base) = listening_on(&log) {
+            break base;
         }
-        assert!(Instant::now() < deadline, "server did not start: {}", log());
-        std::thread::sleep(Duration::from_millis(50));
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("server exited ({status}) before listening: {log}");
+        }
+        assert!(Instant::now() < deadline, "server did not start: {log}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    if port != 0 {
+        assert_eq!(base, format!("http://127.0.0.1:{port}"), "the server listens where it was told");
     }
     Server { child, base, dir }
+}
+
+/// `http://ADDR` from the server's "pikoci: listening on http://ADDR" line, once it is whole.
+fn listening_on(log: &str) -> Option<String> {
+    let line = log.lines().find(|l| l.starts_with("pikoci: listening on ") && log.contains(&format!("{l}\n")))?;
+    Some(line.trim_start_matches("pikoci: listening on ").trim().to_string())
 }
 
 pub fn client() -> reqwest::Client {
@@ -173,12 +190,13 @@ impl Api {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let builds = self.get(&format!("/api/v1/teams/main/pipelines/{pipeline}/jobs/{job}/builds")).await;
-            let mut done: Vec<Value> = builds.as_array().unwrap().iter().filter(|b| b["finished_at"].is_number()).cloned().collect();
+            let Some(builds) = builds.as_array() else { panic!("{pipeline}/{job}: the builds are not a list: {builds}") };
+            let mut done: Vec<Value> = builds.iter().filter(|b| b["finished_at"].is_number()).cloned().collect();
             if done.len() >= count {
                 done.sort_by_key(|b| b["number"].as_i64());
                 return done;
             }
-            assert!(Instant::now() < deadline, "{pipeline}/{job}: waited for {count} finished builds: {builds}");
+            assert!(Instant::now() < deadline, "{pipeline}/{job}: waited for {count} finished builds: {builds:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
