@@ -68,7 +68,7 @@ impl Store {
     /// one (the build's current last, if `lines` is empty).
     pub async fn append_log(&self, build: BuildId, lines: &[NewLogLine]) -> Result<i64> {
         let action = || format!("appending to the log of build {build}");
-        let mut tx = self.pool.begin().await.map_err(failed(action()))?;
+        let mut tx = self.begin_redoable().await.map_err(failed(action()))?;
         // Reserving the numbers first locks the build's row until commit: appends to one build
         // queue, and a reader never sees seq 7 before seq 6 is committed.
         let last = self.bump(&mut tx, "builds", "last_log_seq", build.0, lines.len() as i64).await.map_err(failed(action()))?;

@@ -124,7 +124,7 @@ impl Store {
 
     async fn insert_build(&self, job: JobId, rerun_of: Option<BuildId>, inputs: &[BuildInput]) -> Result<Build> {
         let action = || format!("creating a build of job {job}");
-        let mut tx = self.pool.begin().await.map_err(failed(action()))?;
+        let mut tx = self.begin_redoable().await.map_err(failed(action()))?;
         // Numbering first: the UPDATE locks the job's row (PostgreSQL, MariaDB) or the database
         // (SQLite) until commit, so two builds of one job never get the same number.
         let number = self.bump(&mut tx, "jobs", "last_build_number", job.0, 1).await.map_err(failed(action()))?;
@@ -171,9 +171,19 @@ impl Store {
     /// Moves a pending build to started on `worker`. False if it was not pending (another worker
     /// took it, or it was aborted), so exactly one worker runs each build.
     pub async fn start_build(&self, build: BuildId, worker: &str) -> Result<bool> {
+        let action = || format!("starting build {build}");
         let sql = self.sql("UPDATE builds SET status = 'started', worker = $1, started_at = $2 WHERE id = $3 AND status = 'pending'");
         let query = sqlx::query(&sql).bind(worker).bind(now_millis()).bind(build.0);
-        let changed = self.rows_changed(query, format!("starting build {build}")).await?;
+        let changed = match self.dialect() {
+            Dialect::Postgres => {
+                let mut tx = self.begin_redoable().await.map_err(failed(action()))?;
+                let changed = query.execute(&mut *tx).await.map_err(failed(action()))?.rows_affected();
+                tx.commit().await.map_err(failed(action()))?;
+                changed
+            }
+            // Nothing to relax: one statement, committed as every other.
+            _ => self.rows_changed(query, action()).await?,
+        };
         self.changed_or_missing(build, changed).await
     }
 
@@ -239,6 +249,21 @@ impl Store {
 
     pub async fn latest_build(&self, job: JobId) -> Result<Option<Build>> {
         Ok(self.builds_of_job(job, Page::first(1)).await?.pop())
+    }
+
+    /// The versions the job's latest build (pending and running ones too) took as inputs, by
+    /// input name; empty when the job has no build yet. One statement: the scheduler asks this
+    /// of each job it looks at.
+    pub async fn latest_build_inputs(&self, job: JobId) -> Result<Vec<(String, VersionId)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(&self.sql(
+            "SELECT br.name, br.version_id FROM build_resources br WHERE br.direction = 'input' \
+             AND br.build_id = (SELECT b.id FROM builds b WHERE b.job_id = $1 ORDER BY b.number DESC LIMIT 1) ORDER BY br.name",
+        ))
+        .bind(job.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(failed(format!("reading the inputs of the latest build of job {job}")))?;
+        Ok(rows.into_iter().map(|(name, version)| (name, VersionId(version))).collect())
     }
 
     /// Builds waiting for a worker, oldest first.

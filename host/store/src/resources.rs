@@ -120,7 +120,7 @@ impl Store {
     /// twice keeps the later).
     pub async fn record_checks(&self, checks: &[(ResourceId, CheckRecord)]) -> Result<()> {
         let action = || format!("recording {} checks", checks.len());
-        let mut tx = self.pool.begin().await.map_err(failed(action()))?;
+        let mut tx = self.begin_redoable().await.map_err(failed(action()))?;
         for (id, check) in checks {
             let succeeded_at = check.error.is_none().then_some(check.at);
             let sql = self.sql(

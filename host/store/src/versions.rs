@@ -97,7 +97,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let action = || format!("saving versions of resource {resource}");
-        let mut tx = self.pool.begin().await.map_err(failed(action()))?;
+        let mut tx = self.begin_redoable().await.map_err(failed(action()))?;
         // Reserve check orders first: the UPDATE takes the resource's row lock (PostgreSQL,
         // MariaDB) or the write lock (SQLite) before anything is read, so concurrent savers queue
         // instead of deadlocking, and orders follow commit order.
@@ -177,6 +177,21 @@ impl Store {
             .fetch_optional(&self.pool)
             .await
             .map_err(failed(format!("looking up a version of resource {resource}")))
+    }
+
+    /// The version a get of the resource without `passed` uses now: the pinned one, else the
+    /// newest. One statement, as the scheduler asks for each job it looks at.
+    pub async fn version_in_use(&self, resource: ResourceId) -> Result<Option<ResourceVersion>> {
+        sqlx::query_as(&self.sql(format!(
+            "SELECT {VERSION} FROM resource_versions v WHERE v.id = COALESCE(\
+             (SELECT p.version_id FROM resource_pins p WHERE p.resource_id = $1), \
+             (SELECT n.id FROM resource_versions n WHERE n.resource_id = $2 ORDER BY n.check_order DESC LIMIT 1))"
+        )))
+        .bind(resource.0)
+        .bind(resource.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(failed(format!("reading the version resource {resource} uses")))
     }
 
     pub async fn latest_version(&self, resource: ResourceId) -> Result<Option<ResourceVersion>> {

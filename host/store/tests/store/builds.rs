@@ -69,6 +69,7 @@ async fn build_versions_and_reruns(db: TestDb) {
     let (p, repo) = resource(store).await;
     let image = store.ensure_resource(p, "image", "registry-image").await.unwrap().id;
     let job = store.ensure_job(p, "build").await.unwrap().id;
+    assert!(store.latest_build_inputs(job).await.unwrap().is_empty(), "no build yet");
     let rv = store.save_versions(repo, &[v("r1"), v("r2")]).await.unwrap();
     let iv = store.save_versions(image, &[v("i1")]).await.unwrap();
 
@@ -79,6 +80,7 @@ async fn build_versions_and_reruns(db: TestDb) {
     let build = store.create_build(job, &inputs).await.unwrap();
     store.record_build_output(build.id, "image", image, iv[0].id).await.unwrap();
     store.record_build_output(build.id, "image", image, iv[0].id).await.unwrap(); // recorded once
+    assert_eq!(store.latest_build_inputs(job).await.unwrap(), [("base".to_string(), iv[0].id), ("repo".to_string(), rv[1].id)], "inputs, not outputs");
     let used = store.build_versions(build.id).await.unwrap();
     let summary: Vec<_> = used.iter().map(|u| (u.direction, u.name.as_str(), u.passed, u.version.version["ref"].as_str())).collect();
     assert_eq!(summary, [(Direction::Input, "base", false, "i1"), (Direction::Input, "repo", true, "r2"), (Direction::Output, "image", false, "i1")]);
@@ -94,6 +96,8 @@ async fn build_versions_and_reruns(db: TestDb) {
     assert_eq!(again, [("base".to_string(), iv[0].id), ("repo".to_string(), rv[1].id)], "inputs only, same versions");
 
     let later = store.create_build(job, &[]).await.unwrap();
+    assert!(store.latest_build_inputs(job).await.unwrap().is_empty(), "the latest build's, none yet");
     store.record_build_inputs(later.id, &inputs[..1]).await.unwrap();
     assert_eq!(store.build_versions(later.id).await.unwrap().len(), 1);
+    assert_eq!(store.latest_build_inputs(job).await.unwrap(), [("repo".to_string(), rv[1].id)]);
 }

@@ -103,13 +103,17 @@ async fn pins_and_baselines(db: TestDb) {
     assert_eq!(refs(&store.versions_after(r, baseline, 10).await.unwrap()), ["c"], "history is not replayed");
 
     assert!(store.pinned_version(r).await.unwrap().is_none());
+    assert!(store.version_in_use(other).await.unwrap().is_none(), "no version yet");
+    assert_eq!(refs(&store.version_in_use(r).await.unwrap().into_iter().collect::<Vec<_>>()), ["c"], "unpinned: the newest");
     store.pin_version(r, saved[0].id, "broken after a").await.unwrap();
+    assert_eq!(store.version_in_use(r).await.unwrap().unwrap().id, saved[0].id, "pinned: the pin, however new the others");
     let pin = store.pinned_version(r).await.unwrap().unwrap();
     assert_eq!((pin.version.id, pin.comment.as_str()), (saved[0].id, "broken after a"));
     store.pin_version(r, saved[1].id, "").await.unwrap();
     assert_eq!(store.pinned_version(r).await.unwrap().unwrap().version.id, saved[1].id, "re-pinning replaces");
     assert!(matches!(store.pin_version(other, saved[0].id, "").await, Err(StoreError::NotFound(_))), "another resource's version");
     assert!(store.unpin(r).await.unwrap());
+    assert_eq!(refs(&store.version_in_use(r).await.unwrap().into_iter().collect::<Vec<_>>()), ["c"], "unpinned again");
     assert!(!store.unpin(r).await.unwrap());
     assert!(store.pinned_version(r).await.unwrap().is_none());
 }
