@@ -5,7 +5,7 @@ use super::state::AppState;
 use crate::executor::{run_job, ExecOptions, Outcome};
 use crate::planner::JobInputs;
 use crate::runtime::Version;
-use pikoci_store::{Build, BuildStatus, JobId, MetadataField};
+use pikoci_store::{Build, BuildStatus, JobId, MetadataField, PipelineId, TeamId};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,16 +52,21 @@ async fn claimable(state: &AppState, slots: usize) -> Result<Vec<Build>, pikoci_
     const LOOKAHEAD: u32 = 200;
     let pending = state.store.pending_builds(LOOKAHEAD).await?;
     state.metrics.queue_depth.set(pending.len() as i64);
+    let cap_of = |job: JobId| state.pipelines.by_job(job).and_then(|p| p.job_name(job).and_then(|name| p.compiled.job(name)?.concurrency));
+    let caps: HashMap<JobId, Option<usize>> = pending.iter().map(|b| (b.job_id, cap_of(b.job_id))).collect();
+    // What runs already matters only to a job with a `concurrency`; most have none.
     let mut per_job: HashMap<JobId, usize> = HashMap::new();
-    for build in state.store.started_builds(LOOKAHEAD).await? {
-        *per_job.entry(build.job_id).or_default() += 1;
+    if caps.values().any(Option::is_some) {
+        for build in state.store.started_builds(LOOKAHEAD).await? {
+            *per_job.entry(build.job_id).or_default() += 1;
+        }
     }
     let mut chosen = Vec::new();
     for build in pending {
         if chosen.len() == slots {
             break;
         }
-        let cap = state.pipelines.by_job(build.job_id).and_then(|p| p.job_name(build.job_id).and_then(|job| p.compiled.job(job)?.concurrency));
+        let cap = caps[&build.job_id];
         let running = per_job.entry(build.job_id).or_default();
         if cap.is_some_and(|cap| *running >= cap) {
             continue;
@@ -115,10 +120,7 @@ async fn run_build(state: AppState, build: Build, cancel: CancellationToken) {
 }
 
 async fn execute(state: &AppState, build: &Build, cancel: CancellationToken) -> Result<(Outcome, Duration), String> {
-    // The job and pipeline as the store knows them: the job may have left the current version.
-    let job = state.store.job(build.job_id).await.map_err(|e| e.to_string())?.ok_or("the build's job no longer exists")?;
-    let pipeline = state.store.pipeline(job.pipeline_id).await.map_err(|e| e.to_string())?.ok_or("the build's pipeline no longer exists")?;
-    let job = job.name;
+    let (job, pipeline, team) = job_of(state, build).await?;
     let mut inputs = JobInputs::default();
     for used in state.store.build_versions(build.id).await.map_err(|e| e.to_string())? {
         inputs.versions.insert(used.name, Version(used.version.version));
@@ -127,18 +129,31 @@ async fn execute(state: &AppState, build: &Build, cancel: CancellationToken) -> 
     let compiled = state.pipelines.plan_of(state, build).await?;
     let plan = compiled.plan(&job, &inputs, build.number as u64)?;
     let (sink, writer) = StoreEvents::new(state.store.clone(), build.id);
-    let triggers = super::triggers::TeamTriggers { state: state.clone(), team: pipeline.team_id };
+    let triggers = super::triggers::TeamTriggers { state: state.clone(), team };
     let mut options = ExecOptions::new(state.plugins.clone(), state.cache_dir.join("cache"));
     options.triggers = Some(Arc::new(triggers));
     let report = run_job(&plan, Arc::new(sink), options, cancel).await;
     writer.finish().await;
-    record_metadata(state, pipeline.id, &report.versions).await;
+    record_metadata(state, pipeline, &report.versions).await;
     Ok((report.outcome, report.duration))
+}
+
+/// The name of the build's job, its pipeline and team: from the running pipeline, or from the
+/// store when the job has left the pipeline's current version since the build was created.
+async fn job_of(state: &AppState, build: &Build) -> Result<(String, PipelineId, TeamId), String> {
+    if let Some(active) = state.pipelines.by_job(build.job_id) {
+        if let Some(name) = active.job_name(build.job_id) {
+            return Ok((name.to_string(), active.id, active.team_id));
+        }
+    }
+    let job = state.store.job(build.job_id).await.map_err(|e| e.to_string())?.ok_or("the build's job no longer exists")?;
+    let pipeline = state.store.pipeline(job.pipeline_id).await.map_err(|e| e.to_string())?.ok_or("the build's pipeline no longer exists")?;
+    Ok((job.name, pipeline.id, pipeline.team_id))
 }
 
 /// Checks find versions; gets describe them (a commit's author and message...): keep what the
 /// build's gets reported on the stored versions, where the API shows it.
-async fn record_metadata(state: &AppState, pipeline: pikoci_store::PipelineId, fetched: &[(String, crate::runtime::Fetched)]) {
+async fn record_metadata(state: &AppState, pipeline: PipelineId, fetched: &[(String, crate::runtime::Fetched)]) {
     for (name, fetched) in fetched.iter().filter(|(_, f)| !f.metadata.is_empty()) {
         let metadata: Vec<MetadataField> = fetched.metadata.iter().map(|(name, value)| MetadataField { name: name.clone(), value: value.clone() }).collect();
         let saved = match state.store.resource_by_name(pipeline, name).await {

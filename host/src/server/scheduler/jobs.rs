@@ -69,24 +69,23 @@ async fn trigger(state: &AppState, pipeline: &ActivePipeline, job: &str) -> Resu
     }
     let job_id = pipeline.jobs[job];
     let store = &state.store;
-    if store.job(job_id).await.map_err(|e| e.to_string())?.is_some_and(|j| j.paused) {
+    // Three independent reads, side by side on the pool's connections: each is a round trip to
+    // the database, and this is between a new version and its build.
+    let (job_row, used, inputs) = tokio::try_join!(
+        async { store.job(job_id).await.map_err(|e| e.to_string()) },
+        // The latest build, pending and running ones included, has the newest inputs: a build
+        // is created only for versions no build has had yet. How many run at once is the
+        // worker's business (the job's `concurrency`).
+        async { store.latest_build_inputs(job_id).await.map_err(|e| e.to_string()) },
+        choose_inputs(state, pipeline, job),
+    )?;
+    if job_row.is_some_and(|j| j.paused) {
         return Ok(());
     }
-    // The latest build, pending and running ones included, has the newest inputs: a build is
-    // created only for versions no build has had yet. How many run at once is the worker's
-    // business (the job's `concurrency`).
-    let last = store.latest_build(job_id).await.map_err(|e| e.to_string())?;
-    let inputs = match choose_inputs(state, pipeline, job).await? {
-        Some(inputs) => inputs,
-        None => return Ok(()),
-    };
-    let used = match &last {
-        Some(b) => store.build_versions(b.id).await.map_err(|e| e.to_string())?,
-        None => Vec::new(),
-    };
+    let Some(inputs) = inputs else { return Ok(()) };
     let changed = gets.iter().filter(|g| g.trigger).any(|g| {
         let chosen = inputs.iter().find(|i| i.name == g.resource).map(|i| i.version);
-        let before = used.iter().find(|u| u.name == g.resource).map(|u| u.version.id);
+        let before = used.iter().find(|(name, _)| *name == g.resource).map(|(_, version)| *version);
         chosen != before
     });
     if changed {
@@ -100,21 +99,24 @@ async fn trigger(state: &AppState, pipeline: &ActivePipeline, job: &str) -> Resu
 /// The version each get of `job` would use now: the latest, or the latest that went through
 /// every job in its `passed`. `None` while some get has no such version yet.
 pub async fn choose_inputs(state: &AppState, pipeline: &ActivePipeline, job: &str) -> Result<Option<Vec<BuildInput>>, String> {
-    let mut inputs = Vec::new();
-    for get in pipeline.compiled.job(job).map(|j| j.gets.clone()).unwrap_or_default() {
-        let Some(&resource) = pipeline.resources.get(&get.resource) else { continue };
+    let gets = pipeline.compiled.job(job).map(|j| j.gets.as_slice()).unwrap_or_default();
+    let chosen = futures_util::future::try_join_all(gets.iter().map(|get| async move {
+        let Some(&resource) = pipeline.resources.get(&get.resource) else { return Ok(Some(None)) };
         // A pinned version wins over everything: the job keeps using it until unpinned.
-        let pinned = state.store.pinned_version(resource).await.map_err(|e| e.to_string())?.map(|pin| pin.version);
-        let version = if pinned.is_some() {
-            pinned
-        } else if get.passed.is_empty() {
-            state.store.latest_version(resource).await.map_err(|e| e.to_string())?
+        let version = if get.passed.is_empty() {
+            state.store.version_in_use(resource).await.map_err(|e| e.to_string())?
         } else {
-            let upstream: Vec<_> = get.passed.iter().filter_map(|j| pipeline.jobs.get(j).copied()).collect();
-            state.store.versions_passed(resource, &upstream, 1).await.map_err(|e| e.to_string())?.into_iter().next()
+            match state.store.pinned_version(resource).await.map_err(|e| e.to_string())? {
+                Some(pin) => Some(pin.version),
+                None => {
+                    let upstream: Vec<_> = get.passed.iter().filter_map(|j| pipeline.jobs.get(j).copied()).collect();
+                    state.store.versions_passed(resource, &upstream, 1).await.map_err(|e| e.to_string())?.into_iter().next()
+                }
+            }
         };
-        let Some(version) = version else { return Ok(None) };
-        inputs.push(BuildInput { name: get.resource.clone(), resource, version: version.id, passed: !get.passed.is_empty() });
-    }
-    Ok(Some(inputs))
+        Ok::<_, String>(version.map(|version| Some(BuildInput { name: get.resource.clone(), resource, version: version.id, passed: !get.passed.is_empty() })))
+    }))
+    .await?;
+    // `None` for a get with no version yet; `Some(None)` for one of a resource not in the pipeline.
+    Ok(chosen.into_iter().collect::<Option<Vec<_>>>().map(|inputs| inputs.into_iter().flatten().collect()))
 }

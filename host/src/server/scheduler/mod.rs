@@ -210,6 +210,9 @@ impl Loop {
     async fn run(&mut self) {
         let shutdown = self.state.shutdown.clone();
         loop {
+            // What is due already starts now: the timer's millisecond ticks would add up to a
+            // millisecond to each check asked for (a webhook's, a user's).
+            self.start_due_checks();
             let next_check = self.queue.first().map(|(at, _)| *at);
             let record_at = match (&self.recording, self.first_record_at) {
                 (None, Some(first)) if self.records.len() >= RECORD_BATCH => Some(first),
