@@ -120,10 +120,10 @@ pub fn launch_command(mut command: Command, env: &[(&str, &str)], port: u16) -> 
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    let base = loop {
+    let listening = loop {
         let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
-        if let Some(base) = listening_on(&log) {
-            break base;
+        if let Some(address) = listening_on(&log) {
+            break address;
         }
         if let Ok(Some(status)) = child.try_wait() {
             panic!("server exited ({status}) before listening: {log}");
@@ -132,15 +132,16 @@ pub fn launch_command(mut command: Command, env: &[(&str, &str)], port: u16) -> 
         std::thread::sleep(Duration::from_millis(20));
     };
     if port != 0 {
-        assert_eq!(base, format!("http://127.0.0.1:{port}"), "the server listens where it was told");
+        assert_eq!(listening.port(), port, "the server listens where it was told");
     }
-    Server { child, base, dir }
+    // Loopback reaches a server listening on every interface too.
+    Server { child, base: format!("http://127.0.0.1:{}", listening.port()), dir }
 }
 
-/// `http://ADDR` from the server's "pikoci: listening on http://ADDR" line, once it is whole.
-fn listening_on(log: &str) -> Option<String> {
-    let line = log.lines().find(|l| l.starts_with("pikoci: listening on ") && log.contains(&format!("{l}\n")))?;
-    Some(line.trim_start_matches("pikoci: listening on ").trim().to_string())
+/// The address in the server's "pikoci: listening on http://ADDR" line, once it is whole.
+fn listening_on(log: &str) -> Option<std::net::SocketAddr> {
+    let line = log.lines().find(|l| l.starts_with("pikoci: listening on http://") && log.contains(&format!("{l}\n")))?;
+    line.trim_start_matches("pikoci: listening on http://").trim().parse().ok()
 }
 
 pub fn client() -> reqwest::Client {
