@@ -282,6 +282,16 @@ async fn export_to_sqlite_and_copy_back_into_postgresql() {
         .output()
         .unwrap();
     assert!(out.status.success(), "export: {}", support::cli::text(&out));
+    // Each export is the whole state in one file (one in three held only the schema's first
+    // page while SQLite's write-ahead log was left beside it in the server's scratch directory).
+    for n in 0..8 {
+        let file = dir.path().join(format!("export-{n}.db"));
+        let out = support::cli::pikoci(dir.path()).args(["client", "--url", &server.base, "--token", &api.token, "export", "-o"]).arg(&file).output().unwrap();
+        assert!(out.status.success(), "export: {}", support::cli::text(&out));
+        let copy = pikoci_store::Store::connect(&format!("sqlite://{}", file.display()), false).await.unwrap();
+        assert_eq!(copy.pipelines(None).await.unwrap().len(), 1, "export {n} holds the pipeline");
+        copy.close().await;
+    }
     let anonymous = support::server::client().get(format!("{}/api/v1/export", server.base)).send().await.unwrap();
     assert_eq!(anonymous.status(), 401, "export is for admins");
     drop(server);

@@ -26,9 +26,12 @@ pub async fn run(command: &DbCommand) -> anyhow::Result<ExitCode> {
             let source = Store::connect(from, true).await.with_context(|| format!("the source database {}", redact_url(from)))?;
             let target = Store::connect(to, true).await.with_context(|| format!("the target database {}", redact_url(to)))?;
             let copied = source.copy_into(&target).await;
+            // An SQLite target is one file, whole, that can be moved or mailed at once.
+            let written = target.write_into_file().await;
             target.close().await;
             source.close().await;
             let summary = copied.with_context(|| format!("copying {} into {}", redact_url(from), redact_url(to)))?;
+            written.with_context(|| format!("finishing {}", redact_url(to)))?;
             for (table, rows) in &summary.tables {
                 println!("{table}\t{rows}");
             }

@@ -28,9 +28,10 @@ pub async fn export(State(state): State<AppState>, Caller(user): Caller) -> ApiR
     let path = dir.path().join("pikoci.db");
     let target = Store::connect(&format!("sqlite://{}", path.display()), true).await?;
     let copied = state.store.copy_into(&target).await;
-    // Closing the last connection folds SQLite's write-ahead log into the file.
+    let written = target.write_into_file().await;
     target.close().await;
     let summary = copied?;
+    written?;
     let file = tokio::fs::File::open(&path).await.map_err(internal)?;
     let size = file.metadata().await.map_err(internal)?.len();
     // The open file stays readable once its directory is removed.

@@ -420,6 +420,22 @@ impl Store {
         sqlx::query(&self.sql("SELECT 1")).execute(&self.pool).await.map_err(failed("pinging the database"))?;
         Ok(())
     }
+
+    /// For an SQLite file about to be handed over (an export): everything its write-ahead log
+    /// holds is written into the file itself, so that the file alone is the whole database.
+    /// Closing the last connection does this too, but not when a connection outlives the close;
+    /// then the file held only the schema's first page. Nothing to do for other databases.
+    pub async fn write_into_file(&self) -> Result<()> {
+        if self.system != DbSystem::Sqlite {
+            return Ok(());
+        }
+        let action = "writing the write-ahead log into the database file";
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.pool).await.map_err(failed(action))?;
+        if busy != 0 {
+            return Err(StoreError::Invalid(format!("{action}: the database is in use")));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
