@@ -78,7 +78,8 @@ impl Store {
             // The whole batch as one JSON array, unpacked by the database: one statement and
             // three parameters however many lines. 100,000 lines appended 5,000 at a time took
             // SQLite 0.31 s this way, 0.69 s at its best with many rows per INSERT (25) and 3.5 s
-            // at 500, where sqlx's cost per statement grows faster than its rows.
+            // at 500, where sqlx's cost per statement grows faster than its rows. PostgreSQL
+            // parses `json` again at each `->>`, `jsonb` once: 5,000 lines in 73 ms, not 111.
             Dialect::Sqlite | Dialect::Postgres => {
                 let rows: Vec<(&str, &str, &str, &str, i64)> = lines.iter().map(|l| (l.kind.as_str(), &*l.step, &*l.origin, &*l.text, l.at)).collect();
                 let rows = serde_json::to_string(&rows).expect("log lines always serialise");
@@ -86,7 +87,7 @@ impl Store {
                     Dialect::Postgres => {
                         "INSERT INTO build_log (build_id, seq, kind, step, origin, text, at) \
                          SELECT $1, $2 + t.i - 1, t.r ->> 0, t.r ->> 1, t.r ->> 2, t.r ->> 3, (t.r ->> 4)::bigint \
-                         FROM json_array_elements($3::json) WITH ORDINALITY AS t(r, i)"
+                         FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS t(r, i)"
                     }
                     _ => {
                         "INSERT INTO build_log (build_id, seq, kind, step, origin, text, at) \

@@ -171,19 +171,10 @@ impl Store {
     /// Moves a pending build to started on `worker`. False if it was not pending (another worker
     /// took it, or it was aborted), so exactly one worker runs each build.
     pub async fn start_build(&self, build: BuildId, worker: &str) -> Result<bool> {
-        let action = || format!("starting build {build}");
         let sql = self.sql("UPDATE builds SET status = 'started', worker = $1, started_at = $2 WHERE id = $3 AND status = 'pending'");
         let query = sqlx::query(&sql).bind(worker).bind(now_millis()).bind(build.0);
-        let changed = match self.dialect() {
-            Dialect::Postgres => {
-                let mut tx = self.begin_redoable().await.map_err(failed(action()))?;
-                let changed = query.execute(&mut *tx).await.map_err(failed(action()))?.rows_affected();
-                tx.commit().await.map_err(failed(action()))?;
-                changed
-            }
-            // Nothing to relax: one statement, committed as every other.
-            _ => self.rows_changed(query, action()).await?,
-        };
+        // Redoable: a build whose start is lost is errored at restart, as one that was running.
+        let changed = query.execute(&self.redoable).await.map_err(failed(format!("starting build {build}")))?.rows_affected();
         self.changed_or_missing(build, changed).await
     }
 

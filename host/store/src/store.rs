@@ -40,6 +40,9 @@ impl Dialect {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) pool: AnyPool,
+    /// For what the server can redo after a power cut ([`Store::begin_redoable`]): on
+    /// PostgreSQL a few connections that commit without waiting for the disk; elsewhere `pool`.
+    pub(crate) redoable: AnyPool,
     dialect: Dialect,
     system: DbSystem,
     /// Statements issued through [`Store::sql`], which every query text passes.
@@ -95,17 +98,7 @@ impl Store {
             DbSystem::Sqlite => pool.max_connections(4),
             DbSystem::Postgresql | DbSystem::Mysql => pool.max_connections(10),
         };
-        // sqlx pings every connection it hands out: a round trip before each statement, as much
-        // as the statement itself. Only a connection idle for a while may have been dropped by
-        // the server (a restart, a firewall's timeout); one in use a moment ago is taken as is.
-        pool = pool.test_before_acquire(false).before_acquire(|conn, meta| {
-            Box::pin(async move {
-                if meta.idle_for < PING_WHEN_IDLE_FOR {
-                    return Ok(true);
-                }
-                Ok(conn.ping().await.is_ok())
-            })
-        });
+        pool = ping_when_idle(pool);
         if dialect == Dialect::Sqlite {
             let pragmas = if is_memory_url(&url) { SQLITE_MEMORY_PRAGMAS } else { SQLITE_FILE_PRAGMAS };
             pool = pool.after_connect(move |conn, _| {
@@ -135,8 +128,19 @@ impl Store {
             }
             probe.close().await.map_err(|source| connect_error(system, &shown, source))?;
         }
-        let pool = pool.connect_with(options).await.map_err(|source| connect_error(system, &shown, source))?;
-        let store = Store { pool, dialect, system, statements: Arc::default() };
+        let pool = pool.connect_with(options.clone()).await.map_err(|source| connect_error(system, &shown, source))?;
+        let redoable = match dialect {
+            Dialect::Postgres => ping_when_idle(AnyPoolOptions::new().max_connections(4))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("SET synchronous_commit TO OFF").await?;
+                        Ok(())
+                    })
+                })
+                .connect_lazy_with(options),
+            _ => pool.clone(),
+        };
+        let store = Store { pool, redoable, dialect, system, statements: Arc::default() };
         if run_migrations || system == DbSystem::Mem {
             store.migrate().await?;
         } else {
@@ -180,12 +184,27 @@ impl Store {
     /// Waits for queries in flight and closes every connection. For SQLite in memory this is the
     /// end of the data.
     pub async fn close(&self) {
+        self.redoable.close().await;
         self.pool.close().await;
     }
 }
 
 /// How long a pooled connection may sit unused before it is checked when taken again.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(5);
+
+/// sqlx pings every connection it hands out: a round trip before each statement, as much as the
+/// statement itself. Only a connection idle for a while may have been dropped by the server (a
+/// restart, a firewall's timeout); one in use a moment ago is taken as it is.
+fn ping_when_idle(pool: AnyPoolOptions) -> AnyPoolOptions {
+    pool.test_before_acquire(false).before_acquire(|conn, meta| {
+        Box::pin(async move {
+            if meta.idle_for < PING_WHEN_IDLE_FOR {
+                return Ok(true);
+            }
+            Ok(conn.ping().await.is_ok())
+        })
+    })
+}
 
 fn connect_error(system: DbSystem, shown: &str, source: sqlx::Error) -> StoreError {
     if let sqlx::Error::Configuration(reason) = &source {
@@ -366,14 +385,7 @@ impl Store {
     /// between a new commit and its build's first line. Accounts, tokens, secrets, pipelines
     /// and a build's end are committed durably.
     pub(crate) async fn begin_redoable(&self) -> Result<sqlx::Transaction<'static, Any>, sqlx::Error> {
-        match self.dialect {
-            // One round trip: both go as one simple query.
-            Dialect::Postgres => {
-                self.statements.fetch_add(1, Ordering::Relaxed);
-                self.pool.begin_with("BEGIN; SET LOCAL synchronous_commit TO OFF").await
-            }
-            _ => self.pool.begin().await,
-        }
+        self.redoable.begin().await
     }
 
     /// Adds `by` to the counter `column` of the row `id` of `table` and returns its new value (None
