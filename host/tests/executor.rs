@@ -288,25 +288,21 @@ async fn secrets_never_reach_the_log_in_any_common_form() {
 
 #[tokio::test]
 async fn a_secret_backed_variable_is_resolved_when_its_step_starts_and_redacted() {
-    use pikoci::executor::{secret_placeholder, SecretSource, SecretVariable};
+    use pikoci::executor::{secret_placeholder, SecretOrigin, SecretSource, SecretVariable};
     let store = reference(fixture("static-secrets"), "static-secrets.wasm", &[], false);
     let config = json!({"secrets": {"db": {"password": "hunter22"}}});
     let mut job = plan(vec![sh(
         "connect",
         &format!("echo connecting with {}; test {} = hunter22", secret_placeholder("db_password"), secret_placeholder("db_password")),
     )]);
-    job.secrets.push(SecretVariable {
-        name: "db_password".into(),
-        source: SecretSource { plugin: store.clone(), config: config.clone() },
-        path: "db".into(),
-        key: "password".into(),
-    });
+    let fetched = |plugin, config, key: &str| SecretOrigin::Fetched { source: Box::new(SecretSource { plugin, config }), path: "db".into(), key: key.into() };
+    job.secrets.push(SecretVariable { name: "db_password".into(), origin: fetched(store.clone(), config.clone(), "password") });
     let (outcome, events) = run(&job).await;
     assert_eq!(outcome, Outcome::Succeeded, "{}", events.text());
     assert!(events.text().contains("connect | connecting with ((redacted))"), "{}", events.text());
 
     let mut job = plan(vec![sh("connect", &format!("echo {}", secret_placeholder("missing")))]);
-    job.secrets.push(SecretVariable { name: "missing".into(), source: SecretSource { plugin: store, config }, path: "db".into(), key: "nope".into() });
+    job.secrets.push(SecretVariable { name: "missing".into(), origin: fetched(store, config, "nope") });
     let (outcome, _) = run(&job).await;
     assert_eq!(outcome, Outcome::Errored("secret for variable `missing` not found (path `db`, key `nope`)".into()));
 }

@@ -654,6 +654,72 @@ job "release" {
     assert!(!log.contains("tr1gger-s3cret"), "{log}");
 }
 
+/// A value given with `--var` or a vars file for a variable that has a `secret` block (or is
+/// `sensitive`) is a secret as a fetched one is: the task gets it, the log never does, and it may
+/// not ride in a trigger event.
+#[test]
+fn a_value_given_for_a_secret_variable_is_redacted_as_a_fetched_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("p.hcl");
+    std::fs::write(
+        &pipeline,
+        r#"
+variable "token" {
+  type = string
+  secret "env" {
+    key = "PIKOCI_TEST_UNSET_TOKEN"
+  }
+}
+variable "note" {
+  type      = string
+  sensitive = true
+}
+variable "plain" {
+  type = string
+}
+resource "trigger" "deploy" {}
+job "use" {
+  task "show" {
+    run "exec" {
+      path = "/bin/sh"
+      args = ["-ec", "test '${var.token}' = g1ven-t0ken; echo 'token ${var.token}'; echo 'note ${var.note}'; echo 'plain ${var.plain}'"]
+    }
+  }
+}
+job "release" {
+  put "trigger" "deploy" {
+    token = var.token
+  }
+}
+"#,
+    )
+    .unwrap();
+    let vars = dir.path().join("vars.json");
+    std::fs::write(&vars, r#"{"note": "s3nsitive-n0te"}"#).unwrap();
+    let run = |job: &str| {
+        pikoci(dir.path())
+            .args(["run", "-c"])
+            .arg(&pipeline)
+            .args(["-j", job, "--var", "token=g1ven-t0ken", "--var", "plain=in-the-clear", "--vars"])
+            .arg(&vars)
+            .output()
+            .unwrap()
+    };
+    let out = run("use");
+    let log = text(&out);
+    assert!(out.status.success(), "the task must see the given value: {log}");
+    for leaked in ["g1ven-t0ken", "s3nsitive-n0te"] {
+        assert!(!log.contains(leaked), "`{leaked}` reached the log:\n{log}");
+    }
+    assert!(log.contains("task show | token ((redacted))") && log.contains("task show | note ((redacted))"), "{log}");
+    assert!(log.contains("task show | plain in-the-clear"), "a variable that is no secret is shown: {log}");
+
+    let out = run("release");
+    let log = text(&out);
+    assert!(!out.status.success() && log.contains("put to trigger stream `deploy` uses secret variable `token`"), "{log}");
+    assert!(!log.contains("g1ven-t0ken"), "{log}");
+}
+
 /// PikoCI's inline secret type: its `get` command sees the block's settings and the variable's
 /// path as `$param_*`, prints a JSON object last, and the variable's key picks the value.
 #[test]

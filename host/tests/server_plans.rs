@@ -77,6 +77,52 @@ job "j" {
     }
 }
 
+/// A value given with `--var` for a secret-backed variable reaches the task and nothing the
+/// server keeps or shows: the log API, the server's log, the database file.
+#[tokio::test]
+async fn a_value_given_for_a_secret_variable_is_never_stored_in_clear() {
+    const GIVEN: &str = "g1ven-t0-the-s3rver";
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("pikoci.db");
+    let pipeline = dir.path().join("given.hcl");
+    std::fs::write(
+        &pipeline,
+        r#"
+variable "token" {
+  type = string
+  secret "env" {
+    key = "PIKOCI_TEST_NEVER_SET"
+  }
+}
+job "j" {
+  task "t" {
+    run "exec" {
+      path = "/bin/sh"
+      args = ["-ec", "echo 'token ${var.token}'; echo reversed $(printf %s '${var.token}' | rev | rev)"]
+    }
+  }
+}
+"#,
+    )
+    .unwrap();
+    let var = format!("token={GIVEN}");
+    let server =
+        support::server::start(&["--db-system", "sqlite", "--db-name", db.to_str().unwrap(), "--pipeline-config", pipeline.to_str().unwrap(), "--var", &var]);
+    let api = Api::admin(&server).await;
+    trigger(&api, "given", "j").await;
+    let builds = api.finished("given", "j", 1).await;
+    assert_eq!(builds[0]["status"], "succeeded", "{}", server.log());
+    let log = api.log_lines(&builds[0]["id"]).await;
+    assert!(log.iter().any(|l| l == "token ((redacted))"), "{log:?}");
+    let mut seen = vec![server.log(), api.get("/api/v1/teams/main/pipelines/given").await.to_string()];
+    seen.extend(log);
+    drop(server);
+    seen.push(String::from_utf8_lossy(&std::fs::read(&db).unwrap()).into_owned());
+    for text in seen {
+        assert!(!text.contains(GIVEN), "the given secret was kept: {text}");
+    }
+}
+
 async fn trigger(api: &Api, pipeline: &str, job: &str) -> Value {
     api.post(&format!("/api/v1/teams/main/pipelines/{pipeline}/jobs/{job}/builds")).await
 }

@@ -69,7 +69,7 @@ impl<'a> Decoder<'a> {
         for (v, _) in &variables {
             let value = match &v.value {
                 VariableValue::Given(j) | VariableValue::Default(j) => hcl::to_value(j).unwrap_or(hcl::Value::Null),
-                VariableValue::Secret => hcl::Value::String(secret_placeholder(&v.name.text)),
+                VariableValue::Secret | VariableValue::GivenSecret(_) => hcl::Value::String(secret_placeholder(&v.name.text)),
                 VariableValue::Missing => hcl::Value::String(String::new()),
             };
             values.insert(v.name.text.clone(), value);
@@ -387,8 +387,11 @@ impl<'a> Decoder<'a> {
         // Defaults are read before any variable has a value, so they cannot use other variables.
         let default = attr(&block.body, "default").and_then(|a| self.json(&a.value));
         let secret = self.single_block(&block.body, "secret", "a variable");
+        let sensitive = self.bool(&block.body, "sensitive").unwrap_or(false);
         let value = if let Some(v) = given.get(&name.text) {
             match coerce(v, var_type) {
+                // Where a value comes from does not make it less of a secret.
+                Ok(v) if secret.is_some() || sensitive => VariableValue::GivenSecret(v),
                 Ok(v) => VariableValue::Given(v),
                 Err(wanted) => {
                     self.error(name.span, format!("the value given for `{}` is not {wanted}", name.text)).expected = Some(wanted.to_string());

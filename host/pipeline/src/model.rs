@@ -82,6 +82,9 @@ pub struct Variable {
 pub enum VariableValue {
     /// From `--var` or the vars file.
     Given(Value),
+    /// From `--var` or the vars file for a variable with a `secret` block or `sensitive = true`:
+    /// a secret as a fetched one is (the pipeline holds the placeholder, logs redact it).
+    GivenSecret(Value),
     /// Fetched by the secret type at run time; the pipeline holds
     /// [`secret_placeholder`](crate::interpolate::secret_placeholder) in its place.
     Secret,

@@ -116,7 +116,12 @@ pub fn render(p: &CompiledPipeline) -> String {
     if !p.secrets.is_empty() {
         out.push_str("\nsecret variables\n");
         for s in &p.secrets {
-            let _ = writeln!(out, "  {}: key `{}` at `{}` from {}", s.name, s.key, s.path, plugin(&s.source.plugin));
+            let _ = match &s.origin {
+                crate::executor::SecretOrigin::Fetched { source, path, key } => {
+                    writeln!(out, "  {}: key `{key}` at `{path}` from {}", s.name, plugin(&source.plugin))
+                }
+                crate::executor::SecretOrigin::Given { .. } => writeln!(out, "  {}: given on the command line or in a vars file", s.name),
+            };
         }
     }
     out.push_str("\nresources\n");

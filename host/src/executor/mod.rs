@@ -20,8 +20,8 @@ pub use build_log::{BuildEvent, BuildEventSink, BuildLog, MemoryEvents, Terminal
 pub use outcome::{BuildStatus, Outcome};
 pub use pikoci_pipeline::secret_placeholder;
 pub use plan::{
-    Action, BuildIdentity, CheckPlan, GetStep, Hooks, JobPlan, PluginRef, PutStep, ResourceBackend, SecretSource, SecretVariable, ServiceStep, Step,
-    StepSecret, TaskStep,
+    Action, BuildIdentity, CheckPlan, GetStep, Hooks, JobPlan, PluginRef, PutStep, ResourceBackend, SecretOrigin, SecretSource, SecretVariable, ServiceStep,
+    Step, StepSecret, TaskStep,
 };
 pub use triggers::TriggerBus;
 

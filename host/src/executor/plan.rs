@@ -82,14 +82,24 @@ pub struct SecretSource {
     pub config: Value,
 }
 
-/// A variable whose value comes from a secret type. `path` and `key` may hold other secret
-/// variables' placeholders (PikoCI's secret chaining), resolved first.
+/// A secret variable: the plan holds its placeholder wherever the pipeline uses it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SecretVariable {
     pub name: String,
-    pub source: SecretSource,
-    pub path: String,
-    pub key: String,
+    #[serde(flatten)]
+    pub origin: SecretOrigin,
+}
+
+/// Where a secret variable's value comes from.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SecretOrigin {
+    /// Read through a secret type when a step needs it. `path` and `key` may hold other secret
+    /// variables' placeholders (PikoCI's secret chaining), resolved first.
+    Fetched { source: Box<SecretSource>, path: String, key: String },
+    /// Given with `--var` or a vars file. A plan set with values is never stored, so this
+    /// stays in memory.
+    Given { value: String },
 }
 
 /// A step's `secrets = { TYPE = "path" }`: each `$secret_<key>` the step refers to is read at

@@ -7,7 +7,7 @@
 //! a secret. Each step resolves the secrets it refers to anew, so a rotated secret is picked up by
 //! the next step without re-setting the pipeline, as PikoCI does.
 
-use super::plan::{Action, PutStep, ResourceBackend, SecretSource, Step};
+use super::plan::{Action, PutStep, ResourceBackend, SecretOrigin, SecretSource, Step};
 use super::Build;
 use pikoci_pipeline::secret_placeholder as placeholder;
 use serde_json::Value;
@@ -157,11 +157,18 @@ impl Build {
             if resolving.iter().any(|n| n == name) {
                 return Err(format!("secret variables refer to each other in a loop: {} -> {name}", resolving.join(" -> ")));
             }
+            let (source, var_path, var_key) = match &var.origin {
+                SecretOrigin::Fetched { source, path, key } => (source, path, key),
+                SecretOrigin::Given { value } => {
+                    self.log.redactor().add(value);
+                    return Ok(value.clone());
+                }
+            };
             resolving.push(name.to_string());
             let mut chained = Vec::new();
-            names_in(&var.path, &mut chained);
-            names_in(&var.key, &mut chained);
-            let mut config = var.source.config.clone();
+            names_in(var_path, &mut chained);
+            names_in(var_key, &mut chained);
+            let mut config = source.config.clone();
             walk_json(&mut config, &mut |s| names_in(s, &mut chained));
             let mut values = BTreeMap::new();
             for other in chained {
@@ -169,15 +176,15 @@ impl Build {
                 values.insert(other, value);
             }
             resolving.pop();
-            let (mut path, mut key) = (var.path.clone(), var.key.clone());
+            let (mut path, mut key) = (var_path.clone(), var_key.clone());
             substitute(&mut path, &values);
             substitute(&mut key, &values);
             // A secret type's own settings may use secrets too (a Vault token from the env).
             walk_json(&mut config, &mut |s| substitute(s, &values));
-            let source = SecretSource { plugin: var.source.plugin.clone(), config };
+            let source = SecretSource { plugin: source.plugin.clone(), config };
             match self.read_secret(step, &source, &path, &key).await {
                 Ok(Some(value)) => Ok(value),
-                Ok(None) => Err(format!("secret for variable `{name}` not found (path `{}`, key `{}`)", var.path, var.key)),
+                Ok(None) => Err(format!("secret for variable `{name}` not found (path `{var_path}`, key `{var_key}`)")),
                 Err(e) => Err(format!("cannot resolve variable `{name}`: {e}")),
             }
         })

@@ -6,7 +6,9 @@
 
 use super::compiled::{CompiledJob, CompiledPipeline, CompiledResource, GetInput};
 use crate::builtin;
-use crate::executor::{Action, GetStep, Hooks, PluginRef, PutStep, ResourceBackend, SecretSource, SecretVariable, ServiceStep, Step, StepSecret, TaskStep};
+use crate::executor::{
+    Action, GetStep, Hooks, PluginRef, PutStep, ResourceBackend, SecretOrigin, SecretSource, SecretVariable, ServiceStep, Step, StepSecret, TaskStep,
+};
 use crate::plugin_source::PluginLocator;
 use crate::runtime::{Capability, PluginKind, PluginManifest, PluginSet};
 use pikoci_pipeline::builtins::{inline_adapter, TEMPLATE_RUNNER, TRIGGER_TYPE};
@@ -119,10 +121,15 @@ impl Compiler<'_> {
         let types = self.types(p).await?;
         let mut secrets = Vec::new();
         for v in &p.variables {
-            if let (lang::VariableValue::Secret, Some(secret)) = (&v.value, &v.secret) {
-                let source = types.secret_type(self, &secret.secret_type)?;
-                secrets.push(SecretVariable { name: v.name.text.clone(), source, path: secret.path.clone().unwrap_or_default(), key: secret.key.clone() });
-            }
+            let origin = match (&v.value, &v.secret) {
+                (lang::VariableValue::Secret, Some(secret)) => {
+                    let source = types.secret_type(self, &secret.secret_type)?;
+                    SecretOrigin::Fetched { source: Box::new(source), path: secret.path.clone().unwrap_or_default(), key: secret.key.clone() }
+                }
+                (lang::VariableValue::GivenSecret(value), _) => SecretOrigin::Given { value: text(value) },
+                _ => continue,
+            };
+            secrets.push(SecretVariable { name: v.name.text.clone(), origin });
         }
         let mut resources = Vec::new();
         for r in &p.resources {
