@@ -115,6 +115,13 @@ async fn teams_members_users_and_tokens_follow_their_roles() {
     assert!(!listed.to_string().contains(&script), "a listing never shows a token: {listed}");
     let me = expect!(200, call(&c, b, Some(&script), Method::GET, "/api/v1/user", None).await);
     assert_eq!((me["username"].as_str(), me["is_admin"].as_bool()), (Some("viewer"), Some(false)));
+    // The scheme's name is case-insensitive, as HTTP has it.
+    for scheme in ["bearer", "BEARER"] {
+        let r = c.get(format!("{b}/api/v1/user")).header("authorization", format!("{scheme} {script}")).send().await.unwrap();
+        assert_eq!(r.status(), 200, "`{scheme}`");
+    }
+    let zero = expect!(400, call(&c, b, Some(&viewer), Method::POST, "/api/v1/user/tokens", Some(json!({"name": "now", "expires_in_days": 0}))).await);
+    assert!(zero["error"].as_str().unwrap().contains("1 or more"), "a token that would be born expired is refused: {zero}");
     let id = made["id"].as_i64().unwrap();
     expect!(404, call(&c, b, Some(&oper), Method::DELETE, &format!("/api/v1/user/tokens/{id}"), None).await);
     expect!(204, call(&c, b, Some(&viewer), Method::DELETE, &format!("/api/v1/user/tokens/{id}"), None).await);

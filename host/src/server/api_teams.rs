@@ -212,6 +212,11 @@ pub async fn create_token(State(state): State<AppState>, Caller(user): Caller, J
     if body.name.trim().is_empty() {
         return Err(ApiError::bad_request("a token needs a name"));
     }
+    if body.expires_in_days == Some(0) {
+        return Err(ApiError::bad_request(
+            "`expires_in_days` must be 1 or more (a token of 0 days would expire at once); omit it for a token that never expires",
+        ));
+    }
     let expires = body.expires_in_days.map(|d| pikoci_store::now_millis() + i64::from(d) * 24 * 3600 * 1000);
     let (info, token) = state.store.create_token(user.id, &body.name, expires).await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { info: info.into(), token })))

@@ -14,8 +14,11 @@ pub struct Caller(pub User);
 /// The user, when the request carries valid credentials.
 pub struct MaybeCaller(pub Option<User>);
 
+/// The token of an `Authorization: Bearer TOKEN` header; the scheme's name is case-insensitive
+/// (RFC 9110), so `bearer` and `BEARER` work as clients send them.
 fn bearer(parts: &Parts) -> Option<&str> {
-    parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")
+    let (scheme, token) = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 impl FromRequestParts<AppState> for MaybeCaller {
