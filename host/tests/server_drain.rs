@@ -87,13 +87,14 @@ async fn sigquit_lets_the_running_build_finish_starts_no_other_and_exits_0() {
     assert_eq!(status, 201, "{second}");
     assert_eq!(build(&api, &second["id"]).await["status"], "pending");
 
-    // The process stays up while the build runs: the log's end comes from it.
+    // The process stays up while the build runs: the log's end comes from it. (Whether it is
+    // still alive when this reads a chunk proves nothing: it may have finished the build and
+    // left while the chunks wait here to be read.)
     let mut body = String::new();
     while !body.contains("event: end") {
         let chunk = tokio::time::timeout(Duration::from_secs(20), events.chunk()).await.expect("the build's log stalled").unwrap();
         let Some(chunk) = chunk else { panic!("the log stream closed before the build ended: {body}\n{}", server.log()) };
         body.push_str(&String::from_utf8_lossy(&chunk));
-        assert!(server.child.try_wait().unwrap().is_none(), "the server exited while the build ran: {}", server.log());
     }
     assert!(body.contains("\"text\":\"done\""), "{body}");
     assert!(quit_at.elapsed() > Duration::from_secs(1), "the build ended {:?} after SIGQUIT", quit_at.elapsed());
