@@ -112,20 +112,22 @@ pub fn launch_command(mut command: Command, env: &[(&str, &str)], port: u16) -> 
     for name in SERVER_ENV {
         command.env_remove(name);
     }
-    let mut child = command
+    let child = command
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.path().join("server.log")).unwrap())
         .spawn()
         .unwrap();
+    // Held from the start: a test that fails here still stops the server as it unwinds.
+    let mut server = Server { child, base: String::new(), dir };
     let deadline = Instant::now() + Duration::from_secs(30);
     let listening = loop {
-        let log = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+        let log = server.log();
         if let Some(address) = listening_on(&log) {
             break address;
         }
-        if let Ok(Some(status)) = child.try_wait() {
+        if let Ok(Some(status)) = server.child.try_wait() {
             panic!("server exited ({status}) before listening: {log}");
         }
         assert!(Instant::now() < deadline, "server did not start: {log}");
@@ -135,7 +137,8 @@ pub fn launch_command(mut command: Command, env: &[(&str, &str)], port: u16) -> 
         assert_eq!(listening.port(), port, "the server listens where it was told");
     }
     // Loopback reaches a server listening on every interface too.
-    Server { child, base: format!("http://127.0.0.1:{}", listening.port()), dir }
+    server.base = format!("http://127.0.0.1:{}", listening.port());
+    server
 }
 
 /// The address in the server's "pikoci: listening on http://ADDR" line, once it is whole.
