@@ -442,7 +442,7 @@ impl Store {
             return Ok(());
         }
         let action = "writing the write-ahead log into the database file";
-        let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&self.pool).await.map_err(failed(action))?;
+        let (busy, _, _): (i64, i64, i64) = sqlx::query_as(&self.sql("PRAGMA wal_checkpoint(TRUNCATE)")).fetch_one(&self.pool).await.map_err(failed(action))?;
         if busy != 0 {
             return Err(StoreError::Invalid(format!("{action}: the database is in use")));
         }

@@ -100,8 +100,8 @@ async fn trigger(state: &AppState, pipeline: &ActivePipeline, job: &str) -> Resu
 /// every job in its `passed`. `None` while some get has no such version yet.
 pub async fn choose_inputs(state: &AppState, pipeline: &ActivePipeline, job: &str) -> Result<Option<Vec<BuildInput>>, String> {
     let gets = pipeline.compiled.job(job).map(|j| j.gets.as_slice()).unwrap_or_default();
-    let chosen = futures_util::future::try_join_all(gets.iter().map(|get| async move {
-        let Some(&resource) = pipeline.resources.get(&get.resource) else { return Ok(Some(None)) };
+    let known = gets.iter().filter_map(|get| Some((get, *pipeline.resources.get(&get.resource)?)));
+    let chosen = futures_util::future::try_join_all(known.map(|(get, resource)| async move {
         // A pinned version wins over everything: the job keeps using it until unpinned.
         let version = if get.passed.is_empty() {
             state.store.version_in_use(resource).await.map_err(|e| e.to_string())?
@@ -114,9 +114,8 @@ pub async fn choose_inputs(state: &AppState, pipeline: &ActivePipeline, job: &st
                 }
             }
         };
-        Ok::<_, String>(version.map(|version| Some(BuildInput { name: get.resource.clone(), resource, version: version.id, passed: !get.passed.is_empty() })))
+        Ok::<_, String>(version.map(|version| BuildInput { name: get.resource.clone(), resource, version: version.id, passed: !get.passed.is_empty() }))
     }))
     .await?;
-    // `None` for a get with no version yet; `Some(None)` for one of a resource not in the pipeline.
-    Ok(chosen.into_iter().collect::<Option<Vec<_>>>().map(|inputs| inputs.into_iter().flatten().collect()))
+    Ok(chosen.into_iter().collect())
 }
