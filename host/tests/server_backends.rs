@@ -169,9 +169,12 @@ async fn restart_scenario(db: Db) {
     let dir = tempfile::tempdir().unwrap();
     let file = pipeline(dir.path());
     let task_pid = dir.path().join("task.pid");
+    // The task also leaves a process in a session of its own, working in `/`.
+    let escaped_pid = dir.path().join("escaped.pid");
     let slow = format!(
-        "job \"slow\" {{\n  get \"fs\" \"app\" {{ trigger = true }}\n  task \"wait\" {{\n    run \"exec\" {{\n      path = \"/bin/sh\"\n      args = [\"-ec\", \"echo $$ > {}; echo started; exec sleep 300\"]\n    }}\n  }}\n}}\n",
-        task_pid.display()
+        "job \"slow\" {{\n  get \"fs\" \"app\" {{ trigger = true }}\n  task \"wait\" {{\n    run \"exec\" {{\n      path = \"/bin/sh\"\n      args = [\"-ec\", \"echo $$ > {}; setsid sh -c 'cd / && echo $$ > {} && exec sleep 301' & echo started; exec sleep 300\"]\n    }}\n  }}\n}}\n",
+        task_pid.display(),
+        escaped_pid.display()
     );
     std::fs::write(&file, std::fs::read_to_string(&file).unwrap() + &slow).unwrap();
 
@@ -227,6 +230,8 @@ async fn restart_scenario(db: Db) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(support::cli::process_gone(&task), "the restarted server killed the task its predecessor left running");
+    let escaped = support::cli::wait_for_file(&escaped_pid);
+    assert!(support::cli::process_gone(&escaped), "and what the task started outside its group and directory");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

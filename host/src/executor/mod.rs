@@ -25,7 +25,7 @@ pub use plan::{
 };
 pub use triggers::TriggerBus;
 
-use crate::runtime::host_process::BackgroundProcesses;
+use crate::runtime::host_process::{within_build, BackgroundProcesses};
 use crate::runtime::{Fetched, Plugin, PluginSet, Version};
 use futures_util::future::BoxFuture;
 use std::path::PathBuf;
@@ -114,10 +114,15 @@ pub async fn run_job(plan: &JobPlan, events: std::sync::Arc<dyn BuildEventSink>,
     let keep = options.keep_workdir;
     let build = Build::new(plan.build.clone(), log, workdir.path().to_path_buf(), plan.secrets.clone(), options);
 
-    let mut outcome = build.run_sequence(&plan.steps, &cancel).await;
-    outcome = build.run_hooks(&plan.hooks, outcome).await;
-    build.services.stop_all(&build).await;
+    let mut outcome = within_build(&build.workdir, async {
+        let outcome = build.run_sequence(&plan.steps, &cancel).await;
+        let outcome = build.run_hooks(&plan.hooks, outcome).await;
+        build.services.stop_all(&build).await;
+        outcome
+    })
+    .await;
     build.background.kill_all();
+    workdirs::kill_processes_of(&build.workdir);
     // The reason is stored and shown like a log line: a plugin's error may quote a secret.
     let redact = |why: &String| build.log.redactor().redact(why);
     outcome = match &outcome {

@@ -1,7 +1,7 @@
 //! Build work directories. Each is named after the process that made it
 //! (`pikoci-build-PID-XXXXXX`), so that a worker restarted after a crash, a SIGKILL or a power cut
 //! can remove what its dead predecessors left behind without touching a live worker's builds:
-//! the directories, and the task processes still running in them.
+//! the directories, and the task processes still running in them or started for them.
 
 use std::path::{Path, PathBuf};
 
@@ -30,10 +30,16 @@ pub fn keep(dir: tempfile::TempDir) -> PathBuf {
     }
 }
 
-/// Kill the processes whose working directory is `dir` or below it (a dead worker's tasks and
-/// their children, orphaned with it); returns how many.
-fn kill_processes_in(dir: &Path) -> usize {
+/// Kill the processes of the build whose work directory is `dir`: those working in it or below
+/// it, and those started for it wherever they went since (they carry
+/// [`BUILD_MARKER`](crate::runtime::host_process::BUILD_MARKER)` = dir` in their environment).
+/// Returns how many.
+pub fn kill_processes_of(dir: &Path) -> usize {
+    if dir.as_os_str().is_empty() {
+        return 0;
+    }
     let Ok(procs) = std::fs::read_dir("/proc") else { return 0 };
+    let marker = format!("{}={}", crate::runtime::host_process::BUILD_MARKER, dir.display()).into_bytes();
     let me = std::process::id();
     let mut killed = 0;
     for entry in procs.flatten() {
@@ -41,7 +47,9 @@ fn kill_processes_in(dir: &Path) -> usize {
         if pid == me {
             continue;
         }
-        if std::fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(dir)) && unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } == 0 {
+        let works_in = || std::fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(dir));
+        let marked = || std::fs::read(entry.path().join("environ")).is_ok_and(|env| env.split(|b| *b == 0).any(|var| var == marker.as_slice()));
+        if (works_in() || marked()) && unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } == 0 {
             killed += 1;
         }
     }
@@ -62,7 +70,7 @@ pub fn remove_orphans(root: Option<&Path>) -> usize {
         if pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
             continue;
         }
-        let killed = kill_processes_in(&entry.path());
+        let killed = kill_processes_of(&entry.path());
         if killed > 0 {
             tracing::info!(dir = %entry.path().display(), killed, "killed processes a dead worker left running");
         }

@@ -7,6 +7,9 @@ pub enum CallError {
     /// The plugin reached for something it was not granted.
     #[error("plugin {plugin} tried to {what}: not granted (grant it in the type's `allow` block, e.g. {hint})")]
     Denied { plugin: String, what: String, hint: String },
+    /// The plugin asked for something the host never does for a plugin, granted or not.
+    #[error("plugin {plugin} tried to {what}")]
+    Refused { plugin: String, what: String },
     /// The pipeline's configuration is not what the plugin expects.
     #[error("plugin {plugin}: invalid configuration: {message}")]
     InvalidConfig { plugin: String, message: String },

@@ -59,6 +59,7 @@ impl PluginEngine {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e}"))?;
+        super::file_guard::add_to_linker(&mut linker).map_err(|e| anyhow::anyhow!("{e}"))?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker).map_err(|e| anyhow::anyhow!("{e}"))?;
         wit::facilities::HostFacilities::add_to_linker::<PluginState, HasSelf<PluginState>>(&mut linker, |s| s).map_err(|e| anyhow::anyhow!("{e}"))?;
 

@@ -1,8 +1,11 @@
 //! The host side of `pikoci:plugin/process`: starting granted programs for a plugin.
 //!
-//! Every child runs in its own process group with exactly the environment the plugin gave it,
-//! and the whole group is killed when the plugin drops the child or the call's store goes away
-//! (a finished, failed, timed-out or cancelled call), so no plugin leaves processes behind.
+//! Every child runs in its own process group with exactly the environment the plugin gave it
+//! (plus, inside a build, [`BUILD_MARKER`]). The whole group is killed when the child exits (what
+//! it left running in the background goes with it), when the plugin drops the child, or when the
+//! call's store goes away (a finished, failed, timed-out or cancelled call), so no plugin leaves
+//! processes behind. What escaped the group (`setsid`) still carries the marker, by which the
+//! executor finds and kills it when the build ends.
 
 use super::bindings::v0_1::facilities::pikoci::plugin::process::{self as wit, Chunk, Command, ExitStatus, Finished, Output, StreamName};
 use super::bindings::v0_1::PluginError;
@@ -33,7 +36,41 @@ pub struct ChildHandle {
     status: Option<ExitStatus>,
     /// The container the program runs in, when its type runs its programs in one.
     container: Option<super::container::RunningContainer>,
+    /// The inodes of the pipes its output comes through, to find who still holds them.
+    pipes: Vec<u64>,
 }
+
+/// How long a finished program's output may stay open before whoever holds it is killed.
+const PIPE_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The inode of the pipe behind `fd`, if it is one.
+fn pipe_inode(fd: &impl std::os::fd::AsRawFd) -> Option<u64> {
+    let mut stat = unsafe { std::mem::zeroed::<libc::stat>() };
+    let ok = unsafe { libc::fstat(fd.as_raw_fd(), &mut stat) } == 0;
+    (ok && stat.st_mode & libc::S_IFMT == libc::S_IFIFO).then_some(stat.st_ino)
+}
+
+/// Kill every other process with one of `pipes` open; how many.
+fn kill_pipe_holders(pipes: &[u64]) -> usize {
+    let wanted: Vec<String> = pipes.iter().map(|inode| format!("pipe:[{inode}]")).collect();
+    let Ok(procs) = std::fs::read_dir("/proc") else { return 0 };
+    let me = std::process::id();
+    let mut killed = 0;
+    for entry in procs.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()).filter(|pid| *pid != me) else { continue };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
+        let holds = fds.flatten().any(|fd| std::fs::read_link(fd.path()).is_ok_and(|link| wanted.iter().any(|w| link.as_os_str() == w.as_str())));
+        if holds && unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } == 0 {
+            killed += 1;
+        }
+    }
+    killed
+}
+
+/// The variable every program started inside a build gets: the build's work directory. It is
+/// how the build's processes are found after they left their process group, at the build's end
+/// and after a crash (see `executor::workdirs`).
+pub const BUILD_MARKER: &str = "PIKOCI_BUILD_DIR";
 
 impl ChildHandle {
     fn kill_group(&self) {
@@ -54,8 +91,20 @@ impl ChildHandle {
             return Err(wasmtime::Error::msg("the child was detached; use stop-detached"));
         };
         let status = child.wait().await?;
-        for pump in self.pumps.drain(..) {
-            let _ = pump.await;
+        // What the program left behind in its group would hold the output pipes open (and the
+        // step with them) and outlive the build. The group id cannot be a new process's yet:
+        // the kernel hands out no pid still used as a group id, and this runs right after the
+        // leader was reaped.
+        unsafe {
+            libc::killpg(self.pid as libc::pid_t, libc::SIGKILL);
+        }
+        let mut pumps = futures_util::future::join_all(self.pumps.drain(..));
+        // A process that left the group (`setsid`) and kept the output open would hold the step
+        // forever: once the output has had a moment to drain, it is killed.
+        if tokio::time::timeout(PIPE_GRACE, &mut pumps).await.is_err() {
+            let killed = kill_pipe_holders(&self.pipes);
+            tracing::debug!(killed, "killed processes that held a finished program's output open");
+            pumps.await;
         }
         let status = exit_status(status);
         self.status = Some(status);
@@ -75,6 +124,7 @@ impl ChildHandle {
             pumps: std::mem::take(&mut self.pumps),
             status: self.status,
             container: self.container.take(),
+            pipes: std::mem::take(&mut self.pipes),
         })
     }
 
@@ -134,6 +184,22 @@ pub(crate) fn current_detach_scope() -> Option<BackgroundProcesses> {
     DETACH_INTO.try_with(|b| b.clone()).ok()
 }
 
+tokio::task_local! {
+    /// The work directory of the build the plugin calls made inside [`within_build`] belong to.
+    static BUILD_DIR: PathBuf;
+}
+
+/// Run `calls` as the calls of the build whose work directory is `dir`: each program they start
+/// carries [`BUILD_MARKER`]` = dir`.
+pub async fn within_build<F: std::future::Future>(dir: &Path, calls: F) -> F::Output {
+    BUILD_DIR.scope(dir.to_path_buf(), calls).await
+}
+
+/// The work directory of the build the calls being made now belong to, if any.
+pub(crate) fn current_build_dir() -> Option<PathBuf> {
+    BUILD_DIR.try_with(|d| d.clone()).ok()
+}
+
 impl std::fmt::Debug for BackgroundProcesses {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_set().entries(self.0.lock().unwrap().keys()).finish()
@@ -185,6 +251,7 @@ impl PluginState {
             .args(&args)
             .env_clear()
             .envs(env.iter().map(|(k, v)| (k, v)))
+            .envs(self.build_dir.iter().map(|dir| (BUILD_MARKER, dir)))
             .current_dir(&cwd)
             .process_group(0)
             .stdin(if cmd.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
@@ -200,6 +267,7 @@ impl PluginState {
             });
         }
 
+        let pipes = child.stdout.iter().filter_map(pipe_inode).chain(child.stderr.iter().filter_map(pipe_inode)).collect();
         let (sender, captured) = mpsc::channel(64);
         let mut pumps = Vec::new();
         if let Some(out) = child.stdout.take() {
@@ -208,7 +276,7 @@ impl PluginState {
         if let Some(err) = child.stderr.take() {
             pumps.push(self.pump(err, cmd.stderr, StreamName::Stderr, LogOrigin::Stderr, sender));
         }
-        Ok(ChildHandle { pid, child: Some(child), captured, pumps, status: None, container })
+        Ok(ChildHandle { pid, child: Some(child), captured, pumps, status: None, container, pipes })
     }
 
     fn pump(
@@ -284,14 +352,21 @@ impl wit::Host for PluginState {
             Ok(child) => child,
             Err(e) => return Ok(Err(e)),
         };
-        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
-        while let Some(chunk) = child.captured.recv().await {
-            let target = if chunk.origin == StreamName::Stdout { &mut stdout } else { &mut stderr };
-            let room = MAX_CAPTURE.saturating_sub(target.len());
-            target.extend_from_slice(&chunk.data[..chunk.data.len().min(room)]);
-        }
-        let status = child.wait().await?;
-        Ok(Ok(Finished { status, stdout, stderr }))
+        // Read while waiting: the output ends when the program and what it left behind are gone,
+        // which `wait` sees to, and the program may need its output read before it can exit.
+        let (_, closed) = mpsc::channel(1);
+        let mut captured = std::mem::replace(&mut child.captured, closed);
+        let read_all = async move {
+            let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+            while let Some(chunk) = captured.recv().await {
+                let target = if chunk.origin == StreamName::Stdout { &mut stdout } else { &mut stderr };
+                let room = MAX_CAPTURE.saturating_sub(target.len());
+                target.extend_from_slice(&chunk.data[..chunk.data.len().min(room)]);
+            }
+            (stdout, stderr)
+        };
+        let (status, (stdout, stderr)) = tokio::join!(child.wait(), read_all);
+        Ok(Ok(Finished { status: status?, stdout, stderr }))
     }
 }
 

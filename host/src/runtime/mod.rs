@@ -11,6 +11,7 @@ pub mod capability;
 pub mod compiled_cache;
 mod container;
 pub mod engine;
+mod file_guard;
 mod host_log;
 pub mod host_process;
 pub mod log_sink;

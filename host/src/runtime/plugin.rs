@@ -129,6 +129,9 @@ impl Plugin {
                 if let Some(what) = report.denials.into_iter().next() {
                     return Err(denied(what));
                 }
+                if let Some(what) = report.refusals.into_iter().next() {
+                    return Err(CallError::Refused { plugin, what });
+                }
                 match result {
                     Ok(Err(wit::PluginError::CapabilityDenied(what))) => Err(denied(what)),
                     Ok(Err(wit::PluginError::InvalidConfig(message))) => Err(CallError::InvalidConfig { plugin, message }),

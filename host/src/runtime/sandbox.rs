@@ -19,6 +19,8 @@ pub struct CallReport {
     pub denials: Vec<String>,
     /// Set when a memory grew past the limit: the size it asked for.
     pub memory_refused: Option<usize>,
+    /// What the host would not do although it was granted, and why ("open `p`: it is a FIFO...").
+    pub refusals: Vec<String>,
 }
 
 pub type SharedReport = Arc<Mutex<CallReport>>;
@@ -26,6 +28,11 @@ pub type SharedReport = Arc<Mutex<CallReport>>;
 pub(crate) fn record_denial(report: &SharedReport, what: String) {
     tracing::debug!(denied = %what, "plugin capability refused");
     report.lock().unwrap().denials.push(what);
+}
+
+pub(crate) fn record_refusal(report: &SharedReport, what: String) {
+    tracing::debug!(refused = %what, "plugin operation refused");
+    report.lock().unwrap().refusals.push(what);
 }
 
 /// The `T` of `Store<T>` for every plugin call.
@@ -40,6 +47,8 @@ pub struct PluginState {
     pub(crate) report: SharedReport,
     /// Where the programs this call detaches go; `None` refuses detaching.
     pub(crate) background: Option<crate::runtime::host_process::BackgroundProcesses>,
+    /// The work directory of the build this call belongs to, given to the programs it starts.
+    pub(crate) build_dir: Option<std::path::PathBuf>,
 }
 
 impl PluginState {
@@ -47,7 +56,8 @@ impl PluginState {
         let mut wasi = WasiCtxBuilder::new();
         // Plugins touch small local files (a version file, a manifest); a trip through Tokio's
         // blocking pool for each operation costs more than the operation. Must precede the
-        // preopens, which capture it.
+        // preopens, which capture it. What could block for good there (a FIFO, a device) is
+        // refused by `file_guard` before it is opened.
         wasi.allow_blocking_current_thread(true);
         wasi.stdout(PluginOutput { sink: log.clone(), origin: LogOrigin::Stdout });
         wasi.stderr(PluginOutput { sink: log.clone(), origin: LogOrigin::Stderr });
@@ -87,6 +97,7 @@ impl PluginState {
             log,
             report,
             background: crate::runtime::host_process::current_detach_scope(),
+            build_dir: crate::runtime::host_process::current_build_dir(),
         })
     }
 }

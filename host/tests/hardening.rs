@@ -1,0 +1,146 @@
+//! What a team owner's pipeline, an unlucky file or an anonymous caller must not do to the
+//! server: hang it, leave processes behind a build, make it spend memory out of proportion to the
+//! input, read a secret in another encoding, or guess passwords at the server's expense. Each test
+//! is one finding of the hardening review, run on the real binary.
+
+mod support;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::server::Api;
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+#[tokio::test]
+async fn a_fifo_in_a_watched_directory_fails_its_check_and_the_server_keeps_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    // More FIFO checks than the runtime has threads: each one blocked a thread for good before.
+    for n in 1..=4 {
+        let watched = dir.path().join(format!("watched{n}"));
+        std::fs::create_dir(&watched).unwrap();
+        std::fs::write(watched.join("a"), "1").unwrap();
+        mkfifo(&watched.join("pipe"));
+        text.push_str(&format!("resource \"fs\" \"fifo{n}\" {{\n  check_interval = \"@every 10s\"\n  params {{ path = \"{}\" }}\n}}\n", watched.display()));
+    }
+    let fine = dir.path().join("fine");
+    std::fs::create_dir(&fine).unwrap();
+    std::fs::write(fine.join("a"), "1").unwrap();
+    text.push_str(&format!("resource \"fs\" \"fine\" {{\n  check_interval = \"@every 10s\"\n  params {{ path = \"{}\" }}\n}}\n", fine.display()));
+    let pipeline = dir.path().join("fifo.hcl");
+    std::fs::write(&pipeline, text).unwrap();
+
+    let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap(), "--check-timeout", "5s"]);
+    let api = Api::admin(&server).await;
+    let health = reqwest::Client::builder().timeout(Duration::from_secs(1)).build().unwrap();
+    let resource = |name: &str| format!("/api/v1/teams/main/pipelines/fifo/resources/{name}");
+
+    // Every check runs several times over these seconds; the server answers within 1 s throughout.
+    let until = Instant::now() + Duration::from_secs(6);
+    let mut errors: Vec<Value> = Vec::new();
+    while Instant::now() < until || errors.len() < 4 {
+        let asked = Instant::now();
+        let answer = health.get(format!("{}/health", server.base)).send().await;
+        assert!(answer.as_ref().is_ok_and(|r| r.status().is_success()), "/health did not answer within 1 s: {answer:?}\n{}", server.log());
+        assert!(asked.elapsed() < Duration::from_secs(1));
+        errors.clear();
+        for n in 1..=4 {
+            let r = api.get(&resource(&format!("fifo{n}"))).await;
+            if r["last_check_error"].is_string() {
+                errors.push(r);
+            }
+        }
+        assert!(Instant::now() < until + Duration::from_secs(20), "the FIFO checks never failed: {errors:?}\n{}", server.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for r in &errors {
+        let error = r["last_check_error"].as_str().unwrap();
+        assert!(error.contains("`pipe`: it is a FIFO or a socket"), "the error says which file and why: {error}");
+        assert!(!error.contains("timed out"), "refused at once, not left to time out: {error}");
+    }
+    let fine = api.get(&resource("fine")).await;
+    assert!(fine["last_check_succeeded_at"].is_number() && fine["last_check_error"].is_null(), "the other resource is checked as usual: {fine}");
+}
+
+#[test]
+fn plugin_call_refuses_a_fifo_instead_of_hanging() {
+    let dir = tempfile::tempdir().unwrap();
+    mkfifo(&dir.path().join("pipe"));
+    let started = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_pikoci"))
+        .args(["plugin", "call", "pikoci://fs", "check", "--timeout", "30", "--source"])
+        .arg(serde_json::json!({ "path": dir.path() }).to_string())
+        .arg("--allow-read")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("plugin fs tried to open `pipe`: it is a FIFO or a socket"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(20), "it failed at once, not at the timeout: {:?}", started.elapsed());
+}
+
+/// A task that leaves three processes behind, each writing its pid into `dir`: one in the
+/// background of its group (`nohup ... &`), one that moved to `/`, and one in a session of its
+/// own (`setsid`) that keeps the step's output open.
+fn leaving_task(dir: &Path) -> String {
+    format!(
+        r#"
+job "leave" {{
+  task "t" {{
+    run "exec" {{
+      path = "/bin/sh"
+      args = ["-ec", <<-EOT
+        nohup sh -c 'echo $$ > {dir}/nohup.pid; exec sleep 600' >/dev/null 2>&1 &
+        (cd / && sh -c 'echo $$ > {dir}/moved.pid; exec sleep 600') >/dev/null 2>&1 &
+        setsid sh -c 'echo $$ > {dir}/setsid.pid; exec sleep 600' &
+        while [ ! -s {dir}/nohup.pid ] || [ ! -s {dir}/moved.pid ] || [ ! -s {dir}/setsid.pid ]; do sleep 0.05; done
+        echo main done
+      EOT
+      ]
+    }}
+  }}
+}}
+"#,
+        dir = dir.display()
+    )
+}
+
+#[test]
+fn what_a_task_leaves_running_ends_with_its_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("leave.hcl");
+    std::fs::write(&pipeline, leaving_task(dir.path())).unwrap();
+    let mut run = Command::new(env!("CARGO_BIN_EXE_pikoci"))
+        .args(["run", "-c"])
+        .arg(&pipeline)
+        .args(["-j", "leave"])
+        .env("PIKOCI_CACHE_DIR", support::repo_root().join("target/test-cache"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = run.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = run.kill();
+            panic!("the step never ended: a process it left holds its output");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = run.wait_with_output().unwrap();
+    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(status.success() && log.contains("main done"), "{log}");
+    for name in ["nohup", "moved", "setsid"] {
+        let pid = std::fs::read_to_string(dir.path().join(format!("{name}.pid"))).unwrap();
+        assert!(support::cli::process_gone(pid.trim()), "the {name} process outlived its build");
+    }
+}
