@@ -144,3 +144,69 @@ fn what_a_task_leaves_running_ends_with_its_step() {
         assert!(support::cli::process_gone(pid.trim()), "the {name} process outlived its build");
     }
 }
+
+/// A pipeline whose one long line holds `n` problems: an `args` list of undefined variables.
+fn many_problems_on_one_line(n: usize) -> String {
+    let args: Vec<String> = (0..n).map(|i| format!("var.undefined_{i}")).collect();
+    format!("job \"j\" {{\n  task \"t\" {{\n    run \"exec\" {{\n      path = \"/bin/true\"\n      args = [{}]\n    }}\n  }}\n}}\n", args.join(", "))
+}
+
+/// Runs `command` to its end; its exit status, what it printed (stdout, then stderr) and the most
+/// memory it held (KiB).
+fn run_measured(command: &mut Command) -> (std::process::ExitStatus, Vec<u8>, i64) {
+    use std::os::unix::process::ExitStatusExt;
+    let (mut stdout, mut stderr) = (tempfile::tempfile().unwrap(), tempfile::tempfile().unwrap());
+    // Reaped by the wait4 below, which Child::wait cannot replace.
+    #[allow(clippy::zombie_processes)]
+    let child = command.stdout(stdout.try_clone().unwrap()).stderr(stderr.try_clone().unwrap()).spawn().unwrap();
+    let pid = child.id() as i32;
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    // wait4, not Child::wait: it reports the peak memory of this one child.
+    assert_eq!(unsafe { libc::wait4(pid, &mut status, 0, &mut usage) }, pid);
+    let mut out = Vec::new();
+    for file in [&mut stdout, &mut stderr] {
+        std::io::Seek::rewind(file).unwrap();
+        std::io::Read::read_to_end(file, &mut out).unwrap();
+    }
+    (std::process::ExitStatus::from_raw(status), out, usage.ru_maxrss)
+}
+
+#[test]
+fn many_problems_on_one_long_line_are_reported_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("long.hcl");
+    let text = many_problems_on_one_line(9_000);
+    assert!(text.len() > 160_000, "{}", text.len());
+    std::fs::write(&file, &text).unwrap();
+
+    let (status, out, max_rss_kib) = run_measured(Command::new(env!("CARGO_BIN_EXE_pikoci")).args(["pipeline", "validate"]).arg(&file));
+    let report = String::from_utf8_lossy(&out);
+    assert_eq!(status.code(), Some(1), "{report}");
+    assert!(max_rss_kib < 100 * 1024, "validate held {max_rss_kib} KiB for a {} byte file", text.len());
+    assert!(report.contains("variable `undefined_0`") && report.contains("... and 8900 more not shown"), "{}", &report[report.len().saturating_sub(2000)..]);
+    assert!(report.contains("pipeline is invalid: 9000 errors"), "the count covers every problem: {}", &report[report.len() - 300..]);
+    assert!(report.len() < 100_000, "the report is {} bytes", report.len());
+
+    let (_, json, _) = run_measured(Command::new(env!("CARGO_BIN_EXE_pikoci")).args(["pipeline", "validate", "--json"]).arg(&file));
+    let json: Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!((json["diagnostics"].as_array().unwrap().len(), json["not_shown"].as_u64()), (100, Some(8_900)));
+}
+
+#[tokio::test]
+async fn setting_a_pipeline_of_many_problems_answers_a_bounded_error() {
+    let server = support::server::start(&[]);
+    let api = Api::admin(&server).await;
+    let config = many_problems_on_one_line(3_000);
+    let set = api
+        .c
+        .put(format!("{}/api/v1/teams/main/pipelines/long", server.base))
+        .bearer_auth(&api.token)
+        .json(&serde_json::json!({ "config": config }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 400);
+    let body = set.text().await.unwrap();
+    assert!(body.len() < 100_000, "a {} byte pipeline answered {} bytes", config.len(), body.len());
+    assert!(body.contains("undefined_0") && body.contains("more not shown"), "{}", &body[..body.len().min(2000)]);
+}

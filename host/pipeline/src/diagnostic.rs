@@ -43,12 +43,10 @@ pub struct Diagnostic {
     pub expected: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suggestion: Option<String>,
-    /// The source line, so the human form can show it without reading the file again.
+    /// The part of the source line around the problem, so the human form can show it without
+    /// reading the file again.
     #[serde(skip)]
-    pub source_line: Option<String>,
-    /// How many characters to underline from `column`.
-    #[serde(skip)]
-    pub width: usize,
+    pub excerpt: Option<Excerpt>,
 }
 
 impl Diagnostic {
@@ -92,18 +90,56 @@ impl Diagnostic {
     }
 }
 
+/// Longest excerpt of a source line shown under a diagnostic, in bytes of the line. Bounded so
+/// that many problems on one long line cost memory in proportion to their number, not to their
+/// number times the line.
+const EXCERPT_BYTES: usize = 160;
+
+/// How much of the line before the problem an excerpt keeps, in bytes.
+const EXCERPT_LEAD_BYTES: usize = 48;
+
+/// A bounded slice of one source line, with where the problem is in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Excerpt {
+    /// The slice, with `…` where the line goes on.
+    pub text: String,
+    /// One-based character column of the problem in `text`.
+    pub column: usize,
+    /// How many characters to underline from `column`.
+    pub width: usize,
+}
+
+impl Excerpt {
+    /// The excerpt of `line` for a problem `at` bytes into it, covering `covered` bytes.
+    fn of(line: &str, at: usize, covered: usize) -> Excerpt {
+        let at = line.floor_char_boundary(at.min(line.len()));
+        let start = line.floor_char_boundary(at.saturating_sub(EXCERPT_LEAD_BYTES));
+        let end = line.floor_char_boundary((start + EXCERPT_BYTES).min(line.len()));
+        let lead = if start > 0 { "…" } else { "" };
+        let tail = if end < line.len() { "…" } else { "" };
+        let text = format!("{lead}{}{tail}", line[start..end].replace('\t', " "));
+        let column = lead.chars().count() + line[start..at].chars().count() + 1;
+        let after = line[at..end].chars().count();
+        let width = line[at..line.ceil_char_boundary((at + covered).min(end))].chars().count().clamp(1, after.max(1));
+        Excerpt { text, column, width }
+    }
+}
+
 /// The text of a pipeline file, to turn byte offsets into lines and columns.
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
     line_starts: Vec<usize>,
+    /// Columns are then byte distances, found without counting characters.
+    ascii: bool,
 }
 
 impl SourceFile {
     pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Self {
         let text = text.into();
         let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
-        SourceFile { path: path.into(), text, line_starts }
+        let ascii = text.is_ascii();
+        SourceFile { path: path.into(), text, line_starts, ascii }
     }
 
     /// One-based line and character column of a byte offset (clamped to the text).
@@ -111,27 +147,32 @@ impl SourceFile {
         let offset = offset.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
         let start = self.line_starts[line - 1];
-        let column = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count()) + 1;
+        let column = match self.text.get(start..offset) {
+            Some(before) if !self.ascii => before.chars().count(),
+            _ => offset - start,
+        } + 1;
         (line, column)
     }
 
+    fn line_start(&self, line: usize) -> Option<usize> {
+        self.line_starts.get(line.checked_sub(1)?).copied()
+    }
+
     fn line_text(&self, line: usize) -> Option<&str> {
-        let start = *self.line_starts.get(line.checked_sub(1)?)?;
+        let start = self.line_start(line)?;
         let end = self.line_starts.get(line).map_or(self.text.len(), |e| e - 1);
         self.text.get(start..end).map(|l| l.trim_end_matches('\r'))
     }
 
     pub fn diagnostic(&self, severity: Severity, span: Span, message: impl Into<String>) -> Diagnostic {
         let (line, column) = self.position(span.start);
-        let source_line = self.line_text(line).map(str::to_string);
-        let width = match (&source_line, self.text.get(span.start..span.end)) {
-            (Some(l), Some(covered)) => {
-                let rest = l.chars().count().saturating_sub(column - 1);
-                covered.lines().next().map_or(1, |first| first.chars().count()).clamp(1, rest.max(1))
-            }
-            _ => 1,
-        };
-        Diagnostic { file: self.path.clone(), line, column, severity, message: message.into(), expected: None, suggestion: None, source_line, width }
+        let excerpt = self.line_start(line).zip(self.line_text(line)).map(|(start, text)| {
+            let at = span.start.saturating_sub(start);
+            // An underline stops at the end of the problem's first line.
+            let covered = self.text.get(span.start..span.end).and_then(|c| c.lines().next()).map_or(1, str::len);
+            Excerpt::of(text, at, covered)
+        });
+        Diagnostic { file: self.path.clone(), line, column, severity, message: message.into(), expected: None, suggestion: None, excerpt }
     }
 
     pub fn error(&self, span: Span, message: impl Into<String>) -> Diagnostic {
@@ -153,15 +194,18 @@ pub fn file_problem(file: &Path, message: impl Into<String>) -> Diagnostic {
         message: message.into(),
         expected: None,
         suggestion: None,
-        source_line: None,
-        width: 1,
+        excerpt: None,
     }
 }
+
+/// Most diagnostics a report shows; the count at its end still covers them all. A file with
+/// thousands of problems is better fixed from its first ones, and the report stays small.
+pub const MAX_SHOWN: usize = 100;
 
 /// The report for a terminal, in the style of rustc, ending with a count.
 pub fn render_human(diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
-    for d in diagnostics {
+    for d in diagnostics.iter().take(MAX_SHOWN) {
         let label = match d.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -169,10 +213,10 @@ pub fn render_human(diagnostics: &[Diagnostic]) -> String {
         let gutter = " ".repeat(d.line.to_string().len());
         let _ = writeln!(out, "{label}: {}", d.message);
         let _ = writeln!(out, "{gutter}--> {}:{}:{}", d.file.display(), d.line, d.column);
-        if let Some(src) = &d.source_line {
+        if let Some(excerpt) = &d.excerpt {
             let _ = writeln!(out, "{gutter} |");
-            let _ = writeln!(out, "{} | {}", d.line, src.replace('\t', " "));
-            let _ = writeln!(out, "{gutter} | {}{}", " ".repeat(d.column - 1), "^".repeat(d.width.max(1)));
+            let _ = writeln!(out, "{} | {}", d.line, excerpt.text);
+            let _ = writeln!(out, "{gutter} | {}{}", " ".repeat(excerpt.column - 1), "^".repeat(excerpt.width));
         }
         if let Some(e) = &d.expected {
             let _ = writeln!(out, "{gutter} = expected: {e}");
@@ -181,6 +225,9 @@ pub fn render_human(diagnostics: &[Diagnostic]) -> String {
             let _ = writeln!(out, "{gutter} = help: {h}");
         }
         out.push('\n');
+    }
+    if let Some(hidden) = diagnostics.len().checked_sub(MAX_SHOWN).filter(|&n| n > 0) {
+        let _ = writeln!(out, "... and {hidden} more not shown\n");
     }
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
@@ -193,8 +240,10 @@ pub fn render_human(diagnostics: &[Diagnostic]) -> String {
     out
 }
 
-/// The report for tools: `{"valid": bool, "diagnostics": [...]}`.
+/// The report for tools: `{"valid": bool, "diagnostics": [...], "not_shown": N}`, the first
+/// [`MAX_SHOWN`] diagnostics and how many more there are.
 pub fn render_json(diagnostics: &[Diagnostic]) -> String {
     let valid = !diagnostics.iter().any(Diagnostic::is_error);
-    serde_json::json!({ "valid": valid, "diagnostics": diagnostics }).to_string()
+    let shown = &diagnostics[..diagnostics.len().min(MAX_SHOWN)];
+    serde_json::json!({ "valid": valid, "diagnostics": shown, "not_shown": diagnostics.len() - shown.len() }).to_string()
 }
