@@ -210,3 +210,101 @@ async fn setting_a_pipeline_of_many_problems_answers_a_bounded_error() {
     assert!(body.len() < 100_000, "a {} byte pipeline answered {} bytes", config.len(), body.len());
     assert!(body.contains("undefined_0") && body.contains("more not shown"), "{}", &body[..body.len().min(2000)]);
 }
+
+/// A multi-line secret longer than one line of `base64`, and every way the task below prints it.
+const MASKED_KEY: &str = "-----BEGIN TEST KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\nKUpRKfFLfRYC9AIKjbJTWit+CqvjWYzvQwECAwEAAQ\n-----END TEST KEY-----";
+
+const MASKING_PIPELINE: &str = r#"
+variable "key" {
+  type = string
+  secret "env" {
+    key = "PIKOCI_TEST_MASKED_KEY"
+  }
+}
+job "leak" {
+  task "print" {
+    run "exec" {
+      path = "/bin/sh"
+      args = ["-ec", <<-EOT
+        S='${var.key}'
+        echo "as is: $S"
+        printf '%s' "$S" | base64
+        printf '%s' "x$S" | base64 -w0; echo
+        printf '%s' "xy$S" | base64 -w0; echo
+        printf '%s' "$S" | xxd -p
+        printf '%s' "$S" | od -An -tx1 | tr -d ' \n'; echo
+        printf '%s' "$S" | od -An -tx1 | tr -d ' \n' | tr a-f A-F; echo
+        printf '%s' "$S" | tr a-z A-Z; echo
+        printf '%s\n' "$S" | sed 's/^/line: /'
+        echo done
+      EOT
+      ]
+    }
+  }
+}
+"#;
+
+/// No piece of the key that a reader could put back together: none of its lines, nor a run of
+/// 12 characters of any form the task printed.
+fn assert_no_key(what: &str, text: &str) {
+    for line in MASKED_KEY.lines() {
+        for form in [line.to_string(), line.to_uppercase()] {
+            assert!(!text.contains(&form), "{what} holds the key's line {form:?}:\n{text}");
+        }
+    }
+    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
+    for form in [b64(MASKED_KEY), b64(&format!("x{MASKED_KEY}")), b64(&format!("xy{MASKED_KEY}")), hex::encode(MASKED_KEY), hex::encode_upper(MASKED_KEY)] {
+        // Past the first few characters, which hold the `x`/`xy` before the key.
+        for piece in form.as_bytes()[4..].chunks(12).filter(|c| c.len() == 12) {
+            let piece = std::str::from_utf8(piece).unwrap();
+            assert!(!text.contains(piece), "{what} holds {piece:?} of {form}:\n{text}");
+        }
+    }
+}
+
+#[test]
+fn every_printed_form_of_a_secret_is_masked_in_a_local_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("leak.hcl");
+    std::fs::write(&pipeline, MASKING_PIPELINE).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pikoci"))
+        .args(["run", "-c"])
+        .arg(&pipeline)
+        .args(["-j", "leak"])
+        .env("PIKOCI_TEST_MASKED_KEY", MASKED_KEY)
+        .env("PIKOCI_CACHE_DIR", support::repo_root().join("target/test-cache"))
+        .output()
+        .unwrap();
+    let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && log.contains("done"), "{log}");
+    assert!(log.contains("as is: ((redacted))"), "{log}");
+    assert_no_key("pikoci run's output", &log);
+}
+
+#[tokio::test]
+async fn every_printed_form_of_a_secret_is_masked_in_the_log_api_the_stream_and_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("leak.hcl");
+    std::fs::write(&pipeline, MASKING_PIPELINE).unwrap();
+    let db = dir.path().join("pikoci.db");
+    let server = support::server::start_with_env(
+        &["--db-system", "sqlite", "--db-name", db.to_str().unwrap(), "--pipeline-config", pipeline.to_str().unwrap()],
+        &[("PIKOCI_TEST_MASKED_KEY", MASKED_KEY)],
+    );
+    let api = Api::admin(&server).await;
+    api.post("/api/v1/teams/main/pipelines/leak/jobs/leak/builds").await;
+    let builds = api.finished("leak", "leak", 1).await;
+    assert_eq!(builds[0]["status"], "succeeded", "{}", server.log());
+    let log = api.log_lines(&builds[0]["id"]).await.join("\n");
+    assert!(log.contains("as is: ((redacted))") && log.contains("done"), "{log}");
+    assert_no_key("the log API", &log);
+    let stream = api.c.get(format!("{}/api/v1/builds/{}/events", api.base, builds[0]["id"])).bearer_auth(&api.token).send().await.unwrap();
+    let events = tokio::time::timeout(Duration::from_secs(30), stream.text()).await.expect("the stream of a finished build ends").unwrap();
+    assert!(events.contains("as is: ((redacted))"), "{events}");
+    assert_no_key("the event stream", &events);
+    assert_no_key("the server's own log", &server.log());
+    drop(server);
+    for file in [db.clone(), db.with_extension("db-wal")] {
+        assert_no_key("the database file", &String::from_utf8_lossy(&std::fs::read(&file).unwrap_or_default()));
+    }
+}

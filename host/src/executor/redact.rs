@@ -38,6 +38,63 @@ fn lower_hex(encoded: &str) -> String {
     out
 }
 
+/// Every form in which a program may print `secret` that the redactor catches: the value, in
+/// upper and lower case; each of its lines; base64 at each of the three offsets it can have in
+/// an encoded stream, whole or in the 76-column lines of `base64`; hex; JSON and URL escaping.
+fn forms_of(secret: &str) -> Vec<String> {
+    let mut forms = Vec::new();
+    for text in std::iter::once(secret).chain(secret.lines()) {
+        forms.extend([text.to_string(), text.to_uppercase(), text.to_lowercase()]);
+    }
+    for alphabet in [base64::engine::general_purpose::STANDARD_NO_PAD, base64::engine::general_purpose::URL_SAFE_NO_PAD] {
+        let whole = alphabet.encode(secret);
+        // What `base64` prints for the value alone: padded, in lines of 76 characters.
+        let padded = format!("{whole}{}", "=".repeat((4 - whole.len() % 4) % 4));
+        forms.extend(padded.as_bytes().chunks(76).map(|line| String::from_utf8_lossy(line).into_owned()));
+        forms.push(padded);
+        forms.extend(base64_inside_a_stream(&alphabet, secret.as_bytes()));
+    }
+    let hex = hex::encode(secret);
+    // `xxd -p` prints 60 hex digits a line.
+    forms.extend(hex.as_bytes().chunks(60).map(|line| String::from_utf8_lossy(line).into_owned()));
+    forms.push(hex.to_uppercase());
+    forms.push(hex);
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    // Only the enclosing quotes: the value's own last character may be an escaped quote.
+    forms.push(json[1..json.len() - 1].to_string());
+    // URL encodings, as the usual encoders write them, in upper- and lower-case hex.
+    for set in URL_ENCODINGS {
+        let encoded = percent_encoding::utf8_percent_encode(secret, set).to_string();
+        // Form encoding (Go's QueryEscape, HTML forms) writes a space as `+`.
+        for form in [encoded.replace("%20", "+"), encoded] {
+            forms.push(lower_hex(&form));
+            forms.push(form);
+        }
+    }
+    forms
+}
+
+/// The characters of `secret`'s base64 that are the same wherever it sits in a longer encoded
+/// stream, for each of the three offsets (the stream's length before it, modulo 3): the
+/// characters that also hold bits of the bytes before or after are left out.
+fn base64_inside_a_stream(alphabet: &impl base64::Engine, secret: &[u8]) -> Vec<String> {
+    (0..3)
+        .map(|offset| {
+            let mut shifted = vec![0u8; offset];
+            shifted.extend_from_slice(secret);
+            let encoded = alphabet.encode(&shifted);
+            // Leading characters made (partly) of the placeholder bytes: 0, 2 or 3.
+            let lead = (offset * 8).div_ceil(6);
+            // The last character is shared with the next byte unless the bytes end a group.
+            let trail = usize::from(shifted.len() % 3 != 0);
+            encoded.get(lead..encoded.len().saturating_sub(trail)).unwrap_or_default().to_string()
+        })
+        // A few characters would match unrelated base64 too often; a secret that short is
+        // caught by its other forms.
+        .filter(|fragment| fragment.len() >= 4)
+        .collect()
+}
+
 /// Values shorter than this are not redacted: masking every "a" or "1" would make logs unreadable
 /// and reveal the secret's length anyway. Such secrets are weak by construction.
 const MIN_SECRET_LEN: usize = 3;
@@ -54,29 +111,7 @@ impl Redactor {
 
     /// Redact `secret` and its encodings from every line from now on.
     pub fn add(&self, secret: &str) {
-        let mut forms = vec![secret.to_string()];
-        forms.extend(secret.lines().map(str::to_string));
-        for encoded in [
-            base64::engine::general_purpose::STANDARD.encode(secret),
-            base64::engine::general_purpose::STANDARD_NO_PAD.encode(secret),
-            base64::engine::general_purpose::URL_SAFE.encode(secret),
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret),
-        ] {
-            forms.push(encoded);
-        }
-        let json = serde_json::to_string(secret).unwrap_or_default();
-        // Only the enclosing quotes: the value's own last character may be an escaped quote.
-        forms.push(json[1..json.len() - 1].to_string());
-        // URL encodings, as the usual encoders write them, in upper- and lower-case hex.
-        for set in URL_ENCODINGS {
-            let encoded = percent_encoding::utf8_percent_encode(secret, set).to_string();
-            // Form encoding (Go's QueryEscape, HTML forms) writes a space as `+`.
-            for form in [encoded.replace("%20", "+"), encoded] {
-                forms.push(lower_hex(&form));
-                forms.push(form);
-            }
-        }
-
+        let forms = forms_of(secret);
         let mut guard = self.patterns.write().unwrap();
         let (patterns, _) = &mut *guard;
         for form in forms {
@@ -123,6 +158,54 @@ mod tests {
         ] {
             let out = r.redact(&format!("token={leaked}!"));
             assert_eq!(out, format!("token={MASK}!"), "leaked {leaked}");
+        }
+    }
+
+    /// What `printf %s "$PREFIX$SECRET$SUFFIX" | base64 -w0` would print.
+    fn base64_of_a_stream(prefix: &str, secret: &str, suffix: &str) -> String {
+        base64::engine::general_purpose::STANDARD.encode(format!("{prefix}{secret}{suffix}"))
+    }
+
+    #[test]
+    fn redacts_base64_at_every_offset_in_a_longer_stream() {
+        let secret = "correct-horse-battery-staple";
+        let r = Redactor::new();
+        r.add(secret);
+        for prefix in ["", "a", "ab", "abc", "user:"] {
+            for suffix in ["", "x", "xy", "\n"] {
+                let stream = base64_of_a_stream(prefix, secret, suffix);
+                let out = r.redact(&stream);
+                assert!(out.contains(MASK), "{prefix:?}+secret+{suffix:?}: {stream} leaked as {out}");
+                // What is left is the encoding of the prefix and suffix, and a character each side.
+                let left = out.len() - MASK.len();
+                assert!(left <= (prefix.len() + suffix.len()).div_ceil(3) * 4 + 4, "{prefix:?}+secret+{suffix:?}: {out}");
+            }
+        }
+    }
+
+    #[test]
+    fn redacts_base64_in_76_column_lines_hex_and_case() {
+        let secret = "a-secret-long-enough-that-base64-wraps-it-onto-a-second-line-0123456789";
+        let r = Redactor::new();
+        r.add(secret);
+        let wrapped = base64::engine::general_purpose::STANDARD.encode(secret);
+        let hex = hex::encode(secret);
+        let mut printed: Vec<String> = wrapped.as_bytes().chunks(76).map(|l| String::from_utf8_lossy(l).into_owned()).collect();
+        assert!(printed.len() > 1);
+        printed.extend(hex.as_bytes().chunks(60).map(|l| String::from_utf8_lossy(l).into_owned()));
+        printed.extend([hex.clone(), hex.to_uppercase(), secret.to_uppercase()]);
+        for line in printed {
+            assert_eq!(r.redact(&line), MASK, "leaked {line}");
+        }
+    }
+
+    #[test]
+    fn redacts_each_line_of_a_multi_line_secret() {
+        let key = "-----BEGIN KEY-----\r\nMIIBVwIBADANBgkqhkiG9w0BAQEFAASCAUEwggE9AgEAAkEA\r\nq7BFUpkGp3+XQ0ztaw\r\n-----END KEY-----\r\n";
+        let r = Redactor::new();
+        r.add(key);
+        for line in key.lines() {
+            assert_eq!(r.redact(&format!("  {line}")), format!("  {MASK}"), "leaked {line}");
         }
     }
 
