@@ -308,3 +308,59 @@ async fn every_printed_form_of_a_secret_is_masked_in_the_log_api_the_stream_and_
         assert_no_key("the database file", &String::from_utf8_lossy(&std::fs::read(&file).unwrap_or_default()));
     }
 }
+
+/// `VmHWM` of a process, the most resident memory it held, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+async fn try_login(c: &reqwest::Client, base: &str, user: &str, password: &str) -> reqwest::Response {
+    c.post(format!("{base}/api/v1/login")).json(&serde_json::json!({ "username": user, "password": password })).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_thousand_wrong_passwords_are_refused_in_bounded_memory_then_limited() {
+    let server = support::server::start(&[]);
+    let c = support::server::client();
+    let base = server.base.clone();
+
+    // Fifty at a time, all from this address: at first each is hashed (one per core at a time),
+    // then refused before hashing.
+    let mut statuses = Vec::new();
+    for batch in 0..20 {
+        let attempts = (0..50).map(|n| {
+            let (c, base) = (c.clone(), base.clone());
+            async move { try_login(&c, &base, &format!("guess{batch}-{n}"), "wrong").await.status().as_u16() }
+        });
+        statuses.extend(futures_util::future::join_all(attempts).await);
+    }
+    let refused = statuses.iter().filter(|&&s| s == 401).count();
+    let limited = statuses.iter().filter(|&&s| s == 429).count();
+    assert_eq!((refused, limited), (30, 970), "30 wrong passwords from one address, then 429");
+    let peak = peak_rss_kib(server.child.id());
+    assert!(peak < 100 * 1024, "the server held {peak} KiB at its peak");
+
+    // The address waits, even with the right password, and is told how long.
+    let waiting = try_login(&c, &base, "admin", "adminpw").await;
+    assert_eq!(waiting.status(), 429);
+    let retry: u64 = waiting.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((250..=301).contains(&retry), "Retry-After: {retry}");
+    let body: Value = waiting.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("too many wrong passwords"), "{body}");
+    assert!(server.child.id() > 0 && support::server::client().get(format!("{base}/health")).send().await.unwrap().status().is_success());
+}
+
+#[tokio::test]
+async fn a_user_name_is_limited_wherever_the_guesses_come_from_and_a_token_still_works() {
+    let server = support::server::start(&[]);
+    let api = Api::admin(&server).await;
+    let c = support::server::client();
+    for _ in 0..10 {
+        assert_eq!(try_login(&c, &server.base, "viewer", "wrong").await.status(), 401);
+    }
+    assert_eq!(try_login(&c, &server.base, "viewer", "viewerpw").await.status(), 429, "the name is locked, even for its right password");
+    assert_eq!(try_login(&c, &server.base, "admin", "adminpw").await.status(), 200, "other names from the same address are not");
+    assert!(api.get("/api/v1/teams").await.is_array(), "a token taken before keeps working");
+}

@@ -71,12 +71,22 @@ pub struct LoginAnswer {
 
 /// Exchange a password for an API token. Tokens from a login last 30 days.
 #[utoipa::path(post, path = "/api/v1/login", tag = "users", request_body = Login,
-    responses((status = 200, body = LoginAnswer), (status = 401, description = "wrong user name or password", body = ErrorBody)))]
-pub async fn login(State(state): State<AppState>, Json(body): Json<Login>) -> ApiResult<Json<LoginAnswer>> {
+    responses((status = 200, body = LoginAnswer), (status = 401, description = "wrong user name or password", body = ErrorBody),
+        (status = 429, description = "too many wrong passwords for this user name or from this address; `Retry-After` says when to try again", body = ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    client: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    Json(body): Json<Login>,
+) -> ApiResult<Json<LoginAnswer>> {
+    let address = client.map(|c| c.0 .0.ip());
+    if let Err(wait) = state.login_limit.attempt(&body.username, address) {
+        return Err(ApiError::too_many(format!("too many wrong passwords; try again in {} s, or use an API token", wait.as_secs() + 1), wait));
+    }
     let user = state.store.verify_password(&body.username, &body.password).await?;
     let Some(user) = user else {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong user name or password"));
     };
+    state.login_limit.succeeded(&body.username, address);
     let expires = pikoci_store::now_millis() + 30 * 24 * 3600 * 1000;
     let (_, token) = state.store.create_token(user.id, "login", Some(expires)).await?;
     Ok(Json(LoginAnswer { token }))

@@ -15,6 +15,8 @@ use serde::Serialize;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Sent as `Retry-After` (seconds) with a 429.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 /// The body of every error answer.
@@ -26,7 +28,12 @@ pub struct ErrorBody {
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        ApiError { status, message: message.into() }
+        ApiError { status, message: message.into(), retry_after: None }
+    }
+
+    /// 429, to be asked again in `after`.
+    pub fn too_many(message: impl Into<String>, after: std::time::Duration) -> Self {
+        ApiError { retry_after: Some(after), ..Self::new(StatusCode::TOO_MANY_REQUESTS, message) }
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -51,13 +58,18 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::warn!(status = %self.status, error = %self.message, "API request failed");
         }
-        (self.status, Json(ErrorBody { error: self.message })).into_response()
+        let mut response = (self.status, Json(ErrorBody { error: self.message })).into_response();
+        if let Some(after) = self.retry_after {
+            // Rounded up: a client that waits this long is not refused again.
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, (after.as_secs() + 1).into());
+        }
+        response
     }
 }
 
 impl From<(StatusCode, String)> for ApiError {
     fn from((status, message): (StatusCode, String)) -> Self {
-        ApiError { status, message }
+        ApiError { status, message, retry_after: None }
     }
 }
 

@@ -12,6 +12,7 @@ pub mod args;
 mod auth;
 pub mod build_sink;
 pub mod config_file;
+mod login_limit;
 pub mod metrics;
 mod pipelines_api;
 pub mod scheduler;
@@ -70,6 +71,8 @@ pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf, registry: crat
     let stop_http = CancellationToken::new();
     let server = {
         let stop = stop_http.clone();
+        // With each connection's address: logins are limited by it.
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(stop.cancelled_owned()).await })
     };
 

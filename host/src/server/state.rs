@@ -32,6 +32,8 @@ pub struct AppState {
     pub concurrency: usize,
     pub run_worker: bool,
     pub check_limits: super::scheduler::CheckLimits,
+    /// Wrong passwords seen lately, by user name and client address.
+    pub login_limit: Arc<super::login_limit::LoginLimit>,
 }
 
 impl AppState {
@@ -53,6 +55,7 @@ impl AppState {
             concurrency: concurrency.max(1),
             run_worker,
             check_limits: Default::default(),
+            login_limit: Default::default(),
         }
     }
 

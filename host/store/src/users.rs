@@ -94,7 +94,14 @@ pub fn password_matches(hash: &str, password: &str) -> bool {
     }
 }
 
+/// Runs `work` (an argon2 hash: about 19 MiB and tens of milliseconds each) on the blocking pool,
+/// at most one per core at once. Unbounded, a burst of logins would hash hundreds of passwords
+/// side by side, each with its own 19 MiB, and the server would grow by gigabytes; bounded, the
+/// burst waits its turn.
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> =
+        std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
+    let _turn = HASHING.acquire().await.map_err(|e| StoreError::PasswordHash(format!("hashing closed: {e}")))?;
     tokio::task::spawn_blocking(work).await.map_err(|e| StoreError::PasswordHash(format!("hashing task failed: {e}")))
 }
 
