@@ -7,7 +7,7 @@
 
 use super::state::AppState;
 use crate::planner::{self, CompiledPipeline, Compiler, Fetch, VarValues};
-use pikoci_store::{Build, JobId, PipelineId, PipelineVersionId, ResourceId, TeamId};
+use pikoci_store::{Build, JobId, PipelineId, PipelineParts, PipelineVersionId, ResourceId, SetPipeline, TeamId};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -124,18 +124,12 @@ pub async fn set_pipeline(state: &AppState, team: &str, name: &str, text: &str, 
     let stored_plan = if vars.names().next().is_none() { Some(serde_json::to_string(&*compiled).map_err(|e| e.to_string())?) } else { None };
     let store = &state.store;
     let team_row = store.ensure_team(team).await.map_err(|e| e.to_string())?;
-    let stored = store.set_pipeline(team_row.id, name, text, stored_plan.as_deref()).await.map_err(|e| e.to_string())?;
+    let parts = PipelineParts { jobs: compiled.job_names(), resources: compiled.resources.iter().map(|r| (r.name.clone(), r.type_name.clone())).collect() };
+    let SetPipeline { pipeline: stored, jobs, resources } =
+        store.set_pipeline_with(team_row.id, name, text, stored_plan.as_deref(), Some(&parts)).await.map_err(|e| e.to_string())?;
     let version = stored.current_version.ok_or("the store did not record the pipeline's version")?;
     // Known before any build of the version can be looked for (one may be created from now on).
     state.pipelines.versions.write().unwrap().insert(version, compiled.clone());
-    let mut jobs = HashMap::new();
-    for job in compiled.job_names() {
-        jobs.insert(job.clone(), store.ensure_job(stored.id, &job).await.map_err(|e| e.to_string())?.id);
-    }
-    let mut resources = HashMap::new();
-    for r in &compiled.resources {
-        resources.insert(r.name.clone(), store.ensure_resource(stored.id, &r.name, &r.type_name).await.map_err(|e| e.to_string())?.id);
-    }
     let active = Arc::new(ActivePipeline { id: stored.id, team_id: team_row.id, version, compiled, jobs, resources });
     state.pipelines.current.write().unwrap().insert(stored.id, active.clone());
     state.scheduler.pipeline_changed(stored.id);

@@ -35,7 +35,7 @@ pub use config::{redact_url, system_of_url, DbConfig, DbSystem, Secret};
 pub use copy::CopySummary;
 pub use error::{Result, StoreError};
 pub use ids::*;
-pub use pipelines::{Job, Pipeline};
+pub use pipelines::{Job, Pipeline, PipelineParts, SetPipeline};
 pub use resources::{CheckRecord, Resource};
 pub use store::{now_millis, Dialect, Store};
 pub use teams::Team;

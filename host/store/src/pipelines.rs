@@ -1,11 +1,12 @@
 //! Pipelines (a team's named configurations) and their jobs.
 
 use crate::error::{failed, Result};
-use crate::ids::{JobId, PipelineId, PipelineVersionId, TeamId};
+use crate::ids::{JobId, PipelineId, PipelineVersionId, ResourceId, TeamId};
 use crate::store::{flag, get, now_millis, text, Dialect, Store, Text};
 use crate::teams::require_name;
 use sqlx::any::AnyRow;
 use sqlx::FromRow;
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pipeline {
@@ -57,6 +58,23 @@ impl FromRow<'_, AnyRow> for Job {
     }
 }
 
+/// What a pipeline consists of, as the store keeps it: its jobs' names and its resources'
+/// names with their types.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PipelineParts {
+    pub jobs: Vec<String>,
+    pub resources: Vec<(String, String)>,
+}
+
+/// A pipeline as set, with the ids of its jobs and resources by name (empty when no parts were
+/// given).
+#[derive(Debug, Clone)]
+pub struct SetPipeline {
+    pub pipeline: Pipeline,
+    pub jobs: HashMap<String, JobId>,
+    pub resources: HashMap<String, ResourceId>,
+}
+
 impl Store {
     /// Creates the pipeline or replaces its configuration, keeping its id, paused and public flags,
     /// jobs, resources and history.
@@ -64,6 +82,13 @@ impl Store {
     /// Each set is a new version, with `plan` (the compiled pipeline, or `None` when it must not
     /// be stored), and becomes the version builds created from now on run.
     pub async fn set_pipeline(&self, team: TeamId, name: &str, config: &str, plan: Option<&str>) -> Result<Pipeline> {
+        Ok(self.set_pipeline_with(team, name, config, plan, None).await?.pipeline)
+    }
+
+    /// [`Store::set_pipeline`], and when `parts` are given, the pipeline's jobs and resources
+    /// become those: each is created or brought back, and those it no longer has are archived.
+    /// All in one transaction: a set that fails (or is abandoned) half-way changes nothing.
+    pub async fn set_pipeline_with(&self, team: TeamId, name: &str, config: &str, plan: Option<&str>, parts: Option<&PipelineParts>) -> Result<SetPipeline> {
         require_name("pipeline", name)?;
         let action = || format!("setting pipeline `{name}` of team {team}");
         let mut tx = self.pool.begin().await.map_err(failed(action()))?;
@@ -92,9 +117,37 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(failed(action()))?;
+        let (mut jobs, mut resources) = (HashMap::new(), HashMap::new());
+        if let Some(parts) = parts {
+            // Everything is archived first, then what the pipeline has is brought back: no list
+            // of kept ids, which would outgrow a statement's parameters.
+            for table in ["jobs", "resources"] {
+                sqlx::query(&self.sql(format!("UPDATE {table} SET archived = 1 WHERE pipeline_id = $1")))
+                    .bind(pipeline.id.0)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(failed(action()))?;
+            }
+            for job in &parts.jobs {
+                require_name("job", job)?;
+                let row: Job = sqlx::query_as(&self.ensure_job_sql()).bind(pipeline.id.0).bind(job).fetch_one(&mut *tx).await.map_err(failed(action()))?;
+                jobs.insert(job.clone(), row.id);
+            }
+            for (resource, type_name) in &parts.resources {
+                require_name("resource", resource)?;
+                let row: crate::Resource = sqlx::query_as(&self.ensure_resource_sql())
+                    .bind(pipeline.id.0)
+                    .bind(resource)
+                    .bind(type_name)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(failed(action()))?;
+                resources.insert(resource.clone(), row.id);
+            }
+        }
         tx.commit().await.map_err(failed(action()))?;
         pipeline.current_version = Some(PipelineVersionId(version));
-        Ok(pipeline)
+        Ok(SetPipeline { pipeline, jobs, resources })
     }
 
     /// The stored plan of a pipeline version; `None` when the version is unknown or its plan was
@@ -151,18 +204,27 @@ impl Store {
         Ok(self.rows_changed(query, format!("deleting pipeline {id}")).await? > 0)
     }
 
-    /// The job called `name` in the pipeline, created (unpaused) if missing.
+    /// The job called `name` in the pipeline, created (unpaused) if missing, brought back if
+    /// archived.
     pub async fn ensure_job(&self, pipeline: PipelineId, name: &str) -> Result<Job> {
         require_name("job", name)?;
-        // DO UPDATE with a no-op rather than DO NOTHING, so RETURNING yields the existing row too.
-        let sql = self.sql(match self.dialect() {
-            Dialect::Sqlite | Dialect::Postgres => format!(
-                "INSERT INTO jobs (pipeline_id, name) VALUES ($1, $2) \
-                 ON CONFLICT (pipeline_id, name) DO UPDATE SET name = excluded.name RETURNING {JOB}"
-            ),
-            Dialect::Mysql => format!("INSERT INTO jobs (pipeline_id, name) VALUES ($1, $2) ON DUPLICATE KEY UPDATE name = name RETURNING {JOB}"),
-        });
-        sqlx::query_as(&sql).bind(pipeline.0).bind(name).fetch_one(&self.pool).await.map_err(failed(format!("saving job `{name}` of pipeline {pipeline}")))
+        sqlx::query_as(&self.ensure_job_sql())
+            .bind(pipeline.0)
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(failed(format!("saving job `{name}` of pipeline {pipeline}")))
+    }
+
+    /// Binds: pipeline id, name. The update on conflict makes RETURNING yield the existing row.
+    fn ensure_job_sql(&self) -> String {
+        self.sql(match self.dialect() {
+            Dialect::Sqlite | Dialect::Postgres => {
+                format!("INSERT INTO jobs (pipeline_id, name) VALUES ($1, $2) ON CONFLICT (pipeline_id, name) DO UPDATE SET archived = 0 RETURNING {JOB}")
+            }
+            Dialect::Mysql => format!("INSERT INTO jobs (pipeline_id, name) VALUES ($1, $2) ON DUPLICATE KEY UPDATE archived = 0 RETURNING {JOB}"),
+        })
+        .into_owned()
     }
 
     pub async fn job(&self, id: JobId) -> Result<Option<Job>> {
@@ -174,7 +236,7 @@ impl Store {
     }
 
     pub async fn job_by_name(&self, pipeline: PipelineId, name: &str) -> Result<Option<Job>> {
-        sqlx::query_as(&self.sql(format!("SELECT {JOB} FROM jobs WHERE pipeline_id = $1 AND name = $2")))
+        sqlx::query_as(&self.sql(format!("SELECT {JOB} FROM jobs WHERE pipeline_id = $1 AND name = $2 AND archived = 0")))
             .bind(pipeline.0)
             .bind(name)
             .fetch_optional(&self.pool)
@@ -183,7 +245,7 @@ impl Store {
     }
 
     pub async fn jobs(&self, pipeline: PipelineId) -> Result<Vec<Job>> {
-        sqlx::query_as(&self.sql(format!("SELECT {JOB} FROM jobs WHERE pipeline_id = $1 ORDER BY name")))
+        sqlx::query_as(&self.sql(format!("SELECT {JOB} FROM jobs WHERE pipeline_id = $1 AND archived = 0 ORDER BY name")))
             .bind(pipeline.0)
             .fetch_all(&self.pool)
             .await

@@ -55,28 +55,34 @@ pub struct CheckRecord {
 const WEBHOOK_TOKEN_PREFIX: &str = "pikoci_wh_";
 
 impl Store {
-    /// The resource called `name` in the pipeline, created if missing; its type is updated to
-    /// `type_name` (a pipeline update may change it) and its versions are kept.
+    /// The resource called `name` in the pipeline, created if missing (or brought back if
+    /// archived); its type is updated to `type_name` (a pipeline update may change it) and its
+    /// versions are kept.
     pub async fn ensure_resource(&self, pipeline: PipelineId, name: &str, type_name: &str) -> Result<Resource> {
         require_name("resource", name)?;
-        // RETURNING gives the stored row, new or updated, on every backend.
-        let sql = self.sql(match self.dialect() {
-            Dialect::Sqlite | Dialect::Postgres => format!(
-                "INSERT INTO resources (pipeline_id, name, type) VALUES ($1, $2, $3) \
-                 ON CONFLICT (pipeline_id, name) DO UPDATE SET type = excluded.type RETURNING {RESOURCE}"
-            ),
-            Dialect::Mysql => format!(
-                "INSERT INTO resources (pipeline_id, name, type) VALUES ($1, $2, $3) \
-                 ON DUPLICATE KEY UPDATE type = VALUES(type) RETURNING {RESOURCE}"
-            ),
-        });
-        sqlx::query_as(&sql)
+        sqlx::query_as(&self.ensure_resource_sql())
             .bind(pipeline.0)
             .bind(name)
             .bind(type_name)
             .fetch_one(&self.pool)
             .await
             .map_err(failed(format!("saving resource `{name}` of pipeline {pipeline}")))
+    }
+
+    /// Binds: pipeline id, name, type. RETURNING gives the stored row, new or updated, on every
+    /// backend.
+    pub(crate) fn ensure_resource_sql(&self) -> String {
+        self.sql(match self.dialect() {
+            Dialect::Sqlite | Dialect::Postgres => format!(
+                "INSERT INTO resources (pipeline_id, name, type) VALUES ($1, $2, $3) \
+                 ON CONFLICT (pipeline_id, name) DO UPDATE SET type = excluded.type, archived = 0 RETURNING {RESOURCE}"
+            ),
+            Dialect::Mysql => format!(
+                "INSERT INTO resources (pipeline_id, name, type) VALUES ($1, $2, $3) \
+                 ON DUPLICATE KEY UPDATE type = VALUES(type), archived = 0 RETURNING {RESOURCE}"
+            ),
+        })
+        .into_owned()
     }
 
     pub async fn resource(&self, id: ResourceId) -> Result<Option<Resource>> {
@@ -88,7 +94,7 @@ impl Store {
     }
 
     pub async fn resource_by_name(&self, pipeline: PipelineId, name: &str) -> Result<Option<Resource>> {
-        sqlx::query_as(&self.sql(format!("SELECT {RESOURCE} FROM resources WHERE pipeline_id = $1 AND name = $2")))
+        sqlx::query_as(&self.sql(format!("SELECT {RESOURCE} FROM resources WHERE pipeline_id = $1 AND name = $2 AND archived = 0")))
             .bind(pipeline.0)
             .bind(name)
             .fetch_optional(&self.pool)
@@ -97,7 +103,7 @@ impl Store {
     }
 
     pub async fn resources(&self, pipeline: PipelineId) -> Result<Vec<Resource>> {
-        sqlx::query_as(&self.sql(format!("SELECT {RESOURCE} FROM resources WHERE pipeline_id = $1 ORDER BY name")))
+        sqlx::query_as(&self.sql(format!("SELECT {RESOURCE} FROM resources WHERE pipeline_id = $1 AND archived = 0 ORDER BY name")))
             .bind(pipeline.0)
             .fetch_all(&self.pool)
             .await
@@ -107,7 +113,7 @@ impl Store {
     /// Resources whose next check is due at `now` (or never scheduled), most overdue first.
     pub async fn resources_due(&self, now: i64) -> Result<Vec<Resource>> {
         sqlx::query_as(&self.sql(format!(
-            "SELECT {RESOURCE} FROM resources WHERE next_check_at IS NULL OR next_check_at <= $1 \
+            "SELECT {RESOURCE} FROM resources WHERE archived = 0 AND (next_check_at IS NULL OR next_check_at <= $1) \
              ORDER BY COALESCE(next_check_at, 0), id"
         )))
         .bind(now)
@@ -153,7 +159,7 @@ impl Store {
 
     /// The resource a webhook token belongs to, if any.
     pub async fn resource_by_webhook_token(&self, token: &str) -> Result<Option<Resource>> {
-        sqlx::query_as(&self.sql(format!("SELECT {RESOURCE} FROM resources WHERE webhook_token_hash = $1")))
+        sqlx::query_as(&self.sql(format!("SELECT {RESOURCE} FROM resources WHERE webhook_token_hash = $1 AND archived = 0")))
             .bind(token_hash(token))
             .fetch_optional(&self.pool)
             .await

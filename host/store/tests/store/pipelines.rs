@@ -1,9 +1,9 @@
 use crate::common::TestDb;
 use crate::on_every_backend;
-use pikoci_store::{CheckRecord, StoreError};
+use pikoci_store::{CheckRecord, PipelineParts, StoreError};
 use std::collections::BTreeMap;
 
-on_every_backend!(teams_pipelines_and_jobs, resources_checks_and_webhooks, trigger_events_stream_per_team);
+on_every_backend!(teams_pipelines_and_jobs, resources_checks_and_webhooks, trigger_events_stream_per_team, a_set_archives_what_it_drops_and_is_all_or_nothing);
 
 async fn teams_pipelines_and_jobs(db: TestDb) {
     let store = &db.store;
@@ -101,4 +101,43 @@ async fn trigger_events_stream_per_team(db: TestDb) {
     assert_eq!(store.latest_trigger_event(a.id, "deploy").await.unwrap(), Some(e2.clone()));
     assert_eq!(store.latest_trigger_event(a.id, "nothing-yet").await.unwrap(), None);
     assert!(matches!(store.append_trigger_event(pikoci_store::TeamId(424242), "deploy", &payload("x")).await, Err(StoreError::NotFound(_))));
+}
+
+fn parts(jobs: &[&str], resources: &[(&str, &str)]) -> PipelineParts {
+    PipelineParts { jobs: jobs.iter().map(|j| j.to_string()).collect(), resources: resources.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect() }
+}
+
+async fn a_set_archives_what_it_drops_and_is_all_or_nothing(db: TestDb) {
+    let store = &db.store;
+    let team = store.create_team("main").await.unwrap();
+    let first =
+        store.set_pipeline_with(team.id, "ci", "v1", Some("plan 1"), Some(&parts(&["build", "test"], &[("repo", "git"), ("nightly", "cron")]))).await.unwrap();
+    let p = first.pipeline.id;
+    let build = store.create_build(first.jobs["test"], &[]).await.unwrap();
+
+    // `test` and `nightly` are dropped: archived, with their history, and no longer listed,
+    // looked up by name, or due for a check.
+    let second = store.set_pipeline_with(team.id, "ci", "v2", Some("plan 2"), Some(&parts(&["build"], &[("repo", "git")]))).await.unwrap();
+    assert_eq!(second.jobs["build"], first.jobs["build"], "a kept job keeps its id");
+    assert_eq!(store.jobs(p).await.unwrap().iter().map(|j| j.name.as_str()).collect::<Vec<_>>(), ["build"]);
+    assert!(store.job_by_name(p, "test").await.unwrap().is_none());
+    assert_eq!(store.resources(p).await.unwrap().iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["repo"]);
+    assert!(store.resource_by_name(p, "nightly").await.unwrap().is_none());
+    assert_eq!(store.resources_due(i64::MAX).await.unwrap().iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["repo"]);
+    assert!(store.build(build.id).await.unwrap().is_some(), "an archived job's builds are kept");
+    assert_eq!(store.job(first.jobs["test"]).await.unwrap().unwrap().name, "test", "and its build still names it");
+
+    // A set that fails half-way (its third job has no name) changes nothing.
+    let failed = store.set_pipeline_with(team.id, "ci", "v3", Some("plan 3"), Some(&parts(&["build", "new", " "], &[("other", "git")]))).await;
+    assert!(matches!(failed, Err(StoreError::Invalid(_))), "{failed:?}");
+    let now = store.pipeline(p).await.unwrap().unwrap();
+    assert_eq!((now.config.as_str(), now.current_version), ("v2", second.pipeline.current_version));
+    assert_eq!(store.jobs(p).await.unwrap().iter().map(|j| j.name.as_str()).collect::<Vec<_>>(), ["build"]);
+    assert_eq!(store.resources(p).await.unwrap().iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["repo"]);
+
+    // Set again, a dropped job comes back with its id and builds.
+    let third = store.set_pipeline_with(team.id, "ci", "v4", None, Some(&parts(&["build", "test"], &[("repo", "git"), ("nightly", "cron")]))).await.unwrap();
+    assert_eq!(third.jobs["test"], first.jobs["test"]);
+    assert_eq!(third.resources["nightly"], first.resources["nightly"]);
+    assert_eq!(store.jobs(p).await.unwrap().len(), 2);
 }
