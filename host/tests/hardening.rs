@@ -364,3 +364,54 @@ async fn a_user_name_is_limited_wherever_the_guesses_come_from_and_a_token_still
     assert_eq!(try_login(&c, &server.base, "admin", "adminpw").await.status(), 200, "other names from the same address are not");
     assert!(api.get("/api/v1/teams").await.is_array(), "a token taken before keeps working");
 }
+
+#[tokio::test]
+async fn every_error_is_json_what_a_caller_may_not_see_is_not_found_and_names_are_plain() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("private.hcl");
+    std::fs::write(&pipeline, "job \"j\" {\n  task \"t\" {\n    run \"exec\" {\n      path = \"/bin/true\"\n    }\n  }\n}\n").unwrap();
+    let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap()]);
+    let api = Api::admin(&server).await;
+    api.post("/api/v1/teams/main/pipelines/private/jobs/j/builds").await;
+    let build = &api.finished("private", "j", 1).await[0];
+    let anonymous = support::server::client();
+    let answer = |response: reqwest::Response| async move {
+        let (status, kind) = (response.status().as_u16(), response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()));
+        let body = response.text().await.unwrap();
+        assert_eq!(kind.as_deref(), Some("application/json"), "{status} {body}");
+        (status, serde_json::from_str::<Value>(&body).unwrap_or_else(|e| panic!("{status} {body}: {e}"))["error"].as_str().unwrap().to_string())
+    };
+    let get = |path: &str| anonymous.get(format!("{}{path}", server.base)).send();
+
+    // A private build and a build that does not exist get the same answer.
+    let (status, hidden) = answer(get(&format!("/api/v1/builds/{}/log", build["id"])).await.unwrap()).await;
+    let (_, absent) = answer(get("/api/v1/builds/999999/log").await.unwrap()).await;
+    assert_eq!(status, 404);
+    assert_eq!(hidden.replace(&build["id"].to_string(), "999999"), absent);
+
+    // What axum's extractors and router answer is JSON too.
+    let (status, error) = answer(get("/api/v1/builds/not-a-number").await.unwrap()).await;
+    assert_eq!(status, 400, "{error}");
+    let (status, error) = answer(get("/api/v1/nothing-here").await.unwrap()).await;
+    assert_eq!((status, error.contains("openapi.json")), (404, true), "{error}");
+    let (status, _) = answer(anonymous.delete(format!("{}/api/v1/login", server.base)).send().await.unwrap()).await;
+    assert_eq!(status, 405);
+    let malformed =
+        anonymous.post(format!("{}/api/v1/login", server.base)).header("content-type", "application/json").body("{\"username\":").send().await.unwrap();
+    assert_eq!(answer(malformed).await.0, 400);
+
+    // Names with control characters are refused: they would rewrite a terminal that lists them.
+    for name in ["evil%1B%5B2J", "nul%00name"] {
+        let set = api
+            .c
+            .put(format!("{}/api/v1/teams/main/pipelines/{name}", server.base))
+            .bearer_auth(&api.token)
+            .json(&serde_json::json!({ "config": "" }))
+            .send()
+            .await
+            .unwrap();
+        let (status, error) = answer(set).await;
+        assert_eq!(status, 400, "{name}: {error}");
+        assert!(error.contains("control character"), "{error}");
+    }
+}

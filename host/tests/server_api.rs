@@ -129,10 +129,13 @@ async fn a_running_builds_log_is_followed_live() {
     let now: Value = c.get(format!("{base}/api/v1/builds/{}", build["id"])).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
     assert_eq!(now["status"], "started", "the first line came while the build ran: {now}");
     assert!(!body.contains("after the gate") && !body.contains("event: end"), "{body}");
-    // The embedded worker shows the build it runs, to any signed-in user and to no one else.
+    // The embedded worker shows itself to any signed-in user, and the build it runs to those
+    // who may see the build's pipeline (not to `viewer`, who has no role in its team).
     let viewer = login(&c, base, "viewer", "viewerpw").await;
     let workers: Value = c.get(format!("{base}/api/v1/workers")).bearer_auth(&viewer).send().await.unwrap().json().await.unwrap();
     assert_eq!((workers[0]["name"].as_str(), workers[0]["status"].as_str()), (Some("embedded"), Some("running")), "{workers}");
+    assert_eq!(workers[0]["running_builds"], json!([]), "{workers}");
+    let workers: Value = c.get(format!("{base}/api/v1/workers")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
     assert_eq!(workers[0]["running_builds"], json!([build["id"]]), "{workers}");
     assert_eq!(c.get(format!("{base}/api/v1/workers")).send().await.unwrap().status(), 401);
 
@@ -146,9 +149,9 @@ async fn a_running_builds_log_is_followed_live() {
     let done: Value = c.get(format!("{base}/api/v1/builds/{}", build["id"])).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
     assert_eq!(done["status"], "succeeded", "{done}");
 
-    // An anonymous caller may not follow a private pipeline's build.
+    // An anonymous caller may not follow a private pipeline's build, nor learn it exists.
     let anon = c.get(format!("{base}/api/v1/builds/{}/events", build["id"])).send().await.unwrap();
-    assert_eq!(anon.status(), 401);
+    assert_eq!(anon.status(), 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -160,13 +160,18 @@ async fn pipelines_jobs_builds_and_resources_with_their_roles() {
     expect!(403, call(&c, b, viewer, Method::PUT, p, set.clone()).await);
     expect!(200, call(&c, b, own, Method::PUT, p, set.clone()).await);
 
-    // Reading: members yes, anonymous no (the pipeline is not public).
-    expect!(401, call(&c, b, None, Method::GET, p, None).await);
+    // Reading: members yes; anonymous no (the pipeline is not public), with the answer a
+    // pipeline that does not exist gets, so private pipelines cannot be found by guessing.
+    let hidden = expect!(404, call(&c, b, None, Method::GET, p, None).await);
+    let absent = expect!(404, call(&c, b, None, Method::GET, "/api/v1/teams/main/pipelines/nope", None).await);
+    let no_team = expect!(404, call(&c, b, None, Method::GET, "/api/v1/teams/nope/pipelines/app", None).await);
+    assert_eq!(hidden["error"].as_str().map(|e| e.replace("`app`", "`nope`")), absent["error"].as_str().map(str::to_string), "{hidden} {absent}");
+    assert_eq!(no_team["error"], "no pipeline `app` in team `nope` that you can see; log in to see private ones");
     let detail = expect!(200, call(&c, b, viewer, Method::GET, p, None).await);
     assert!(detail["config"].as_str().unwrap().contains("job \"deploy\""), "{detail}");
     assert_eq!((detail["jobs"].clone(), detail["resources"].clone(), detail["loaded"].clone()), (json!(["deploy", "test"]), json!(["app"]), json!(true)));
     let body = expect!(404, call(&c, b, viewer, Method::GET, "/api/v1/teams/main/pipelines/nope", None).await);
-    assert_eq!(body["error"], "no pipeline `nope` in team `main`");
+    assert_eq!(body["error"], "no pipeline `nope` in team `main` that you can see");
 
     // The graph: the resource feeds `test`, `test` feeds `deploy` through `passed`.
     let dot = expect!(200, call(&c, b, viewer, Method::GET, &format!("{p}/graph"), None).await);
@@ -266,7 +271,7 @@ async fn pipelines_jobs_builds_and_resources_with_their_roles() {
     expect!(401, call(&c, b, None, Method::POST, &format!("{p}/pause"), None).await);
     expect!(403, call(&c, b, viewer, Method::POST, &format!("{p}/hide"), None).await);
     expect!(204, call(&c, b, own, Method::POST, &format!("{p}/hide"), None).await);
-    expect!(401, call(&c, b, None, Method::GET, p, None).await);
+    expect!(404, call(&c, b, None, Method::GET, p, None).await);
     assert_eq!(expect!(200, call(&c, b, None, Method::GET, "/api/v1/teams/main/pipelines", None).await), json!([]));
 
     // Deleting: owners only, and it is gone.

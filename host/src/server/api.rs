@@ -1,6 +1,6 @@
 //! The HTTP API under `/api/v1`, plus `/metrics`, `/health`, `/ready` and `/version`.
 
-use super::api_common::{internal, may_read, ApiError, ApiResult, ErrorBody};
+use super::api_common::{can_read, internal, unseen, ApiError, ApiResult, ErrorBody};
 use super::auth::{require_role, Caller, MaybeCaller};
 use super::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -33,6 +33,8 @@ pub fn router(state: AppState) -> Router {
         .merge(super::api_teams::routes())
         .merge(super::api_workers::routes())
         .merge(super::api_export::routes())
+        .fallback(super::api_common::no_such_endpoint)
+        .layer(axum::middleware::map_response(super::api_common::json_errors))
         .with_state(state)
 }
 
@@ -90,6 +92,19 @@ pub async fn login(
     let expires = pikoci_store::now_millis() + 30 * 24 * 3600 * 1000;
     let (_, token) = state.store.create_token(user.id, "login", Some(expires)).await?;
     Ok(Json(LoginAnswer { token }))
+}
+
+/// The build, its job and its pipeline, if the caller may read the pipeline.
+pub async fn readable_build(
+    state: &AppState,
+    caller: &MaybeCaller,
+    id: BuildId,
+) -> ApiResult<(pikoci_store::Build, pikoci_store::Job, pikoci_store::Pipeline)> {
+    match build_scope(state, id).await {
+        Ok(scope) if can_read(state, caller, &scope.2).await? => Ok(scope),
+        Ok(_) | Err(ApiError { status: StatusCode::NOT_FOUND, .. }) => Err(unseen(format!("no build {id}"), caller)),
+        Err(e) => Err(e),
+    }
 }
 
 /// The build, its job and its pipeline (which says its team and whether it is public).
@@ -159,10 +174,9 @@ pub struct BuildDetail {
 }
 
 #[utoipa::path(get, path = "/api/v1/builds/{id}", tag = "builds", params(("id" = i64, Path, description = "build id")),
-    responses((status = 200, body = BuildDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = BuildDetail), (status = 404, description = "no such thing, or one the caller may not see", body = ErrorBody)))]
 pub async fn build(State(state): State<AppState>, caller: MaybeCaller, Path(id): Path<i64>) -> ApiResult<Json<BuildDetail>> {
-    let (build, job, pipeline) = build_scope(&state, BuildId(id)).await?;
-    may_read(&state, &caller, &pipeline).await?;
+    let (build, job, pipeline) = readable_build(&state, &caller, BuildId(id)).await?;
     let team = state.store.team(pipeline.team_id).await?.map(|t| t.name).unwrap_or_default();
     let versions = state
         .store
@@ -204,10 +218,9 @@ impl From<LogLine> for LogView {
 
 /// The build's log so far (up to 10 000 events after `after`).
 #[utoipa::path(get, path = "/api/v1/builds/{id}/log", tag = "builds", params(("id" = i64, Path, description = "build id"), After),
-    responses((status = 200, body = [LogView]), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = [LogView]), (status = 404, description = "no such thing, or one the caller may not see", body = ErrorBody)))]
 pub async fn build_log(State(state): State<AppState>, caller: MaybeCaller, Path(id): Path<i64>, Query(q): Query<After>) -> ApiResult<Json<Vec<LogView>>> {
-    let (_, _, pipeline) = build_scope(&state, BuildId(id)).await?;
-    may_read(&state, &caller, &pipeline).await?;
+    readable_build(&state, &caller, BuildId(id)).await?;
     let lines = state.store.read_log(BuildId(id), q.after, 10_000).await?;
     Ok(Json(lines.into_iter().map(LogView::from).collect()))
 }
@@ -217,15 +230,14 @@ pub async fn build_log(State(state): State<AppState>, caller: MaybeCaller, Path(
 /// event once the build is over and everything was sent.
 #[utoipa::path(get, path = "/api/v1/builds/{id}/events", tag = "builds", params(("id" = i64, Path, description = "build id"), After),
     responses((status = 200, description = "text/event-stream of `log` events (data: LogView JSON), then `end`", content_type = "text/event-stream", body = String),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        (status = 404, description = "no such thing, or one the caller may not see", body = ErrorBody)))]
 pub async fn build_events(
     State(state): State<AppState>,
     caller: MaybeCaller,
     Path(id): Path<i64>,
     Query(q): Query<After>,
 ) -> ApiResult<Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>>> {
-    let (_, _, pipeline) = build_scope(&state, BuildId(id)).await?;
-    may_read(&state, &caller, &pipeline).await?;
+    readable_build(&state, &caller, BuildId(id)).await?;
     let stream = async_stream::stream! {
         let mut after = q.after;
         loop {

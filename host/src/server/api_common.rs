@@ -92,6 +92,32 @@ pub fn internal(e: impl std::fmt::Display) -> ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Longest error text taken over from a plain-text answer.
+const PLAIN_ERROR_BYTES: usize = 16 * 1024;
+
+/// Every error answer is the API's JSON error, also those that axum's extractors and router write
+/// as plain text or leave empty (a malformed JSON body, a path parameter that is not a number, a
+/// method not allowed). Their headers (`Allow`, `Retry-After`) are kept.
+pub async fn json_errors(response: Response) -> Response {
+    use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+    let status = response.status();
+    let is_json = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, PLAIN_ERROR_BYTES).await.map(|b| String::from_utf8_lossy(&b).trim().to_string()).unwrap_or_default();
+    let error = if text.is_empty() { status.canonical_reason().unwrap_or("error").to_lowercase() } else { text };
+    parts.headers.remove(CONTENT_LENGTH);
+    parts.headers.insert(CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+    Response::from_parts(parts, axum::body::Body::from(serde_json::to_vec(&ErrorBody { error }).unwrap_or_default()))
+}
+
+/// The answer for a path no route has.
+pub async fn no_such_endpoint() -> ApiError {
+    ApiError::not_found("no such endpoint; the API is described at /api/v1/openapi.json")
+}
+
 pub async fn team(state: &AppState, name: &str) -> ApiResult<Team> {
     state.store.team_by_name(name).await?.ok_or_else(|| ApiError::not_found(format!("no team `{name}`")))
 }
@@ -109,22 +135,34 @@ pub async fn resource(state: &AppState, pipeline: &Pipeline, name: &str) -> ApiR
     state.store.resource_by_name(pipeline.id, name).await?.ok_or_else(|| ApiError::not_found(format!("no resource `{name}` in pipeline `{}`", pipeline.name)))
 }
 
-/// Reading needs the viewer role, unless the pipeline is public.
-pub async fn may_read(state: &AppState, caller: &MaybeCaller, pipeline: &Pipeline) -> ApiResult<()> {
+/// Whether the caller may read the pipeline: anyone if it is public, else its team's members
+/// (viewer and up) and admins.
+pub async fn can_read(state: &AppState, caller: &MaybeCaller, pipeline: &Pipeline) -> ApiResult<bool> {
     if pipeline.public {
-        return Ok(());
+        return Ok(true);
     }
-    match &caller.0 {
-        Some(user) => Ok(require_role(state, user, pipeline.team_id, Role::Viewer).await?),
-        None => Err(ApiError::unauthenticated()),
-    }
+    Ok(match &caller.0 {
+        Some(user) if user.is_admin => true,
+        Some(user) => state.store.role(pipeline.team_id, user.id).await?.is_some_and(|role| role >= Role::Viewer),
+        None => false,
+    })
+}
+
+/// What a caller is told of something it may not see: the same 404 as when it does not exist,
+/// so answers do not tell which private pipelines, teams or builds there are.
+pub fn unseen(what: String, caller: &MaybeCaller) -> ApiError {
+    let hint = if caller.0.is_none() { "; log in to see private ones" } else { "" };
+    ApiError::not_found(format!("{what} that you can see{hint}"))
 }
 
 /// A pipeline the caller may read, by its names in the URL.
 pub async fn readable_pipeline(state: &AppState, caller: &MaybeCaller, team: &str, name: &str) -> ApiResult<Pipeline> {
-    let p = pipeline(state, team, name).await?;
-    may_read(state, caller, &p).await?;
-    Ok(p)
+    let unseen = || unseen(format!("no pipeline `{name}` in team `{team}`"), caller);
+    let Some(team) = state.store.team_by_name(team).await? else { return Err(unseen()) };
+    match state.store.pipeline_by_name(team.id, name).await? {
+        Some(p) if can_read(state, caller, &p).await? => Ok(p),
+        _ => Err(unseen()),
+    }
 }
 
 /// A pipeline on which the caller holds at least `role`, by its names in the URL.

@@ -64,7 +64,7 @@ pub struct PipelineDetail {
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/pipelines/{name}", tag = "pipelines", params(("team" = String, Path), ("name" = String, Path)),
-    responses((status = 200, body = PipelineDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = PipelineDetail), (status = 404, description = "no such thing, or one the caller may not see", body = ErrorBody)))]
 pub async fn get_pipeline(State(state): State<AppState>, caller: MaybeCaller, Path((team, name)): Path<(String, String)>) -> ApiResult<Json<PipelineDetail>> {
     let p = common::readable_pipeline(&state, &caller, &team, &name).await?;
     let jobs = state.store.jobs(p.id).await?.into_iter().map(|j| j.name).collect();
@@ -176,8 +176,7 @@ pub fn dot(name: &str, active: &super::active::ActivePipeline) -> String {
 
 /// The pipeline as a Graphviz DOT graph (solid edges trigger, dashed ones do not).
 #[utoipa::path(get, path = "/api/v1/teams/{team}/pipelines/{name}/graph", tag = "pipelines", params(("team" = String, Path), ("name" = String, Path)),
-    responses((status = 200, description = "DOT text", content_type = "text/vnd.graphviz", body = String), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, description = "not loaded", body = ErrorBody)))]
+    responses((status = 200, description = "DOT text", content_type = "text/vnd.graphviz", body = String), (status = 404, description = "no such thing, or one the caller may not see", body = ErrorBody), (status = 409, description = "not loaded", body = ErrorBody)))]
 pub async fn graph(State(state): State<AppState>, caller: MaybeCaller, Path((team, name)): Path<(String, String)>) -> ApiResult<impl IntoResponse> {
     let p = common::readable_pipeline(&state, &caller, &team, &name).await?;
     let active = loaded(&state, &p)?;
@@ -198,7 +197,7 @@ impl Limit {
 
 /// Builds of every job of the pipeline, newest first.
 #[utoipa::path(get, path = "/api/v1/teams/{team}/pipelines/{name}/builds", tag = "builds", params(("team" = String, Path), ("name" = String, Path), Limit),
-    responses((status = 200, body = [BuildView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = [BuildView]), (status = 404, description = "no such thing, or one the caller may not see", body = ErrorBody)))]
 pub async fn pipeline_builds(
     State(state): State<AppState>,
     caller: MaybeCaller,
@@ -258,7 +257,7 @@ async fn job_view(state: &AppState, p: &pikoci_store::Pipeline, job: pikoci_stor
 
 /// The pipeline's jobs, each with its latest build.
 #[utoipa::path(get, path = "/api/v1/teams/{team}/pipelines/{name}/jobs", tag = "jobs", params(("team" = String, Path), ("name" = String, Path)),
-    responses((status = 200, body = [JobView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = [JobView]), (status = 404, description = "no such thing, or one the caller may not see", body = ErrorBody)))]
 pub async fn list_jobs(State(state): State<AppState>, caller: MaybeCaller, Path((team, name)): Path<(String, String)>) -> ApiResult<Json<Vec<JobView>>> {
     let p = common::readable_pipeline(&state, &caller, &team, &name).await?;
     let mut out = Vec::new();
@@ -269,7 +268,7 @@ pub async fn list_jobs(State(state): State<AppState>, caller: MaybeCaller, Path(
 }
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/pipelines/{name}/jobs/{job}", tag = "jobs", params(("team" = String, Path), ("name" = String, Path), ("job" = String, Path)),
-    responses((status = 200, body = JobView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = JobView), (status = 404, description = "no such thing, or one the caller may not see", body = ErrorBody)))]
 pub async fn get_job(State(state): State<AppState>, caller: MaybeCaller, Path((team, name, job)): Path<(String, String, String)>) -> ApiResult<Json<JobView>> {
     let p = common::readable_pipeline(&state, &caller, &team, &name).await?;
     let j = common::job(&state, &p, &job).await?;
@@ -302,7 +301,7 @@ pub async fn unpause_job(State(state): State<AppState>, Caller(user): Caller, Pa
 /// A build of the job by its number.
 #[utoipa::path(get, path = "/api/v1/teams/{team}/pipelines/{name}/jobs/{job}/builds/{number}", tag = "builds",
     params(("team" = String, Path), ("name" = String, Path), ("job" = String, Path), ("number" = i64, Path)),
-    responses((status = 200, body = BuildView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = BuildView), (status = 404, description = "no such thing, or one the caller may not see", body = ErrorBody)))]
 pub async fn job_build(
     State(state): State<AppState>,
     caller: MaybeCaller,
@@ -381,7 +380,7 @@ async fn resource_view(state: &AppState, r: pikoci_store::Resource) -> ApiResult
 
 /// The pipeline's resources with how their checks go.
 #[utoipa::path(get, path = "/api/v1/teams/{team}/pipelines/{name}/resources", tag = "resources", params(("team" = String, Path), ("name" = String, Path)),
-    responses((status = 200, body = [ResourceView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = [ResourceView]), (status = 404, description = "no such thing, or one the caller may not see", body = ErrorBody)))]
 pub async fn list_resources(
     State(state): State<AppState>,
     caller: MaybeCaller,
@@ -397,7 +396,7 @@ pub async fn list_resources(
 
 #[utoipa::path(get, path = "/api/v1/teams/{team}/pipelines/{name}/resources/{resource}", tag = "resources",
     params(("team" = String, Path), ("name" = String, Path), ("resource" = String, Path)),
-    responses((status = 200, body = ResourceView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ResourceView), (status = 404, description = "no such thing, or one the caller may not see", body = ErrorBody)))]
 pub async fn get_resource(
     State(state): State<AppState>,
     caller: MaybeCaller,
@@ -419,7 +418,7 @@ pub struct VersionPage {
 /// The resource's versions, newest first.
 #[utoipa::path(get, path = "/api/v1/teams/{team}/pipelines/{name}/resources/{resource}/versions", tag = "resources",
     params(("team" = String, Path), ("name" = String, Path), ("resource" = String, Path), VersionPage),
-    responses((status = 200, body = [VersionView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = [VersionView]), (status = 404, description = "no such thing, or one the caller may not see", body = ErrorBody)))]
 pub async fn resource_versions(
     State(state): State<AppState>,
     caller: MaybeCaller,

@@ -98,7 +98,7 @@ pub async fn list_pipelines(State(state): State<AppState>, caller: MaybeCaller, 
 /// The job's builds, newest first (the last 100).
 #[utoipa::path(get, path = "/api/v1/teams/{team}/pipelines/{name}/jobs/{job}/builds", tag = "builds",
     params(("team" = String, Path), ("name" = String, Path), ("job" = String, Path)),
-    responses((status = 200, body = [BuildView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = [BuildView]), (status = 404, description = "no such thing, or one the caller may not see", body = ErrorBody)))]
 pub async fn job_builds(
     State(state): State<AppState>,
     caller: MaybeCaller,

@@ -20,9 +20,20 @@ impl FromRow<'_, AnyRow> for Team {
 }
 
 /// Refuses the empty name, which no flag or URL could address.
+/// Longest name of a team, user, pipeline, job or resource, in bytes.
+pub const MAX_NAME_BYTES: usize = 255;
+
+/// Names are shown in terminals, URLs and logs: no control characters (a NUL, an escape
+/// sequence that rewrites the screen), and not empty or endless.
 pub(crate) fn require_name(what: &str, name: &str) -> Result<()> {
     if name.trim().is_empty() {
         return Err(StoreError::Invalid(format!("a {what} needs a non-empty name")));
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(StoreError::Invalid(format!("the {what} name {name:?} holds the control character {:?}; use letters, digits and punctuation", c)));
+    }
+    if name.len() > MAX_NAME_BYTES {
+        return Err(StoreError::Invalid(format!("a {what} name may be at most {MAX_NAME_BYTES} bytes long; this one is {}", name.len())));
     }
     Ok(())
 }
