@@ -15,6 +15,8 @@ packages=(
   debootstrap rpm
   # the built-in service types' servers and the clients their tests connect with
   postgresql redis-server redis-tools
+  # schemathesis, which fuzzes the API from its OpenAPI spec, lives in a venv
+  python3-venv
 )
 
 missing=()
@@ -27,4 +29,13 @@ if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# schemathesis (PyPI) in a venv of the project's: the API fuzz test runs it against a real server.
+SCHEMATHESIS=4.32.5
+venv="$(cd "$(dirname "$0")/.." && pwd)/target/tools/schemathesis"
+if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS"; then
+  echo "installing schemathesis $SCHEMATHESIS into $venv" >&2
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS"
 fi

@@ -415,3 +415,83 @@ async fn every_error_is_json_what_a_caller_may_not_see_is_not_found_and_names_ar
         assert!(error.contains("control character"), "{error}");
     }
 }
+
+/// docs/security.md proves each line by a test's name: every name it gives is a test that exists.
+#[test]
+fn the_security_doc_names_tests_that_exist() {
+    let root = support::repo_root();
+    let doc = std::fs::read_to_string(root.join("docs/security.md")).unwrap();
+    let mut named = 0;
+    for quoted in doc.split('`').skip(1).step_by(2) {
+        let Some((file, test)) = quoted.split_once("::").filter(|(file, _)| *file != "file") else { continue };
+        let source = match file {
+            "pipelines" => root.join("host/store/tests/store/pipelines.rs"),
+            "never_panics" => root.join("host/pipeline/tests/never_panics.rs"),
+            _ => root.join(format!("host/tests/{file}.rs")),
+        };
+        let text = std::fs::read_to_string(&source).unwrap_or_else(|e| panic!("docs/security.md names {quoted}: {}: {e}", source.display()));
+        assert!(text.contains(&format!("fn {test}(")), "docs/security.md names {quoted}, which {} does not have", source.display());
+        named += 1;
+    }
+    assert!(named >= 20, "only {named} tests named");
+}
+
+/// schemathesis fuzzes every operation of the OpenAPI spec, as admin, on a server with a pipeline,
+/// a build and a version to find: no answer may be a server error, and the server stays up.
+#[tokio::test]
+async fn the_api_fuzzed_from_its_spec_never_answers_a_server_error() {
+    let schemathesis = support::repo_root().join("target/tools/schemathesis/bin/schemathesis");
+    assert!(schemathesis.exists(), "{} is missing: scripts/install-deps.sh installs it", schemathesis.display());
+    let dir = tempfile::tempdir().unwrap();
+    let watched = dir.path().join("app");
+    std::fs::create_dir(&watched).unwrap();
+    std::fs::write(watched.join("v"), "1").unwrap();
+    let pipeline = dir.path().join("fuzzed.hcl");
+    std::fs::write(&pipeline, support::server::pipeline_text(&watched)).unwrap();
+    let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap()]);
+    let api = Api::admin(&server).await;
+    api.finished("fuzzed", "test", 1).await;
+
+    let mut fuzz = tokio::process::Command::new(&schemathesis);
+    fuzz.args(["run", &format!("{}/api/v1/openapi.json", server.base), "--checks", "not_a_server_error", "--max-examples", "15", "--no-color"])
+        .args(["-H", &format!("Authorization: Bearer {}", api.token)])
+        .current_dir(dir.path())
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(300), fuzz.output()).await.expect("schemathesis ran for 5 minutes").unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}\n{}\n{}", String::from_utf8_lossy(&out.stderr), server.log());
+    assert!(report.contains("passed"), "{report}");
+    let health = support::server::client().get(format!("{}/health", server.base)).send().await.unwrap();
+    assert!(health.status().is_success());
+    assert!(!server.log().contains("panicked"), "{}", server.log());
+}
+
+#[tokio::test]
+async fn a_job_dropped_from_a_pipeline_is_no_longer_listed_and_comes_back_with_its_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let watched = dir.path().join("app");
+    std::fs::create_dir(&watched).unwrap();
+    std::fs::write(watched.join("v"), "1").unwrap();
+    let server = support::server::start(&[]);
+    let api = Api::admin(&server).await;
+    let set = |config: String| {
+        let api = &api;
+        async move {
+            let url = format!("{}/api/v1/teams/main/pipelines/flow", api.base);
+            let answer = api.c.put(url).bearer_auth(&api.token).json(&serde_json::json!({ "config": config })).send().await.unwrap();
+            assert!(answer.status().is_success(), "{}", answer.text().await.unwrap());
+        }
+    };
+    let both = support::server::pipeline_text(&watched);
+    set(both.clone()).await;
+    api.finished("flow", "deploy", 1).await;
+    let only_test = both[..both.find("job \"deploy\"").unwrap()].to_string();
+    set(only_test).await;
+    let jobs = api.get("/api/v1/teams/main/pipelines/flow/jobs").await;
+    let names: Vec<&str> = jobs.as_array().unwrap().iter().filter_map(|j| j["name"].as_str()).collect();
+    assert_eq!(names, ["test"], "{jobs}");
+    let gone = api.c.get(format!("{}/api/v1/teams/main/pipelines/flow/jobs/deploy", api.base)).bearer_auth(&api.token).send().await.unwrap();
+    assert_eq!(gone.status(), 404);
+    set(both).await;
+    assert_eq!(api.finished("flow", "deploy", 1).await.len(), 1, "set again, the job is back with its build");
+}
