@@ -116,11 +116,20 @@ impl Store {
                 })
             });
         }
+        if system == DbSystem::Sqlite {
+            require_writable(&url).map_err(StoreError::Invalid)?;
+        }
         if system != DbSystem::Mem {
             // One plain connection first: a pool retries a failing connect until its timeout and
             // then reports only "timed out", where this reports why (refused, bad password, no
             // such database, unwritable file) at once.
             let mut probe = AnyConnection::connect_with(&options).await.map_err(|source| connect_error(system, &shown, source))?;
+            if system == DbSystem::Sqlite {
+                // Here, not in the pool's after_connect, which sqlx retries until its timeout: a
+                // file that is no database, or one that cannot be written, stops start-up at once.
+                let pragmas_and_a_write_lock = format!("{SQLITE_FILE_PRAGMAS} BEGIN IMMEDIATE; ROLLBACK;");
+                probe.execute(pragmas_and_a_write_lock.as_str()).await.map_err(|source| connect_error(system, &shown, source))?;
+            }
             if system == DbSystem::Mysql {
                 let version: String =
                     sqlx::query_scalar("SELECT VERSION()").fetch_one(&mut probe).await.map_err(|source| connect_error(system, &shown, source))?;
@@ -206,6 +215,32 @@ fn ping_when_idle(pool: AnyPoolOptions) -> AnyPoolOptions {
     })
 }
 
+/// SQLite opens a file it may not write read-only, without a word, and fails at the first
+/// write, long after start-up: a file, or a directory for its -wal beside it, that cannot be
+/// written is refused here. (`access`, not the mode bits: it sees a read-only file system, also
+/// for root.)
+fn require_writable(url: &str) -> std::result::Result<(), String> {
+    let file = url.trim_start_matches("sqlite://").split('?').next().unwrap_or_default();
+    let file = std::path::Path::new(file);
+    let dir = file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    for path in [dir, file] {
+        if path == file && !file.exists() {
+            continue;
+        }
+        let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else { continue };
+        // SAFETY: a NUL-terminated path; access only reads it.
+        if unsafe { libc::access(c_path.as_ptr(), libc::W_OK) } != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::NotFound {
+                // Said better by the connect that follows.
+                return Ok(());
+            }
+            return Err(format!("cannot write {}: {e}; the server writes its SQLite database and the database's -wal file beside it", path.display()));
+        }
+    }
+    Ok(())
+}
+
 fn connect_error(system: DbSystem, shown: &str, source: sqlx::Error) -> StoreError {
     if let sqlx::Error::Configuration(reason) = &source {
         return StoreError::BadUrl { url: shown.to_string(), reason: reason.to_string() };
@@ -213,6 +248,9 @@ fn connect_error(system: DbSystem, shown: &str, source: sqlx::Error) -> StoreErr
     let hint = match (system, &source) {
         (DbSystem::Postgresql, sqlx::Error::Io(_)) => " (is PostgreSQL running and listening there? `pg_isready` tells)".to_string(),
         (DbSystem::Mysql, sqlx::Error::Io(_)) => " (is MariaDB running and listening there? `mariadb-admin ping` tells)".to_string(),
+        (DbSystem::Sqlite, sqlx::Error::Database(e)) if e.message().contains("not a database") => {
+            " (the file is not an SQLite database: give --db-name a new file's path, or the file a server made)".to_string()
+        }
         (DbSystem::Sqlite, sqlx::Error::Database(_)) => " (does the file's directory exist, and may pikoci write there?)".to_string(),
         _ => String::new(),
     };

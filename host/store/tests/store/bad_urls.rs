@@ -82,3 +82,56 @@ async fn a_missing_mariadb_database_is_named() {
     assert!(matches!(err, StoreError::Connect { .. }), "{err}");
     assert!(err.to_string().contains("pikoci_no_such_database"), "{err}");
 }
+
+#[tokio::test]
+async fn a_file_that_is_no_sqlite_database_is_refused_at_once_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes.db");
+    std::fs::write(&file, "these are my notes, not a database; they must survive a wrong --db-name\n".repeat(20)).unwrap();
+    let started = std::time::Instant::now();
+    let err = refused(&format!("sqlite://{}", file.display())).await;
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::Connect { .. }) && text.contains("not an SQLite database"), "{text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "refused after {:?}, not at once", started.elapsed());
+    assert!(std::fs::read_to_string(&file).unwrap().starts_with("these are my notes"), "the file was changed");
+}
+
+/// A tmpfs mounted for the test, unmounted when dropped.
+struct Mount {
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Mount {
+    fn tmpfs() -> Mount {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"]).arg(dir.path()).status().unwrap();
+        assert!(status.success(), "mount a tmpfs (the tests run as root)");
+        Mount { path: dir.path().to_path_buf(), _dir: dir }
+    }
+
+    fn remount_read_only(&self) {
+        let status = std::process::Command::new("mount").args(["-o", "remount,ro"]).arg(&self.path).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+#[tokio::test]
+async fn a_database_on_a_read_only_file_system_is_refused_at_once() {
+    let mount = Mount::tmpfs();
+    let url = format!("sqlite://{}", mount.path.join("ci.db").display());
+    let store = Store::connect(&url, true).await.unwrap();
+    store.create_team("main").await.unwrap();
+    store.close().await;
+    mount.remount_read_only();
+    let started = std::time::Instant::now();
+    let text = refused(&url).await.to_string();
+    assert!(text.contains("Read-only file system"), "{text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "refused after {:?}", started.elapsed());
+}
