@@ -427,6 +427,7 @@ fn the_security_doc_names_tests_that_exist() {
         let source = match file {
             "pipelines" => root.join("host/store/tests/store/pipelines.rs"),
             "never_panics" => root.join("host/pipeline/tests/never_panics.rs"),
+            "bad_urls" => root.join("host/store/tests/store/bad_urls.rs"),
             _ => root.join(format!("host/tests/{file}.rs")),
         };
         let text = std::fs::read_to_string(&source).unwrap_or_else(|e| panic!("docs/security.md names {quoted}: {}: {e}", source.display()));
@@ -494,4 +495,115 @@ async fn a_job_dropped_from_a_pipeline_is_no_longer_listed_and_comes_back_with_i
     assert_eq!(gone.status(), 404);
     set(both).await;
     assert_eq!(api.finished("flow", "deploy", 1).await.len(), 1, "set again, the job is back with its build");
+}
+
+/// A tmpfs of `size` mounted for a test (which runs as root), unmounted when dropped.
+struct SmallDisk {
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new("mount").args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"]).arg(dir.path()).status().unwrap();
+        assert!(status.success(), "mount a {size} tmpfs");
+        SmallDisk { path: dir.path().to_path_buf(), _dir: dir }
+    }
+
+    fn grow(&self, size: &str) {
+        let status = Command::new("mount").args(["-o", &format!("remount,size={size}")]).arg(&self.path).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_errors_the_build_that_hit_it_and_the_server_writes_again_once_there_is_room() {
+    let disk = SmallDisk::mount("3m");
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("disk.hcl");
+    std::fs::write(
+        &pipeline,
+        r#"
+job "chatty" {
+  task "t" {
+    run "exec" {
+      path = "/bin/sh"
+      args = ["-ec", "i=0; while [ $i -lt 20000 ]; do echo line $i of a log long enough to fill a small disk; i=$((i+1)); done"]
+    }
+  }
+}
+job "small" {
+  task "t" {
+    run "exec" {
+      path = "/bin/echo"
+      args = ["small"]
+    }
+  }
+}
+"#,
+    )
+    .unwrap();
+    let db = disk.path.join("ci.db");
+    let server = support::server::start(&["--db-system", "sqlite", "--db-name", db.to_str().unwrap(), "--pipeline-config", pipeline.to_str().unwrap()]);
+    let api = Api::admin(&server).await;
+
+    // Chatty builds until one finds the disk full: it ends errored, saying why.
+    let mut errored = None;
+    for n in 1..=6 {
+        api.post("/api/v1/teams/main/pipelines/disk/jobs/chatty/builds").await;
+        let last = api.finished("disk", "chatty", n).await.pop().unwrap();
+        if last["status"] == "errored" {
+            errored = Some(last);
+            break;
+        }
+        assert_eq!(last["status"], "succeeded", "{last}");
+    }
+    let errored = errored.expect("the disk never filled");
+    let reason = errored["reason"].as_str().unwrap();
+    assert!(reason.contains("could not be stored") && reason.contains("disk is full"), "{reason}");
+
+    // Room again, no restart: the server writes as before.
+    disk.grow("32m");
+    assert_eq!(status_of_ready(&api).await, 200);
+    for n in 1..=3 {
+        let answer = api.c.post(format!("{}/api/v1/teams/main/pipelines/disk/jobs/small/builds", api.base)).bearer_auth(&api.token).send().await.unwrap();
+        assert_eq!(answer.status(), 201, "{}\n{}", answer.text().await.unwrap(), server.log());
+        let done = api.finished("disk", "small", n).await;
+        assert_eq!(done[n - 1]["status"], "succeeded", "{done:?}");
+    }
+    let log = api.log_lines(&api.finished("disk", "small", 3).await[2]["id"]).await;
+    assert!(log.iter().any(|l| l == "small"), "its log is stored: {log:?}");
+}
+
+async fn status_of_ready(api: &Api) -> u16 {
+    api.c.get(format!("{}/ready", api.base)).send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn a_database_that_takes_no_write_is_not_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ci.db");
+    let server = support::server::start(&["--db-system", "sqlite", "--db-name", db.to_str().unwrap()]);
+    let api = Api::admin(&server).await;
+    assert_eq!(status_of_ready(&api).await, 200);
+    // Another process takes the database's write lock and keeps it: reads go on, writes cannot.
+    let script = format!("import sqlite3, sys, time\nc = sqlite3.connect({:?}, isolation_level=None)\nc.execute('BEGIN EXCLUSIVE')\nprint('locked', flush=True)\ntime.sleep(60)\n", db.to_str().unwrap());
+    let mut holder = Command::new("python3").args(["-c", &script]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()), &mut line).unwrap();
+    assert_eq!(line.trim(), "locked");
+    let answer = api.c.get(format!("{}/ready", api.base)).send().await.unwrap();
+    let (status, body) = (answer.status().as_u16(), answer.text().await.unwrap());
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("locked"), "{body}");
+    assert_eq!(status_of_ready(&api).await, 200, "ready again once the lock is gone");
 }

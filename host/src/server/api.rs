@@ -49,8 +49,9 @@ impl Version {
     const CURRENT: Version = Version { version: crate::build_info::VERSION, commit: crate::build_info::COMMIT };
 }
 
+/// Ready when the store takes a write, not only a read: a server on a full disk is not.
 async fn ready(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    state.store.ping().await.map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+    state.store.check_writable().await.map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     Ok("ready")
 }
 

@@ -25,11 +25,13 @@ pub struct StoreEvents {
 }
 
 /// Waits for the last events of a build to be written.
-pub struct EventWriter(JoinHandle<()>);
+pub struct EventWriter(JoinHandle<Option<String>>);
 
 impl EventWriter {
-    pub async fn finish(self) {
-        let _ = self.0.await;
+    /// Once every event was handled: why some could not be stored, if any could not. A build
+    /// whose log is incomplete is not the build its status would claim.
+    pub async fn finish(self) -> Option<String> {
+        self.0.await.unwrap_or_else(|e| Some(format!("the log writer stopped: {e}")))
     }
 }
 
@@ -56,13 +58,17 @@ impl StoreEvents {
         let written = backlog.clone();
         let writer = tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
+            let (mut lost, mut first_error) = (0, None);
             while receiver.recv_many(&mut batch, BATCH).await > 0 {
                 if let Err(e) = store.append_log(build, &batch).await {
                     tracing::error!(build = %build, error = %e, "cannot store build log lines");
+                    lost += batch.len();
+                    first_error.get_or_insert(e.to_string());
                 }
                 written.written(batch.len());
                 batch.clear();
             }
+            first_error.map(|e| format!("{lost} lines of its log could not be stored: {e}"))
         });
         (StoreEvents { sender, backlog }, EventWriter(writer))
     }

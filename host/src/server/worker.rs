@@ -133,9 +133,12 @@ async fn execute(state: &AppState, build: &Build, cancel: CancellationToken) -> 
     let mut options = ExecOptions::new(state.plugins.clone(), state.cache_dir.join("cache"));
     options.triggers = Some(Arc::new(triggers));
     let report = run_job(&plan, Arc::new(sink), options, cancel).await;
-    writer.finish().await;
+    let outcome = match writer.finish().await {
+        Some(lost) => Outcome::Errored(lost),
+        None => report.outcome,
+    };
     record_metadata(state, pipeline, &report.versions).await;
-    Ok((report.outcome, report.duration))
+    Ok((outcome, report.duration))
 }
 
 /// The name of the build's job, its pipeline and team: from the running pipeline, or from the

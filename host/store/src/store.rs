@@ -98,7 +98,8 @@ impl Store {
             DbSystem::Sqlite => pool.max_connections(4),
             DbSystem::Postgresql | DbSystem::Mysql => pool.max_connections(10),
         };
-        pool = ping_when_idle(pool);
+        // The in-memory database lives in its one connection: closing that would lose it all.
+        pool = connection_checks(pool, system != DbSystem::Mem);
         if dialect == Dialect::Sqlite {
             let pragmas = if is_memory_url(&url) { SQLITE_MEMORY_PRAGMAS } else { SQLITE_FILE_PRAGMAS };
             pool = pool.after_connect(move |conn, _| {
@@ -139,7 +140,7 @@ impl Store {
         }
         let pool = pool.connect_with(options.clone()).await.map_err(|source| connect_error(system, &shown, source))?;
         let redoable = match dialect {
-            Dialect::Postgres => ping_when_idle(AnyPoolOptions::new().max_connections(4))
+            Dialect::Postgres => connection_checks(AnyPoolOptions::new().max_connections(4), true)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         conn.execute("SET synchronous_commit TO OFF").await?;
@@ -204,14 +205,28 @@ const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(5);
 /// sqlx pings every connection it hands out: a round trip before each statement, as much as the
 /// statement itself. Only a connection idle for a while may have been dropped by the server (a
 /// restart, a firewall's timeout); one in use a moment ago is taken as it is.
-fn ping_when_idle(pool: AnyPoolOptions) -> AnyPoolOptions {
-    pool.test_before_acquire(false).before_acquire(|conn, meta| {
+///
+/// And a connection still in a transaction when it comes back (its ROLLBACK failed, as after
+/// "database or disk is full") would hold its snapshot and locks for good, and every later write
+/// would find the database locked: it is closed, and a new one made when needed.
+fn connection_checks(pool: AnyPoolOptions, close_leftover_transactions: bool) -> AnyPoolOptions {
+    let pool = pool.test_before_acquire(false).before_acquire(|conn, meta| {
         Box::pin(async move {
             if meta.idle_for < PING_WHEN_IDLE_FOR {
                 return Ok(true);
             }
             Ok(conn.ping().await.is_ok())
         })
+    });
+    if !close_leftover_transactions {
+        return pool;
+    }
+    pool.after_release(|conn, _| {
+        let healthy = !conn.is_in_transaction();
+        if !healthy {
+            tracing::warn!("closing a database connection left in a transaction");
+        }
+        Box::pin(async move { Ok(healthy) })
     })
 }
 
@@ -468,6 +483,17 @@ impl Store {
     /// Whether the database answers, for readiness checks.
     pub async fn ping(&self) -> Result<()> {
         sqlx::query(&self.sql("SELECT 1")).execute(&self.pool).await.map_err(failed("pinging the database"))?;
+        Ok(())
+    }
+
+    /// Whether the database takes a write now: a row written, taken back and committed (a full
+    /// disk, a read-only file or a lock held for good make it fail, where a read still works).
+    pub async fn check_writable(&self) -> Result<()> {
+        let action = "writing to the database";
+        let mut tx = self.pool.begin().await.map_err(failed(action))?;
+        sqlx::query(&self.sql("INSERT INTO write_checks (at) VALUES ($1)")).bind(now_millis()).execute(&mut *tx).await.map_err(failed(action))?;
+        sqlx::query(&self.sql("DELETE FROM write_checks")).execute(&mut *tx).await.map_err(failed(action))?;
+        tx.commit().await.map_err(failed(action))?;
         Ok(())
     }
 

@@ -96,27 +96,27 @@ async fn a_file_that_is_no_sqlite_database_is_refused_at_once_and_kept() {
     assert!(std::fs::read_to_string(&file).unwrap().starts_with("these are my notes"), "the file was changed");
 }
 
-/// A tmpfs mounted for the test, unmounted when dropped.
-struct Mount {
+/// A read-only view (a bind mount) of a directory, unmounted when dropped.
+struct ReadOnlyView {
     path: std::path::PathBuf,
     _dir: tempfile::TempDir,
 }
 
-impl Mount {
-    fn tmpfs() -> Mount {
+impl ReadOnlyView {
+    fn of(source: &std::path::Path) -> ReadOnlyView {
         let dir = tempfile::tempdir().unwrap();
-        let status = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"]).arg(dir.path()).status().unwrap();
-        assert!(status.success(), "mount a tmpfs (the tests run as root)");
-        Mount { path: dir.path().to_path_buf(), _dir: dir }
-    }
-
-    fn remount_read_only(&self) {
-        let status = std::process::Command::new("mount").args(["-o", "remount,ro"]).arg(&self.path).status().unwrap();
-        assert!(status.success());
+        let mount = |args: &[&str]| {
+            let status = std::process::Command::new("mount").args(args).arg(dir.path()).status().unwrap();
+            assert!(status.success(), "mount {args:?} (the tests run as root)");
+        };
+        let source = source.to_str().unwrap();
+        mount(&["--bind", source]);
+        mount(&["-o", "remount,bind,ro"]);
+        ReadOnlyView { path: dir.path().to_path_buf(), _dir: dir }
     }
 }
 
-impl Drop for Mount {
+impl Drop for ReadOnlyView {
     fn drop(&mut self) {
         let _ = std::process::Command::new("umount").arg("-l").arg(&self.path).status();
     }
@@ -124,14 +124,13 @@ impl Drop for Mount {
 
 #[tokio::test]
 async fn a_database_on_a_read_only_file_system_is_refused_at_once() {
-    let mount = Mount::tmpfs();
-    let url = format!("sqlite://{}", mount.path.join("ci.db").display());
-    let store = Store::connect(&url, true).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}", dir.path().join("ci.db").display()), true).await.unwrap();
     store.create_team("main").await.unwrap();
     store.close().await;
-    mount.remount_read_only();
+    let view = ReadOnlyView::of(dir.path());
     let started = std::time::Instant::now();
-    let text = refused(&url).await.to_string();
+    let text = refused(&format!("sqlite://{}", view.path.join("ci.db").display())).await.to_string();
     assert!(text.contains("Read-only file system"), "{text}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "refused after {:?}", started.elapsed());
 }

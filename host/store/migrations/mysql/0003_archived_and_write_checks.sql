@@ -2,3 +2,5 @@
 -- builds and versions, no longer listed, checked or scheduled. Setting it again brings it back.
 ALTER TABLE jobs ADD COLUMN archived BIGINT NOT NULL DEFAULT 0 CHECK (archived IN (0, 1));
 ALTER TABLE resources ADD COLUMN archived BIGINT NOT NULL DEFAULT 0 CHECK (archived IN (0, 1));
+-- /ready writes here (and takes it back) to find out whether the database accepts writes.
+CREATE TABLE write_checks (at BIGINT NOT NULL) ENGINE = InnoDB;
