@@ -17,6 +17,8 @@ packages=(
   postgresql redis-server redis-tools
   # schemathesis, which fuzzes the API from its OpenAPI spec, lives in a venv
   python3-venv
+  # the masking test prints a secret the way `xxd -p` does
+  xxd
 )
 
 missing=()
