@@ -1,7 +1,7 @@
 //! What every API handler shares: the error answer, and finding a team, pipeline, job or resource
 //! by the names in the URL while checking the caller may see it.
 
-use super::auth::{require_role, MaybeCaller};
+use super::auth::{holds_role, require_role, MaybeCaller};
 use super::state::AppState;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -141,11 +141,10 @@ pub async fn can_read(state: &AppState, caller: &MaybeCaller, pipeline: &Pipelin
     if pipeline.public {
         return Ok(true);
     }
-    Ok(match &caller.0 {
-        Some(user) if user.is_admin => true,
-        Some(user) => state.store.role(pipeline.team_id, user.id).await?.is_some_and(|role| role >= Role::Viewer),
-        None => false,
-    })
+    match &caller.0 {
+        Some(user) => holds_role(state, user, pipeline.team_id, Role::Viewer).await,
+        None => Ok(false),
+    }
 }
 
 /// What a caller is told of something it may not see: the same 404 as when it does not exist,

@@ -45,14 +45,16 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// Whether `user` holds at least `needed` in `team` (admins hold every role everywhere).
+pub async fn holds_role(state: &AppState, user: &User, team: TeamId, needed: Role) -> Result<bool, ApiError> {
+    Ok(user.is_admin || state.store.role(team, user.id).await?.is_some_and(|role| role >= needed))
+}
+
+/// [`holds_role`], or 403 saying which role it takes.
 pub async fn require_role(state: &AppState, user: &User, team: TeamId, needed: Role) -> Result<(), ApiError> {
-    if user.is_admin {
+    if holds_role(state, user, team, needed).await? {
         return Ok(());
     }
-    match state.store.role(team, user.id).await? {
-        Some(role) if role >= needed => Ok(()),
-        _ => Err(ApiError::new(StatusCode::FORBIDDEN, format!("this needs the {} role in the team", needed.as_str()))),
-    }
+    Err(ApiError::new(StatusCode::FORBIDDEN, format!("this needs the {} role in the team", needed.as_str())))
 }
 
 /// Server-wide actions (users, teams) are the admins'.
