@@ -38,22 +38,12 @@ pub fn kill_processes_of(dir: &Path) -> usize {
     if dir.as_os_str().is_empty() {
         return 0;
     }
-    let Ok(procs) = std::fs::read_dir("/proc") else { return 0 };
     let marker = format!("{}={}", crate::runtime::host_process::BUILD_MARKER, dir.display()).into_bytes();
-    let me = std::process::id();
-    let mut killed = 0;
-    for entry in procs.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-        if pid == me {
-            continue;
-        }
-        let works_in = || std::fs::read_link(entry.path().join("cwd")).is_ok_and(|cwd| cwd.starts_with(dir));
-        let marked = || std::fs::read(entry.path().join("environ")).is_ok_and(|env| env.split(|b| *b == 0).any(|var| var == marker.as_slice()));
-        if (works_in() || marked()) && unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } == 0 {
-            killed += 1;
-        }
-    }
-    killed
+    crate::runtime::host_process::kill_processes_where(|proc_dir| {
+        let works_in = || std::fs::read_link(proc_dir.join("cwd")).is_ok_and(|cwd| cwd.starts_with(dir));
+        let marked = || std::fs::read(proc_dir.join("environ")).is_ok_and(|env| env.split(|b| *b == 0).any(|var| var == marker.as_slice()));
+        works_in() || marked()
+    })
 }
 
 /// Remove the work directories of processes that no longer run, killing what still runs in them;

@@ -50,21 +50,28 @@ fn pipe_inode(fd: &impl std::os::fd::AsRawFd) -> Option<u64> {
     (ok && stat.st_mode & libc::S_IFMT == libc::S_IFIFO).then_some(stat.st_ino)
 }
 
-/// Kill every other process with one of `pipes` open; how many.
-fn kill_pipe_holders(pipes: &[u64]) -> usize {
-    let wanted: Vec<String> = pipes.iter().map(|inode| format!("pipe:[{inode}]")).collect();
+/// Kill (SIGKILL) every process but this one for which `matches` holds, given its `/proc/PID`
+/// directory; how many.
+pub(crate) fn kill_processes_where(matches: impl Fn(&Path) -> bool) -> usize {
     let Ok(procs) = std::fs::read_dir("/proc") else { return 0 };
     let me = std::process::id();
     let mut killed = 0;
     for entry in procs.flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()).filter(|pid| *pid != me) else { continue };
-        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
-        let holds = fds.flatten().any(|fd| std::fs::read_link(fd.path()).is_ok_and(|link| wanted.iter().any(|w| link.as_os_str() == w.as_str())));
-        if holds && unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } == 0 {
+        if matches(&entry.path()) && unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) } == 0 {
             killed += 1;
         }
     }
     killed
+}
+
+/// Kill every other process with one of `pipes` open; how many.
+fn kill_pipe_holders(pipes: &[u64]) -> usize {
+    let wanted: Vec<String> = pipes.iter().map(|inode| format!("pipe:[{inode}]")).collect();
+    kill_processes_where(|proc_dir| {
+        let Ok(fds) = std::fs::read_dir(proc_dir.join("fd")) else { return false };
+        fds.flatten().any(|fd| std::fs::read_link(fd.path()).is_ok_and(|link| wanted.iter().any(|w| link.as_os_str() == w.as_str())))
+    })
 }
 
 /// The variable every program started inside a build gets: the build's work directory. It is
