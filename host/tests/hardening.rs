@@ -607,3 +607,94 @@ async fn a_database_that_takes_no_write_is_not_ready() {
     assert!(body.contains("locked"), "{body}");
     assert_eq!(status_of_ready(&api).await, 200, "ready again once the lock is gone");
 }
+
+/// A pipeline whose task proves it holds the value of the worker's variable `var` (printed
+/// reversed, past masking) or fails.
+fn reading_pipeline(var: &str) -> String {
+    format!(
+        r#"
+variable "token" {{
+  type = string
+  secret "env" {{
+    key = "{var}"
+  }}
+}}
+job "read" {{
+  task "print" {{
+    run "exec" {{
+      path = "/bin/sh"
+      args = ["-ec", "printf '%s' '${{var.token}}' | rev; echo"]
+    }}
+  }}
+}}
+"#
+    )
+}
+
+/// The first finished build of `team`'s `read` job of pipeline `pipeline`, and its log.
+async fn read_build(api: &Api, team: &str, pipeline: &str) -> (Value, String) {
+    let put = api
+        .c
+        .put(format!("{}/api/v1/teams/{team}/pipelines/{pipeline}", api.base))
+        .bearer_auth(&api.token)
+        .json(&serde_json::json!({ "config": reading_pipeline(pipeline) }))
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{team}/{pipeline}: {}", put.text().await.unwrap());
+    api.post(&format!("/api/v1/teams/{team}/pipelines/{pipeline}/jobs/read/builds")).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let builds = api.get(&format!("/api/v1/teams/{team}/pipelines/{pipeline}/jobs/read/builds")).await;
+        if let Some(build) = builds.as_array().and_then(|b| b.iter().find(|b| b["finished_at"].is_number())) {
+            let log = api.log_lines(&build["id"]).await.join("\n");
+            return (build.clone(), log);
+        }
+        assert!(std::time::Instant::now() < deadline, "{team}/{pipeline}: no finished build: {builds}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_team_reads_only_the_worker_variables_its_operator_gave_it() {
+    const A: &str = "PIKOCI_TEST_TEAM_A_TOKEN";
+    const B: &str = "PIKOCI_TEST_TEAM_B_TOKEN";
+    let server = support::server::start_with_env(
+        &["--team-env", &format!("alpha={A}"), "--team-env", "beta=PIKOCI_TEST_TEAM_B_*"],
+        &[(A, "alpha-secret"), (B, "beta-secret")],
+    );
+    let api = Api::admin(&server).await;
+    for team in ["alpha", "beta", "gamma"] {
+        let made = api.c.post(format!("{}/api/v1/teams", api.base)).bearer_auth(&api.token).json(&serde_json::json!({ "name": team })).send().await.unwrap();
+        assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
+    }
+    // Pipelines are named after the variable they read.
+    let (own, log) = read_build(&api, "beta", B).await;
+    assert_eq!(own["status"], "succeeded", "{log}");
+    assert!(log.contains("terces-ateb"), "team beta reads its own variable: {log}");
+
+    let (across, log) = read_build(&api, "beta", A).await;
+    assert_ne!(across["status"], "succeeded", "{log}");
+    assert!(!log.contains("terces-ahpla"), "{log}");
+    assert!(log.contains(&format!("may not read the worker's variable {A}: team beta was not given it")), "the log says why: {log}");
+
+    let (unlisted, log) = read_build(&api, "gamma", A).await;
+    assert_ne!(unlisted["status"], "succeeded", "a team without a rule reads nothing: {log}");
+
+    let (operator, log) = read_build(&api, "main", B).await;
+    assert_eq!(operator["status"], "succeeded", "the default team reads every variable until a rule names it: {log}");
+    assert!(log.contains("terces-ateb"), "{log}");
+    assert!(!server.log().contains("alpha-secret"), "{}", server.log());
+}
+
+#[test]
+fn a_bad_team_env_rule_stops_the_server_with_what_was_expected() {
+    let out = Command::new(env!("CARGO_BIN_EXE_pikoci"))
+        .args(["server", "--listen", "127.0.0.1:0", "--team-env", "beta"])
+        .env("PIKOCI_CACHE_DIR", support::repo_root().join("target/test-cache"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--team-env `beta`: expected TEAM=NAME"), "{err}");
+}

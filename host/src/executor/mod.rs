@@ -13,6 +13,7 @@ pub mod redact;
 pub mod secrets;
 mod services;
 mod steps;
+pub mod team_env;
 pub mod triggers;
 pub mod workdirs;
 
@@ -59,6 +60,8 @@ pub struct ExecOptions {
     pub secrets: Vec<String>,
     /// Where `put "trigger"` events go; `None` when no server runs the build.
     pub triggers: Option<std::sync::Arc<dyn TriggerBus>>,
+    /// Which worker variables the build's team may read through `env:` grants.
+    pub team_env: Arc<team_env::TeamEnv>,
 }
 
 impl ExecOptions {
@@ -69,7 +72,16 @@ impl ExecOptions {
             .iter()
             .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
             .collect();
-        ExecOptions { plugins, cache_root, work_root: None, keep_workdir: false, task_base_env, secrets: Vec::new(), triggers: None }
+        ExecOptions {
+            plugins,
+            cache_root,
+            work_root: None,
+            keep_workdir: false,
+            task_base_env,
+            secrets: Vec::new(),
+            triggers: None,
+            team_env: Default::default(),
+        }
     }
 }
 
@@ -164,6 +176,18 @@ impl Build {
             secrets,
             options,
         }
+    }
+
+    /// The grants of one call of `plugin` in `step` ([`grants::for_call`]), less the worker
+    /// variables the build's team may not read, which the step's log names.
+    pub(crate) fn grants_for(&self, step: &str, plugin: &PluginRef, values: &grants::CallValues, extra: &[String]) -> crate::runtime::Capabilities {
+        let mut grants = grants::for_call(plugin, values, extra);
+        let team = &self.identity.team;
+        for name in self.options.team_env.withhold(team, &mut grants.env) {
+            self.log
+                .note(step, format!("{} may not read the worker's variable {name}: team {team} was not given it (`--team-env {team}={name}`)", plugin.name));
+        }
+        grants
     }
 
     /// The loaded plugin a plan's reference names.

@@ -216,7 +216,7 @@ impl Build {
     /// A value from a secret type, redacted from the log from now on.
     async fn read_secret(&self, step: &str, source: &SecretSource, path: &str, key: &str) -> Result<Option<String>, String> {
         let values = super::grants::CallValues { source: Some(&source.config), secret_path: Some(path), secret_key: Some(key), ..Default::default() };
-        let grants = super::grants::for_call(&source.plugin, &values, &[]);
+        let grants = self.grants_for(step, &source.plugin, &values, &[]);
         let plugin = self.plugin(&source.plugin)?;
         let value = plugin.get_secret(&grants, self.log.step(step), &source.config, path, key).await.map_err(|e| e.to_string())?;
         if let Some(value) = &value {

@@ -1,6 +1,6 @@
 //! Services started by a build, stopped when it ends.
 
-use super::grants::{self, CallValues};
+use super::grants::CallValues;
 use super::plan::PluginRef;
 use super::Build;
 use std::sync::Mutex;
@@ -27,7 +27,7 @@ impl Services {
         let services = std::mem::take(&mut *self.0.lock().unwrap());
         for service in services.into_iter().rev() {
             let values = CallValues { params: Some(&service.params), ..Default::default() };
-            let grants = grants::for_call(&service.plugin, &values, &[]);
+            let grants = build.grants_for(&service.step, &service.plugin, &values, &[]);
             let log = build.log.step(&service.step);
             let stopped = match build.plugin(&service.plugin) {
                 Ok(plugin) => crate::runtime::host_process::detaching_into(&build.background, plugin.stop(&grants, log, &service.state, &service.params))

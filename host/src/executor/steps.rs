@@ -1,6 +1,6 @@
 //! The leaf steps: get, put, task, service. Each turns a plugin call into an [`Outcome`].
 
-use super::grants::{self, CallValues};
+use super::grants::CallValues;
 use super::plan::{GetStep, PluginRef, PutStep, ResourceBackend, ServiceStep, TaskStep};
 use super::services::RunningService;
 use super::{Build, Outcome};
@@ -57,7 +57,7 @@ impl Build {
             return Err(format!("resource {resource} is a trigger stream: the server checks it"));
         };
         let plugin = self.plugin(call.plugin)?;
-        let grants = grants::for_call(call.plugin, &CallValues { source: Some(&call.source), ..Default::default() }, &[]);
+        let grants = self.grants_for(step, call.plugin, &CallValues { source: Some(&call.source), ..Default::default() }, &[]);
         plugin.check(&grants, self.log.step(step), &call.source, last).await.map_err(|e| e.to_string())
     }
 
@@ -93,7 +93,7 @@ impl Build {
         let version = match &get.version {
             Some(v) => v.clone(),
             None => {
-                let grants = grants::for_call(call.plugin, &values, &[]);
+                let grants = self.grants_for(step, call.plugin, &values, &[]);
                 match plugin.check(&grants, log.clone(), source, None).await {
                     Ok(versions) => match versions.last() {
                         Some(v) => v.clone(),
@@ -103,7 +103,7 @@ impl Build {
                 }
             }
         };
-        let grants = grants::for_call(call.plugin, &values, &[self.write_grant(&self.workdir)]);
+        let grants = self.grants_for(step, call.plugin, &values, &[self.write_grant(&self.workdir)]);
         let dir = self.workdir.display().to_string();
         match plugin.get(&grants, log, source, &version, &get.params, &dir).await {
             Ok(fetched) => {
@@ -144,7 +144,7 @@ impl Build {
         };
         let source = &call.source;
         let values = CallValues { source: Some(source), params: Some(&put.params), ..Default::default() };
-        let grants = grants::for_call(call.plugin, &values, &[self.write_grant(&self.workdir)]);
+        let grants = self.grants_for(step, call.plugin, &values, &[self.write_grant(&self.workdir)]);
         let dir = self.workdir.display().to_string();
         match plugin.put(&grants, self.log.step(step), source, &put.params, &dir).await {
             Ok(fetched) => {
@@ -195,7 +195,7 @@ impl Build {
             params: task.params.clone(),
         };
         let values = CallValues { params: Some(&task.params), task_path: Some(&task.path), task_dir: Some(&dir), ..Default::default() };
-        let grants = grants::for_call(&task.runner, &values, &[self.write_grant(&self.workdir)]);
+        let grants = self.grants_for(step, &task.runner, &values, &[self.write_grant(&self.workdir)]);
         let runner = match self.plugin(&task.runner) {
             Ok(p) => p,
             Err(why) => return Outcome::Errored(why),
@@ -225,7 +225,7 @@ impl Build {
             map.insert("env".into(), serde_json::to_value(self.step_env(own_env)).unwrap_or_default());
         }
         let values = CallValues { params: Some(&params), ..Default::default() };
-        let grants = grants::for_call(&service.plugin, &values, &[]);
+        let grants = self.grants_for(step, &service.plugin, &values, &[]);
         let log = self.log.step(step);
         let started = match detaching_into(&self.background, plugin.start(&grants, log.clone(), &service.name, &params)).await {
             Ok(started) => started,

@@ -56,6 +56,11 @@ pub struct ServerArgs {
     /// Team of the pipeline given with --pipeline-config.
     #[arg(long, env = "TEAM_CANONICAL", default_value = "main")]
     pub team_canonical: String,
+    /// Worker environment variables a team's pipelines may read (the `env` secret type, `env:`
+    /// grants), as TEAM=NAME,PREFIX_*. Repeatable. Without one, the default team reads every
+    /// variable and other teams none.
+    #[arg(long, env = "TEAM_ENV", value_name = "TEAM=NAMES", value_delimiter = ' ')]
+    pub team_env: Vec<String>,
     /// A pipeline to set on start.
     #[arg(long, env = "PIPELINE_CONFIG")]
     pub pipeline_config: Option<PathBuf>,

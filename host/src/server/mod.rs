@@ -50,6 +50,7 @@ pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf, registry: crat
     let engine = Arc::new(PluginEngine::new(Some(&cache_dir))?);
     let mut state = AppState::new(store, engine, cache_dir.clone(), registry, args.concurrency, args.run_worker);
     state.check_limits = args.check_limits();
+    state.team_env = Arc::new(crate::executor::team_env::TeamEnv::for_server(&args.team_canonical, &args.team_env).map_err(anyhow::Error::msg)?);
 
     let restored = active::restore_pipelines(&state).await.map_err(anyhow::Error::msg)?;
     if restored > 0 {

@@ -34,6 +34,8 @@ pub struct AppState {
     pub check_limits: super::scheduler::CheckLimits,
     /// Wrong passwords seen lately, by user name and client address.
     pub login_limit: Arc<super::login_limit::LoginLimit>,
+    /// Which worker variables each team's pipelines may read.
+    pub team_env: Arc<crate::executor::team_env::TeamEnv>,
 }
 
 impl AppState {
@@ -56,7 +58,15 @@ impl AppState {
             run_worker,
             check_limits: Default::default(),
             login_limit: Default::default(),
+            team_env: Default::default(),
         }
+    }
+
+    /// How this server's builds and checks run: its plugins, cache and team rules.
+    pub fn exec_options(&self) -> crate::executor::ExecOptions {
+        let mut options = crate::executor::ExecOptions::new(self.plugins.clone(), self.cache_dir.join("cache"));
+        options.team_env = self.team_env.clone();
+        options
     }
 
     /// Start the scheduler and, when this process runs builds, the embedded worker. Both stop

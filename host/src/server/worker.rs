@@ -2,7 +2,7 @@
 
 use super::build_sink::StoreEvents;
 use super::state::AppState;
-use crate::executor::{run_job, ExecOptions, Outcome};
+use crate::executor::{run_job, Outcome};
 use crate::planner::JobInputs;
 use crate::runtime::Version;
 use pikoci_store::{Build, BuildStatus, JobId, MetadataField, PipelineId, TeamId};
@@ -130,7 +130,7 @@ async fn execute(state: &AppState, build: &Build, cancel: CancellationToken) -> 
     let plan = compiled.plan(&job, &inputs, build.number as u64)?;
     let (sink, writer) = StoreEvents::new(state.store.clone(), build.id);
     let triggers = super::triggers::TeamTriggers { state: state.clone(), team };
-    let mut options = ExecOptions::new(state.plugins.clone(), state.cache_dir.join("cache"));
+    let mut options = state.exec_options();
     options.triggers = Some(Arc::new(triggers));
     let report = run_job(&plan, Arc::new(sink), options, cancel).await;
     let outcome = match writer.finish().await {

@@ -2,7 +2,7 @@
 //! check's plugin call on its own.
 
 use super::pipelines;
-use crate::executor::{ExecOptions, MemoryEvents};
+use crate::executor::MemoryEvents;
 use crate::planner::VarValues;
 use crate::runtime::PluginEngine;
 use crate::server::active::set_pipeline;
@@ -110,7 +110,7 @@ impl InProcess {
     pub async fn bare_check(&self, calls: usize) -> anyhow::Result<Duration> {
         let pipeline = self.state.pipelines.all().into_iter().find(|p| p.compiled.name == "bench").context("no bench pipeline")?;
         let plan = pipeline.compiled.check_plan("idle").context("no idle resource")?;
-        let options = || ExecOptions::new(self.state.plugins.clone(), self.state.cache_dir.join("cache"));
+        let options = || self.state.exec_options();
         let first = crate::executor::run_check(&plan, None, Arc::new(MemoryEvents::default()), options()).await.map_err(anyhow::Error::msg)?;
         let last = first.last().cloned();
         let started = Instant::now();

@@ -1,7 +1,7 @@
 //! Running one check: the plugin call (or a trigger stream's read), the new versions stored, and
 //! when the resource is due again.
 
-use crate::executor::{ExecOptions, MemoryEvents, ResourceBackend};
+use crate::executor::{MemoryEvents, ResourceBackend};
 use crate::planner::CompiledResource;
 use crate::runtime::Version;
 use crate::server::active::ActivePipeline;
@@ -80,7 +80,7 @@ pub(super) async fn check(state: &AppState, work: CheckWork) -> CheckResult {
             _ => {
                 // A check is a step like a build's: its secrets, grants and cache the same way.
                 let plan = work.pipeline.compiled.check_plan_of(resource);
-                let options = ExecOptions::new(state.plugins.clone(), state.cache_dir.join("cache"));
+                let options = state.exec_options();
                 let run = crate::executor::run_check(&plan, last.as_ref(), Arc::new(MemoryEvents::default()), options);
                 tokio::time::timeout(limits.timeout, run)
                     .await
