@@ -19,8 +19,6 @@ packages=(
   python3-venv
   # the masking test prints a secret the way `xxd -p` does
   xxd
-  # the embedded worker's task sandbox
-  bubblewrap
 )
 
 missing=()
