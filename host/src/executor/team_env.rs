@@ -34,8 +34,8 @@ pub struct TeamEnv {
 }
 
 impl TeamEnv {
-    /// A server's rules: `operator` is its default team, `items` its `--team-env` values (`TEAM=NAME,PREFIX_*`, repeatable; a team
-    /// given twice gets both lists).
+    /// A server's rules: `operator` is its default team, `items` its `--team-env` values
+    /// (`TEAM=NAME,PREFIX_*`, repeatable; a team given twice gets both lists).
     pub fn for_server(operator: &str, items: &[String]) -> Result<Self, String> {
         let mut rules: HashMap<String, Names> = HashMap::new();
         for item in items {
