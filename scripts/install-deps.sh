@@ -19,6 +19,8 @@ packages=(
   python3-venv
   # the masking test prints a secret the way `xxd -p` does
   xxd
+  # the server confines the programs plugins start with bubblewrap (--task-sandbox)
+  bubblewrap
 )
 
 missing=()

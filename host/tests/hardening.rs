@@ -633,11 +633,16 @@ job "read" {{
 
 /// The first finished build of `team`'s `read` job of pipeline `pipeline`, and its log.
 async fn read_build(api: &Api, team: &str, pipeline: &str) -> (Value, String) {
+    run_once(api, team, pipeline, &reading_pipeline(pipeline)).await
+}
+
+/// Set `config` as `team`'s pipeline `pipeline`, run its job `read` once: the build and its log.
+async fn run_once(api: &Api, team: &str, pipeline: &str, config: &str) -> (Value, String) {
     let put = api
         .c
         .put(format!("{}/api/v1/teams/{team}/pipelines/{pipeline}", api.base))
         .bearer_auth(&api.token)
-        .json(&serde_json::json!({ "config": reading_pipeline(pipeline) }))
+        .json(&serde_json::json!({ "config": config }))
         .send()
         .await
         .unwrap();
@@ -697,4 +702,198 @@ fn a_bad_team_env_rule_stops_the_server_with_what_was_expected() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--team-env `beta`: expected TEAM=NAME"), "{err}");
+}
+
+/// A pipeline whose task says of each of `paths` whether it could read it (`read PATH`) or not
+/// (`kept from PATH`), then whether it could write in its own work directory, and leaves a
+/// process in a session of its own whose command line holds `mark`.
+fn prying_pipeline(paths: &[String], mark: &str) -> String {
+    let script = format!(
+        "setsid sh -c 'sleep 300; : {mark}' >/dev/null 2>&1 & for f in {}; do n=$(wc -c < \"$f\" 2>/dev/null) || n=0; if [ \"$n\" -gt 0 ] 2>/dev/null; then echo \"read $f\"; else echo \"kept from $f\"; fi; done; echo mine > ./own && echo \"wrote $(cat ./own)\"",
+        paths.join(" ")
+    );
+    format!(
+        r#"
+job "read" {{
+  task "pry" {{
+    run "exec" {{
+      path = "/bin/sh"
+      args = ["-c", {}]
+    }}
+  }}
+}}
+"#,
+        serde_json::to_string(&script).unwrap()
+    )
+}
+
+#[tokio::test]
+async fn a_confined_task_reads_neither_the_server_nor_another_builds_files() {
+    // What another build left in the worker's temporary directory, owned by the worker's user.
+    let other_build = tempfile::Builder::new().prefix("pikoci-build-other-").tempdir_in(std::env::temp_dir()).unwrap();
+    let planted = other_build.path().join("artifact");
+    std::fs::write(&planted, "another team's artifact").unwrap();
+    std::fs::set_permissions(&planted, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+
+    // By default the default team's programs see the worker, as PikoCI's do, and the teams added
+    // to the server are confined; `bubblewrap` confines every team.
+    for (flags, team, confined) in [(&[][..], "main", false), (&[][..], "beta", true), (&["--task-sandbox", "bubblewrap"][..], "main", true)] {
+        let data = tempfile::tempdir().unwrap();
+        let db = data.path().join("pikoci.db");
+        let mut args = vec!["--db-system", "sqlite", "--db-name", db.to_str().unwrap()];
+        args.extend(flags);
+        let server = support::server::start(&args);
+        let api = Api::admin(&server).await;
+        let made = api.c.post(format!("{}/api/v1/teams", api.base)).bearer_auth(&api.token).json(&serde_json::json!({ "name": "beta" })).send().await.unwrap();
+        assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
+
+        let environ = format!("/proc/{}/environ", server.child.id());
+        let (db, planted) = (db.display().to_string(), planted.display().to_string());
+        let mut paths = vec![environ, db, planted];
+        if confined {
+            // Inside, the task's uid maps to the worker's: what only that user may read is hidden.
+            paths.push("/etc/shadow".into());
+        }
+        let mark = format!("pikoci-escapee-{}", rand_suffix());
+        let (build, log) = run_once(&api, team, "pry", &prying_pipeline(&paths, &mark)).await;
+        let case = format!("team {team} with {flags:?}");
+        assert_eq!(build["status"], "succeeded", "{case}: {log}\n{}", server.log());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while processes_mentioning(&mark) > 0 {
+            assert!(Instant::now() < deadline, "{case}: a process of the build outlived it");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(log.contains("wrote mine"), "a task writes in its own directory: {log}");
+        for path in &paths {
+            let expected = if confined { format!("kept from {path}") } else { format!("read {path}") };
+            assert!(log.contains(&expected), "{case}: expected `{expected}`: {log}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_confined_service_ends_with_its_build_though_its_stop_cannot_signal_it() {
+    let server = support::server::start(&[]);
+    let api = Api::admin(&server).await;
+    let made = api.c.post(format!("{}/api/v1/teams", api.base)).bearer_auth(&api.token).json(&serde_json::json!({ "name": "beta" })).send().await.unwrap();
+    assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
+    let mark = format!("pikoci-service-{}", rand_suffix());
+    // PikoCI's way: `stop` kills the PID `start` wrote down, which is not its PID outside.
+    let config = format!(
+        r#"
+service_type "sleeper" {{
+  start "exec" {{
+    path = "/bin/sh"
+    args = ["-ec", "echo $$ > /tmp/service.pid; exec sh -c 'sleep 300; : {mark}'"]
+  }}
+  stop "exec" {{
+    path = "/bin/sh"
+    args = ["-ec", "kill $(cat /tmp/service.pid)"]
+  }}
+}}
+job "read" {{
+  service "sleeper" {{}}
+  task "work" {{
+    run "exec" {{
+      path = "/bin/sh"
+      args = ["-ec", "echo working beside the service"]
+    }}
+  }}
+}}
+"#
+    );
+    let (build, log) = run_once(&api, "beta", "services", &config).await;
+    assert_eq!(build["status"], "succeeded", "{log}");
+    assert!(log.contains("working beside the service"), "{log}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while processes_mentioning(&mark) > 0 {
+        assert!(Instant::now() < deadline, "the service outlived its build: {log}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn a_confined_postgresql_service_runs_as_nobody_without_a_user_to_switch_to() {
+    let server = support::server::start(&[]);
+    let api = Api::admin(&server).await;
+    let made = api.c.post(format!("{}/api/v1/teams", api.base)).bearer_auth(&api.token).json(&serde_json::json!({ "name": "beta" })).send().await.unwrap();
+    assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
+    let config = r#"
+job "read" {
+  service "postgresql" {
+    version = "15"
+  }
+  task "query" {
+    run "exec" {
+      path = "/bin/sh"
+      args = ["-ec", "psql \"$DATABASE_URL\" -tAc 'select 40 + 2'"]
+    }
+  }
+}
+"#;
+    let (build, log) = run_once(&api, "beta", "db", config).await;
+    assert_eq!(build["status"], "succeeded", "{log}\n{}", server.log());
+    assert!(log.contains("42"), "the task queried the build's own server: {log}");
+}
+
+#[tokio::test]
+async fn a_team_grants_only_the_worker_directories_its_operator_gave_it() {
+    let (shared, private) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    std::fs::write(shared.path().join("file"), "shared with beta").unwrap();
+    std::fs::write(private.path().join("file"), "the operator's own").unwrap();
+    let rule = format!("beta={}", shared.path().display());
+    let server = support::server::start(&["--team-dirs", &rule]);
+    let api = Api::admin(&server).await;
+    let made = api.c.post(format!("{}/api/v1/teams", api.base)).bearer_auth(&api.token).json(&serde_json::json!({ "name": "beta" })).send().await.unwrap();
+    assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
+    let (shared, private) = (shared.path().display(), private.path().display());
+    let config = format!(
+        r#"
+runner_type "exec" {{
+  allow {{
+    read = ["{shared}", "{private}"]
+  }}
+}}
+job "read" {{
+  task "both" {{
+    run "exec" {{
+      path = "/bin/sh"
+      args = ["-c", "cat {shared}/file; echo; cat {private}/file || echo not there"]
+    }}
+  }}
+}}
+"#
+    );
+    let (build, log) = run_once(&api, "beta", "dirs", &config).await;
+    assert_eq!(build["status"], "succeeded", "{log}");
+    assert!(log.contains("shared with beta"), "a directory the operator gave the team is granted: {log}");
+    assert!(!log.contains("the operator's own") && log.contains("not there"), "{log}");
+    assert!(log.contains(&format!("may not use the worker's directory {private}: team beta was not given it (`--team-dirs beta={private}`)")), "{log}");
+
+    let (main, log) = run_once(&api, "main", "dirs", &config).await;
+    assert_eq!(main["status"], "succeeded", "{log}");
+    assert!(log.contains("the operator's own"), "the default team grants any directory: {log}");
+}
+
+fn rand_suffix() -> String {
+    format!("{}-{:?}", std::process::id(), Instant::now()).chars().filter(char::is_ascii_alphanumeric).collect()
+}
+
+/// How many processes have `mark` in their command line.
+fn processes_mentioning(mark: &str) -> usize {
+    let Ok(procs) = std::fs::read_dir("/proc") else { return 0 };
+    procs.flatten().filter(|p| std::fs::read(p.path().join("cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(mark))).count()
+}
+
+#[test]
+fn a_sandbox_that_cannot_be_made_stops_the_server_with_what_to_do() {
+    let out = Command::new(env!("CARGO_BIN_EXE_pikoci"))
+        .args(["server", "--listen", "127.0.0.1:0", "--task-sandbox", "bubblewrap"])
+        .env("PIKOCI_CACHE_DIR", support::repo_root().join("target/test-cache"))
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bubblewrap (`bwrap`) is not installed") && err.contains("--task-sandbox none"), "{err}");
 }

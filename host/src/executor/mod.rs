@@ -13,7 +13,7 @@ pub mod redact;
 pub mod secrets;
 mod services;
 mod steps;
-pub mod team_env;
+pub mod team_rules;
 pub mod triggers;
 pub mod workdirs;
 
@@ -61,17 +61,18 @@ pub struct ExecOptions {
     /// Where `put "trigger"` events go; `None` when no server runs the build.
     pub triggers: Option<std::sync::Arc<dyn TriggerBus>>,
     /// Which worker variables the build's team may read through `env:` grants.
-    pub team_env: Arc<team_env::TeamEnv>,
+    pub team_env: Arc<team_rules::TeamEnv>,
+    /// Which worker directories the build's team may grant its plugins.
+    pub team_dirs: Arc<team_rules::TeamDirs>,
+    /// Which teams' programs start confined, and in what.
+    pub program_sandbox: Arc<crate::runtime::program_sandbox::SandboxPolicy>,
 }
 
 impl ExecOptions {
     /// Defaults: work directories in the system's temporary directory, the worker's basic
     /// environment (PATH, HOME...) for tasks, no trigger streams.
     pub fn new(plugins: Arc<PluginSet>, cache_root: PathBuf) -> Self {
-        let task_base_env = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TERM", "TMPDIR"]
-            .iter()
-            .filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v)))
-            .collect();
+        let task_base_env = team_rules::WORKER_BASICS.iter().filter_map(|name| std::env::var(name).ok().map(|v| (name.to_string(), v))).collect();
         ExecOptions {
             plugins,
             cache_root,
@@ -81,6 +82,8 @@ impl ExecOptions {
             secrets: Vec::new(),
             triggers: None,
             team_env: Default::default(),
+            team_dirs: Default::default(),
+            program_sandbox: Default::default(),
         }
     }
 }
@@ -179,13 +182,20 @@ impl Build {
     }
 
     /// The grants of one call of `plugin` in `step` ([`grants::for_call`]), less the worker
-    /// variables the build's team may not read, which the step's log names.
+    /// variables and directories the build's team may not use, which the step's log names, with
+    /// the sandbox the team's programs start in.
     pub(crate) fn grants_for(&self, step: &str, plugin: &PluginRef, values: &grants::CallValues, extra: &[String]) -> crate::runtime::Capabilities {
         let mut grants = grants::for_call(plugin, values, extra);
         let team = &self.identity.team;
+        grants.sandbox = self.options.program_sandbox.for_team(team);
         for name in self.options.team_env.withhold(team, &mut grants.env) {
             self.log
                 .note(step, format!("{} may not read the worker's variable {name}: team {team} was not given it (`--team-env {team}={name}`)", plugin.name));
+        }
+        let team_cache = self.options.cache_root.join(team);
+        for dir in self.options.team_dirs.withhold(team, &mut grants.directories, &[&self.workdir, &team_cache]) {
+            let dir = dir.display();
+            self.log.note(step, format!("{} may not use the worker's directory {dir}: team {team} was not given it (`--team-dirs {team}={dir}`)", plugin.name));
         }
         grants
     }

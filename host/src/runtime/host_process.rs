@@ -249,9 +249,15 @@ impl PluginState {
             None => "/".into(),
         };
 
-        let (program, args, env, container) = match &self.grants.container {
-            Some(params) => super::container::wrap(params, &program, &cmd, &cwd, &self.grants)?,
-            None => (program, cmd.args.clone(), cmd.env.clone(), None),
+        let (program, args, env, container) = match (&self.grants.container, &self.grants.sandbox) {
+            // The container is the program's sandbox; its engine needs the worker's files.
+            (Some(params), _) => super::container::wrap(params, &program, &cmd, &cwd, &self.grants)?,
+            (None, Some(sandbox)) => {
+                let home = cmd.env.iter().find(|(name, _)| name == "HOME").map(|(_, home)| Path::new(home));
+                let (bwrap, args) = sandbox.wrap(&program, &cmd.args, &cwd, &self.grants, self.build_dir.as_deref(), home);
+                (bwrap, args, cmd.env.clone(), None)
+            }
+            (None, None) => (program, cmd.args.clone(), cmd.env.clone(), None),
         };
         let mut command = tokio::process::Command::new(&program);
         command

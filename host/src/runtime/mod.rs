@@ -17,6 +17,7 @@ pub mod host_process;
 pub mod log_sink;
 pub mod plugin;
 pub mod plugin_set;
+pub mod program_sandbox;
 pub mod sandbox;
 pub mod values;
 

@@ -61,6 +61,16 @@ pub struct ServerArgs {
     /// variable and other teams none.
     #[arg(long, env = "TEAM_ENV", value_name = "TEAM=NAMES", value_delimiter = ' ')]
     pub team_env: Vec<String>,
+    /// Worker directories a team's pipelines may grant their plugins (`allow`'s `read` and
+    /// `write`, a built-in's paths), as TEAM=DIR,DIR. Repeatable. Without one, the default team
+    /// grants any directory and other teams only their builds' and caches'.
+    #[arg(long, env = "TEAM_DIRS", value_name = "TEAM=DIRS", value_delimiter = ' ')]
+    pub team_dirs: Vec<String>,
+    /// Whose programs (tasks, `git`, service servers) the embedded worker confines with
+    /// bubblewrap: auto (every team's but the default team's, where bubblewrap works here, else
+    /// none with a warning), bubblewrap (every team's, or refuse to start) or none.
+    #[arg(long, env = "TASK_SANDBOX", value_enum, default_value = "auto")]
+    pub task_sandbox: crate::runtime::program_sandbox::SandboxMode,
     /// A pipeline to set on start.
     #[arg(long, env = "PIPELINE_CONFIG")]
     pub pipeline_config: Option<PathBuf>,

@@ -23,6 +23,8 @@ pub mod worker;
 
 pub use args::ServerArgs;
 
+use crate::executor::team_rules::{TeamDirs, TeamEnv};
+use crate::runtime::program_sandbox::SandboxPolicy;
 use crate::runtime::PluginEngine;
 use anyhow::Context;
 use state::AppState;
@@ -50,7 +52,12 @@ pub async fn run(args: ServerArgs, cache_dir: std::path::PathBuf, registry: crat
     let engine = Arc::new(PluginEngine::new(Some(&cache_dir))?);
     let mut state = AppState::new(store, engine, cache_dir.clone(), registry, args.concurrency, args.run_worker);
     state.check_limits = args.check_limits();
-    state.team_env = Arc::new(crate::executor::team_env::TeamEnv::for_server(&args.team_canonical, &args.team_env).map_err(anyhow::Error::msg)?);
+    state.team_env = Arc::new(TeamEnv::for_server(&args.team_canonical, &args.team_env).map_err(anyhow::Error::msg)?);
+    state.team_dirs = Arc::new(TeamDirs::for_server(&args.team_canonical, &args.team_dirs).map_err(anyhow::Error::msg)?);
+    if args.run_worker {
+        let policy = SandboxPolicy::for_server(args.task_sandbox, &args.team_canonical).map_err(anyhow::Error::msg)?;
+        state.program_sandbox = Arc::new(policy);
+    }
 
     let restored = active::restore_pipelines(&state).await.map_err(anyhow::Error::msg)?;
     if restored > 0 {

@@ -35,7 +35,11 @@ pub struct AppState {
     /// Wrong passwords seen lately, by user name and client address.
     pub login_limit: Arc<super::login_limit::LoginLimit>,
     /// Which worker variables each team's pipelines may read.
-    pub team_env: Arc<crate::executor::team_env::TeamEnv>,
+    pub team_env: Arc<crate::executor::team_rules::TeamEnv>,
+    /// Which worker directories each team's pipelines may grant.
+    pub team_dirs: Arc<crate::executor::team_rules::TeamDirs>,
+    /// Which teams' programs the embedded worker confines.
+    pub program_sandbox: Arc<crate::runtime::program_sandbox::SandboxPolicy>,
 }
 
 impl AppState {
@@ -59,13 +63,17 @@ impl AppState {
             check_limits: Default::default(),
             login_limit: Default::default(),
             team_env: Default::default(),
+            team_dirs: Default::default(),
+            program_sandbox: Default::default(),
         }
     }
 
-    /// How this server's builds and checks run: its plugins, cache and team rules.
+    /// How this server's builds and checks run: its plugins, cache, team rules and sandbox.
     pub fn exec_options(&self) -> crate::executor::ExecOptions {
         let mut options = crate::executor::ExecOptions::new(self.plugins.clone(), self.cache_dir.join("cache"));
         options.team_env = self.team_env.clone();
+        options.team_dirs = self.team_dirs.clone();
+        options.program_sandbox = self.program_sandbox.clone();
         options
     }
 

@@ -20,7 +20,7 @@ mod programs;
 
 pub use allowed_hosts::{AllowedHosts, HostPattern};
 pub use directories::{Access, DirectoryGrant};
-pub use programs::{AllowedPrograms, ProgramGrant};
+pub use programs::{find_on_path, AllowedPrograms, ProgramGrant};
 
 use std::fmt;
 use std::str::FromStr;
@@ -120,6 +120,9 @@ pub struct Capabilities {
     /// Run every program the plugin starts in a container of this configuration (a type-level
     /// `runner "docker" { image = ... }`: the docker runner's params).
     pub container: Option<serde_json::Value>,
+    /// Start every other program the plugin starts confined by this sandbox (see
+    /// [`program_sandbox`](crate::runtime::program_sandbox)); `None`: as the worker's user.
+    pub sandbox: Option<std::sync::Arc<crate::runtime::program_sandbox::ProgramSandbox>>,
 }
 
 impl Default for Capabilities {
@@ -132,6 +135,7 @@ impl Default for Capabilities {
             memory_limit: DEFAULT_MEMORY_LIMIT,
             timeout: DEFAULT_TIMEOUT,
             container: None,
+            sandbox: None,
         }
     }
 }

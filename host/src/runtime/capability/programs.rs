@@ -79,7 +79,7 @@ impl AllowedPrograms {
     }
 }
 
-fn find_on_path(name: &str, search_path: Option<&str>) -> Option<PathBuf> {
+pub fn find_on_path(name: &str, search_path: Option<&str>) -> Option<PathBuf> {
     let search_path = search_path.map(str::to_string).or_else(|| std::env::var("PATH").ok())?;
     std::env::split_paths(&search_path).map(|dir| dir.join(name)).find(|p| is_executable(p))
 }
