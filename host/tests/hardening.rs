@@ -897,3 +897,18 @@ fn a_sandbox_that_cannot_be_made_stops_the_server_with_what_to_do() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bubblewrap (`bwrap`) is not installed") && err.contains("--task-sandbox none"), "{err}");
 }
+
+#[tokio::test]
+async fn without_bubblewrap_only_the_default_team_starts_programs() {
+    let server = support::server::start_with_env(&[], &[("PATH", "/nonexistent")]);
+    assert!(server.log().contains("only the default team's builds may start programs: bubblewrap (`bwrap`) is not installed"), "{}", server.log());
+    let api = Api::admin(&server).await;
+    let made = api.c.post(format!("{}/api/v1/teams", api.base)).bearer_auth(&api.token).json(&serde_json::json!({ "name": "beta" })).send().await.unwrap();
+    assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
+    let config = prying_pipeline(&[], "pikoci-unused-mark");
+    let (tenant, log) = run_once(&api, "beta", "pry", &config).await;
+    assert_ne!(tenant["status"], "succeeded", "{log}");
+    assert!(log.contains("may not start programs for team beta: they must run confined, and bubblewrap (`bwrap`) is not installed"), "{log}");
+    let (operator, log) = run_once(&api, "main", "pry", &config).await;
+    assert_eq!(operator["status"], "succeeded", "{log}");
+}

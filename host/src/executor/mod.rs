@@ -27,6 +27,7 @@ pub use plan::{
 pub use triggers::TriggerBus;
 
 use crate::runtime::host_process::{within_build, BackgroundProcesses};
+use crate::runtime::program_sandbox::Confinement;
 use crate::runtime::{Fetched, Plugin, PluginSet, Version};
 use futures_util::future::BoxFuture;
 use std::path::PathBuf;
@@ -187,7 +188,15 @@ impl Build {
     pub(crate) fn grants_for(&self, step: &str, plugin: &PluginRef, values: &grants::CallValues, extra: &[String]) -> crate::runtime::Capabilities {
         let mut grants = grants::for_call(plugin, values, extra);
         let team = &self.identity.team;
-        grants.sandbox = self.options.program_sandbox.for_team(team);
+        match self.options.program_sandbox.for_team(team) {
+            Confinement::Unconfined => {}
+            Confinement::Confined(sandbox) => grants.sandbox = Some(sandbox),
+            Confinement::Impossible(why) if !grants.programs.is_empty() => {
+                grants.programs = Default::default();
+                self.log.note(step, format!("{} may not start programs for team {team}: they must run confined, and {why}", plugin.name));
+            }
+            Confinement::Impossible(_) => {}
+        }
         for name in self.options.team_env.withhold(team, &mut grants.env) {
             self.log
                 .note(step, format!("{} may not read the worker's variable {name}: team {team} was not given it (`--team-env {team}={name}`)", plugin.name));

@@ -17,8 +17,8 @@ use std::sync::Arc;
 /// What `--task-sandbox` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SandboxMode {
-    /// Confine every team's programs but the default team's, with bubblewrap when it works here
-    /// (otherwise none, with a warning).
+    /// Confine every team's programs but the default team's; where bubblewrap does not work
+    /// here, the other teams' programs do not start.
     Auto,
     /// Confine every team's programs, or refuse to start.
     Bubblewrap,
@@ -31,8 +31,18 @@ pub enum SandboxMode {
 /// a directory of the machine keeps working; the teams the operator added are its tenants.
 #[derive(Debug, Clone, Default)]
 pub struct SandboxPolicy {
-    sandbox: Option<Arc<ProgramSandbox>>,
+    /// `None`: no program is confined. `Some(Err(why))`: programs that must be confined cannot
+    /// be here, and do not start.
+    sandbox: Option<Result<Arc<ProgramSandbox>, String>>,
     unconfined_team: Option<String>,
+}
+
+/// How the programs of one team start.
+pub enum Confinement {
+    Unconfined,
+    Confined(Arc<ProgramSandbox>),
+    /// They may not start: this worker cannot confine them, for this reason.
+    Impossible(String),
 }
 
 impl SandboxPolicy {
@@ -40,22 +50,24 @@ impl SandboxPolicy {
     pub fn for_server(mode: SandboxMode, default_team: &str) -> Result<SandboxPolicy, String> {
         match mode {
             SandboxMode::None => Ok(SandboxPolicy::default()),
-            SandboxMode::Bubblewrap => Ok(SandboxPolicy { sandbox: Some(Arc::new(ProgramSandbox::bubblewrap()?)), unconfined_team: None }),
-            SandboxMode::Auto => match ProgramSandbox::bubblewrap() {
-                Ok(sandbox) => Ok(SandboxPolicy { sandbox: Some(Arc::new(sandbox)), unconfined_team: Some(default_team.to_string()) }),
-                Err(why) => {
-                    tracing::warn!("the programs of every team will run unconfined, as this server's user, with its files in view: {why}");
-                    Ok(SandboxPolicy::default())
+            SandboxMode::Bubblewrap => Ok(SandboxPolicy { sandbox: Some(Ok(Arc::new(ProgramSandbox::bubblewrap()?))), unconfined_team: None }),
+            SandboxMode::Auto => {
+                let sandbox = ProgramSandbox::bubblewrap().map(Arc::new);
+                if let Err(why) = &sandbox {
+                    tracing::warn!("only the default team's builds may start programs: {why}");
                 }
-            },
+                Ok(SandboxPolicy { sandbox: Some(sandbox), unconfined_team: Some(default_team.to_string()) })
+            }
         }
     }
 
-    /// The sandbox the programs of `team`'s builds and checks start in; `None`: unconfined.
-    pub fn for_team(&self, team: &str) -> Option<Arc<ProgramSandbox>> {
-        match &self.unconfined_team {
-            Some(unconfined) if unconfined == team => None,
-            _ => self.sandbox.clone(),
+    /// How the programs of `team`'s builds and checks start.
+    pub fn for_team(&self, team: &str) -> Confinement {
+        match (&self.sandbox, &self.unconfined_team) {
+            (None, _) => Confinement::Unconfined,
+            (Some(_), Some(unconfined)) if unconfined == team => Confinement::Unconfined,
+            (Some(Ok(sandbox)), _) => Confinement::Confined(sandbox.clone()),
+            (Some(Err(why)), _) => Confinement::Impossible(why.clone()),
         }
     }
 }
@@ -87,8 +99,9 @@ enum Hidden {
 impl ProgramSandbox {
     /// bubblewrap from `PATH`, once it has run a program here.
     pub fn bubblewrap() -> Result<ProgramSandbox, String> {
-        let bwrap = super::capability::find_on_path("bwrap", None)
-            .ok_or("bubblewrap (`bwrap`) is not installed; install the `bubblewrap` package or pass --task-sandbox none")?;
+        let bwrap = super::capability::find_on_path("bwrap", None).ok_or(
+            "bubblewrap (`bwrap`) is not installed; install the `bubblewrap` package, or pass --task-sandbox none to run every team's programs unconfined",
+        )?;
         let sandbox = ProgramSandbox { bwrap, hidden: hidden_under(Path::new("/etc")) };
         sandbox.probe()?;
         Ok(sandbox)

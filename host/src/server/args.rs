@@ -67,8 +67,9 @@ pub struct ServerArgs {
     #[arg(long, env = "TEAM_DIRS", value_name = "TEAM=DIRS", value_delimiter = ' ')]
     pub team_dirs: Vec<String>,
     /// Whose programs (tasks, `git`, service servers) the embedded worker confines with
-    /// bubblewrap: auto (every team's but the default team's, where bubblewrap works here, else
-    /// none with a warning), bubblewrap (every team's, or refuse to start) or none.
+    /// bubblewrap: auto (every team's but the default team's; where bubblewrap does not work
+    /// here, the other teams start no program), bubblewrap (every team's, or refuse to start)
+    /// or none.
     #[arg(long, env = "TASK_SANDBOX", value_enum, default_value = "auto")]
     pub task_sandbox: crate::runtime::program_sandbox::SandboxMode,
     /// A pipeline to set on start.
