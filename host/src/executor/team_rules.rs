@@ -128,12 +128,15 @@ impl TeamDirs {
         .map(TeamDirs)
     }
 
-    /// Whether `team`'s pipelines may grant `path`, the worker giving `own` to each call.
+    /// Whether `team`'s pipelines may grant `path`, the worker giving `own` to each call. Paths
+    /// are compared as the file system resolves them: a symlink a task left in its own directory
+    /// leads where it points.
     pub fn allows(&self, team: &str, path: &Path, own: &[&Path]) -> bool {
         match self.0.of(team) {
             Allowance::Everything => true,
             Allowance::Only(dirs) => {
-                dirs.iter().map(PathBuf::as_path).chain(own.iter().copied()).any(|dir| !dir.as_os_str().is_empty() && path.starts_with(dir))
+                let path = resolved(path);
+                dirs.iter().map(PathBuf::as_path).chain(own.iter().copied()).any(|dir| !dir.as_os_str().is_empty() && path.starts_with(resolved(dir)))
             }
         }
     }
@@ -149,6 +152,24 @@ impl TeamDirs {
             allowed
         });
         withheld
+    }
+}
+
+/// `path` with its symlinks resolved, as far as it exists.
+fn resolved(path: &Path) -> PathBuf {
+    let mut existing = path;
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(existing) {
+            return rest.iter().rev().fold(real, |dir, part| dir.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return path.to_path_buf(),
+        }
     }
 }
 
@@ -203,5 +224,18 @@ mod tests {
         assert!(!dirs.allows("web", Path::new("/"), &own), "an empty own directory covers nothing");
         assert!(!dirs.allows("ops", Path::new("/srv/web"), &own));
         assert!(TeamDirs::default().allows("ops", Path::new("/"), &own));
+    }
+
+    #[test]
+    fn a_symlink_in_a_teams_own_directory_does_not_lead_out_of_it() {
+        let build = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/etc", build.path().join("out")).unwrap();
+        std::fs::create_dir(build.path().join("real")).unwrap();
+        let dirs = TeamDirs::for_server("main", &[]).unwrap();
+        let own = [build.path()];
+        assert!(dirs.allows("web", &build.path().join("real"), &own));
+        assert!(dirs.allows("web", &build.path().join("real/not-yet"), &own));
+        assert!(!dirs.allows("web", &build.path().join("out"), &own));
+        assert!(!dirs.allows("web", &build.path().join("out/ssl/new"), &own));
     }
 }
