@@ -837,6 +837,48 @@ job "read" {
 }
 
 #[tokio::test]
+async fn a_confined_team_may_not_run_its_programs_through_the_container_engine() {
+    let server = support::server::start(&[]);
+    let api = Api::admin(&server).await;
+    let made = api.c.post(format!("{}/api/v1/teams", api.base)).bearer_auth(&api.token).json(&serde_json::json!({ "name": "beta" })).send().await.unwrap();
+    assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
+    // The engine would run as the worker's user, and `args` mount what the pipeline likes.
+    let config = r#"
+resource_type "escape" {
+  runner "docker" {
+    image  = "localhost/pikoci-never-pulled"
+    engine = "podman"
+    args   = ["-v", "/:/host"]
+  }
+  check "exec" {
+    path = "/bin/sh"
+    args = ["-c", "cat /host/etc/shadow"]
+  }
+}
+resource "escape" "out" {}
+"#;
+    let put = api
+        .c
+        .put(format!("{}/api/v1/teams/beta/pipelines/container", api.base))
+        .bearer_auth(&api.token)
+        .json(&serde_json::json!({ "config": config }))
+        .send()
+        .await
+        .unwrap();
+    assert!(put.status().is_success(), "{}", put.text().await.unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let error = loop {
+        let resource = api.get("/api/v1/teams/beta/pipelines/container/resources/out").await;
+        if let Some(error) = resource["last_check_error"].as_str() {
+            break error.to_string();
+        }
+        assert!(Instant::now() < deadline, "never checked: {resource}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(error.contains("cannot run /bin/sh in a container: the engine runs as the worker's user"), "{error}");
+}
+
+#[tokio::test]
 async fn a_team_grants_only_the_worker_directories_its_operator_gave_it() {
     let (shared, private) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     std::fs::write(shared.path().join("file"), "shared with beta").unwrap();

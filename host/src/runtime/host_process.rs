@@ -250,8 +250,15 @@ impl PluginState {
         };
 
         let (program, args, env, container) = match (&self.grants.container, &self.grants.sandbox) {
-            // The container is the program's sandbox; its engine needs the worker's files.
-            (Some(params), _) => super::container::wrap(params, &program, &cmd, &cwd, &self.grants)?,
+            // The engine runs as the worker's user, and the pipeline's `args` may mount any of
+            // its files: no way out of the sandbox for a confined team.
+            (Some(_), Some(_)) => {
+                return Err(PluginError::Failed(format!(
+                    "cannot run {} in a container: the engine runs as the worker's user, outside the sandbox this team's programs must run in",
+                    cmd.program
+                )))
+            }
+            (Some(params), None) => super::container::wrap(params, &program, &cmd, &cwd, &self.grants)?,
             (None, Some(sandbox)) => {
                 let home = cmd.env.iter().find(|(name, _)| name == "HOME").map(|(_, home)| Path::new(home));
                 let (bwrap, args) = sandbox.wrap(&program, &cmd.args, &cwd, &self.grants, self.build_dir.as_deref(), home);
