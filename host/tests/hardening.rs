@@ -744,8 +744,7 @@ async fn a_confined_task_reads_neither_the_server_nor_another_builds_files() {
         args.extend(flags);
         let server = support::server::start(&args);
         let api = Api::admin(&server).await;
-        let made = api.c.post(format!("{}/api/v1/teams", api.base)).bearer_auth(&api.token).json(&serde_json::json!({ "name": "beta" })).send().await.unwrap();
-        assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
+        add_team(&api, "beta").await;
 
         let environ = format!("/proc/{}/environ", server.child.id());
         let (db, planted) = (db.display().to_string(), planted.display().to_string());
@@ -775,8 +774,7 @@ async fn a_confined_task_reads_neither_the_server_nor_another_builds_files() {
 async fn a_confined_service_ends_with_its_build_though_its_stop_cannot_signal_it() {
     let server = support::server::start(&[]);
     let api = Api::admin(&server).await;
-    let made = api.c.post(format!("{}/api/v1/teams", api.base)).bearer_auth(&api.token).json(&serde_json::json!({ "name": "beta" })).send().await.unwrap();
-    assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
+    add_team(&api, "beta").await;
     let mark = format!("pikoci-service-{}", rand_suffix());
     // PikoCI's way: `stop` kills the PID `start` wrote down, which is not its PID outside.
     let config = format!(
@@ -816,8 +814,7 @@ job "read" {{
 async fn a_confined_postgresql_service_runs_as_nobody_without_a_user_to_switch_to() {
     let server = support::server::start(&[]);
     let api = Api::admin(&server).await;
-    let made = api.c.post(format!("{}/api/v1/teams", api.base)).bearer_auth(&api.token).json(&serde_json::json!({ "name": "beta" })).send().await.unwrap();
-    assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
+    add_team(&api, "beta").await;
     let config = r#"
 job "read" {
   service "postgresql" {
@@ -840,8 +837,7 @@ job "read" {
 async fn a_confined_team_may_not_run_its_programs_through_the_container_engine() {
     let server = support::server::start(&[]);
     let api = Api::admin(&server).await;
-    let made = api.c.post(format!("{}/api/v1/teams", api.base)).bearer_auth(&api.token).json(&serde_json::json!({ "name": "beta" })).send().await.unwrap();
-    assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
+    add_team(&api, "beta").await;
     // The engine would run as the worker's user, and `args` mount what the pipeline likes.
     let config = r#"
 resource_type "escape" {
@@ -886,8 +882,7 @@ async fn a_team_grants_only_the_worker_directories_its_operator_gave_it() {
     let rule = format!("beta={}", shared.path().display());
     let server = support::server::start(&["--team-dirs", &rule]);
     let api = Api::admin(&server).await;
-    let made = api.c.post(format!("{}/api/v1/teams", api.base)).bearer_auth(&api.token).json(&serde_json::json!({ "name": "beta" })).send().await.unwrap();
-    assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
+    add_team(&api, "beta").await;
     let (shared, private) = (shared.path().display(), private.path().display());
     let config = format!(
         r#"
@@ -915,6 +910,11 @@ job "read" {{
     let (main, log) = run_once(&api, "main", "dirs", &config).await;
     assert_eq!(main["status"], "succeeded", "{log}");
     assert!(log.contains("the operator's own"), "the default team grants any directory: {log}");
+}
+
+async fn add_team(api: &Api, team: &str) {
+    let made = api.c.post(format!("{}/api/v1/teams", api.base)).bearer_auth(&api.token).json(&serde_json::json!({ "name": team })).send().await.unwrap();
+    assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
 }
 
 fn rand_suffix() -> String {
@@ -945,8 +945,7 @@ async fn without_bubblewrap_only_the_default_team_starts_programs() {
     let server = support::server::start_with_env(&[], &[("PATH", "/nonexistent")]);
     assert!(server.log().contains("only the default team's builds may start programs: bubblewrap (`bwrap`) is not installed"), "{}", server.log());
     let api = Api::admin(&server).await;
-    let made = api.c.post(format!("{}/api/v1/teams", api.base)).bearer_auth(&api.token).json(&serde_json::json!({ "name": "beta" })).send().await.unwrap();
-    assert_eq!(made.status(), 201, "{}", made.text().await.unwrap());
+    add_team(&api, "beta").await;
     let config = prying_pipeline(&[], "pikoci-unused-mark");
     let (tenant, log) = run_once(&api, "beta", "pry", &config).await;
     assert_ne!(tenant["status"], "succeeded", "{log}");
