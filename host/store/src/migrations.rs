@@ -15,16 +15,19 @@ pub(crate) const SQLITE: Embedded = &[
     (1, "initial", include_str!("../migrations/sqlite/0001_initial.sql")),
     (2, "pipeline_versions", include_str!("../migrations/sqlite/0002_pipeline_versions.sql")),
     (3, "archived_and_write_checks", include_str!("../migrations/sqlite/0003_archived_and_write_checks.sql")),
+    (4, "build_log_without_row_checks", include_str!("../migrations/sqlite/0004_build_log_without_row_checks.sql")),
 ];
 pub(crate) const POSTGRES: Embedded = &[
     (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
     (2, "pipeline_versions", include_str!("../migrations/postgres/0002_pipeline_versions.sql")),
     (3, "archived_and_write_checks", include_str!("../migrations/postgres/0003_archived_and_write_checks.sql")),
+    (4, "build_log_without_row_checks", include_str!("../migrations/postgres/0004_build_log_without_row_checks.sql")),
 ];
 pub(crate) const MYSQL: Embedded = &[
     (1, "initial", include_str!("../migrations/mysql/0001_initial.sql")),
     (2, "pipeline_versions", include_str!("../migrations/mysql/0002_pipeline_versions.sql")),
     (3, "archived_and_write_checks", include_str!("../migrations/mysql/0003_archived_and_write_checks.sql")),
+    (4, "build_log_without_row_checks", include_str!("../migrations/mysql/0004_build_log_without_row_checks.sql")),
 ];
 
 pub(crate) fn embedded(dialect: Dialect) -> Embedded {

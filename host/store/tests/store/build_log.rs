@@ -3,7 +3,7 @@ use crate::on_every_backend;
 use crate::versions::resource;
 use pikoci_store::{BuildId, LogKind, NewLogLine, StoreError};
 
-on_every_backend!(log_append_and_read_from_seq);
+on_every_backend!(log_append_and_read_from_seq, a_log_goes_with_its_build_pipeline_and_team);
 
 pub fn line(step: &str, text: &str) -> NewLogLine {
     NewLogLine { kind: LogKind::Line, step: step.into(), origin: "stdout".into(), text: text.into(), at: 1_700_000_000_000 }
@@ -61,4 +61,26 @@ async fn log_append_and_read_from_seq(db: TestDb) {
     let lines = store.read_log(other, 0, 1000).await.unwrap();
     assert_eq!(lines.len(), 61);
     assert!(lines.iter().enumerate().all(|(i, l)| l.seq == i as i64 + 1));
+}
+
+/// PostgreSQL keeps this with a trigger per statement rather than a foreign key checked per line.
+async fn a_log_goes_with_its_build_pipeline_and_team(db: TestDb) {
+    let store = &db.store;
+    let team = store.create_team("tenant").await.unwrap();
+    let mut builds = Vec::new();
+    for name in ["kept", "dropped"] {
+        let p = store.set_pipeline(team.id, name, "", None).await.unwrap();
+        let job = store.ensure_job(p.id, "unit").await.unwrap().id;
+        let build = store.create_build(job, &[]).await.unwrap().id;
+        store.append_log(build, &[line("t", "one"), line("t", "two")]).await.unwrap();
+        builds.push((p.id, build));
+    }
+    let [(_, kept), (dropped_pipeline, dropped)] = builds[..] else { unreachable!() };
+
+    assert!(store.delete_pipeline(dropped_pipeline).await.unwrap());
+    assert_eq!(store.log_len(dropped).await.unwrap(), 0, "a deleted pipeline's build logs are deleted");
+    assert_eq!(store.log_len(kept).await.unwrap(), 2, "another pipeline's are not");
+
+    assert!(store.delete_team(team.id).await.unwrap());
+    assert_eq!(store.log_len(kept).await.unwrap(), 0, "a deleted team's build logs are deleted");
 }
