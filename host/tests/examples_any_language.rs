@@ -131,6 +131,7 @@ async fn a_job_uses_each_example_through_get_task_and_put() {
         let put = PutStep { resource: "counter".into(), backend, params: json!({}) };
         let plan = JobPlan {
             build: pikoci::executor::BuildIdentity { team: "main".into(), pipeline: "examples".into(), job: lang.into(), number: 1 },
+            timeout: None,
             steps: vec![step("get", Action::Get(get)), step("show", Action::Task(task)), step("bump", Action::Put(put))],
             hooks: Hooks::default(),
             secrets: vec![],

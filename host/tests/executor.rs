@@ -37,6 +37,7 @@ fn sh(name: &str, script: &str) -> Step {
 fn plan(steps: Vec<Step>) -> JobPlan {
     JobPlan {
         build: BuildIdentity { team: "main".into(), pipeline: "demo".into(), job: "test".into(), number: 7 },
+        timeout: None,
         steps,
         hooks: Hooks::default(),
         secrets: vec![],

@@ -12,6 +12,10 @@ pub const INLINE_ADAPTERS: &[(PluginKind, &str)] =
 /// The runner a `runner_type { run { ... } }` template runs through.
 pub const TEMPLATE_RUNNER: &str = "exec";
 
+/// PikoCI's `shell` runner: a command line or a script, run by `exec` through a shell; the
+/// planner writes its program and arguments, no plugin of its own.
+pub const SHELL_RUNNER: &str = "shell";
+
 /// PikoCI's `trigger` resource type: the server's team-wide event streams, no plugin.
 pub const TRIGGER_TYPE: &str = "trigger";
 
@@ -36,8 +40,10 @@ pub fn kind_of(name: &str) -> Option<PluginKind> {
 /// replaces them.
 pub fn undeclared(kind: PluginKind) -> Vec<&'static str> {
     let mut names: Vec<&'static str> = BUILTINS.iter().filter(|(n, k)| *k == kind && !is_adapter(n)).map(|(n, _)| *n).collect();
-    if kind == PluginKind::ResourceType {
-        names.push(TRIGGER_TYPE);
+    match kind {
+        PluginKind::ResourceType => names.push(TRIGGER_TYPE),
+        PluginKind::Runner => names.push(SHELL_RUNNER),
+        _ => {}
     }
     names.sort_unstable();
     names
@@ -58,6 +64,7 @@ mod tests {
         assert_eq!(kind_of("docker"), Some(PluginKind::Runner));
         assert_eq!(kind_of("exec-resource-type"), None, "adapters are not for pipelines");
         assert!(undeclared(PluginKind::ResourceType).contains(&"trigger"));
+        assert!(undeclared(PluginKind::Runner).contains(&"shell"));
         for (_, adapter) in INLINE_ADAPTERS {
             assert!(BUILTINS.iter().any(|(n, _)| n == adapter), "{adapter} is not built in");
         }

@@ -19,7 +19,7 @@ use std::path::Path;
 
 const TOP_LEVEL: &[&str] = &["variable", "resource_type", "runner_type", "service_type", "secret_type", "resource", "job"];
 const STEPS: &[&str] = &["get", "task", "put", "service", "in_parallel"];
-const HOOKS: &[&str] = &["on_success", "on_failure", "on_error", "on_abort", "ensure"];
+const HOOKS: &[&str] = &HookEvent::KEYWORDS;
 const COMMON_STEP_ATTRS: &[&str] = &["timeout", "attempts", "secrets"];
 
 fn span_of(node: &impl hcl::edit::Span) -> Span {
@@ -724,13 +724,14 @@ impl<'a> Decoder<'a> {
         let [name]: [Name; 1] = self.labels(block, &["NAME"])?.try_into().ok()?;
         let context = format!("job `{name}`");
         let blocks: Vec<&str> = STEPS.iter().chain(HOOKS).copied().collect();
-        self.check_fields(&block.body, &context, &["concurrency", "tags"], &blocks, false);
+        self.check_fields(&block.body, &context, &["concurrency", "timeout", "tags"], &blocks, false);
         // PikoCI's `0` means unlimited.
         let concurrency = self.count(&block.body, "concurrency", 0).filter(|n| *n > 0);
+        let timeout = self.duration(&block.body, "timeout");
         let tags = self.strings(&block.body, "tags").unwrap_or_default();
         let steps = self.steps(&block.body, &context);
         let hooks = self.hooks(&block.body, &context);
-        Some(Job { name, concurrency, tags, steps, hooks, span: head_span(block) })
+        Some(Job { name, concurrency, timeout, tags, steps, hooks, span: head_span(block) })
     }
 
     /// The step blocks of `body`, in order.

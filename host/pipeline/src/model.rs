@@ -302,6 +302,9 @@ pub struct Job {
     pub name: Name,
     /// How many builds may run at once; `None` is unlimited (PikoCI's `0`).
     pub concurrency: Option<u32>,
+    /// For the whole build: past it the steps are aborted, the abort hooks and `ensure` run, and
+    /// the build fails (PikoCI's semantics).
+    pub timeout: Option<Duration>,
     pub tags: Vec<String>,
     pub steps: Vec<Step>,
     pub hooks: Vec<Hook>,
@@ -407,13 +410,27 @@ pub enum HookEvent {
 }
 
 impl HookEvent {
-    pub const ALL: [(&'static str, HookEvent); 5] = [
+    /// Each hook keyword and its event; the first keyword of an event is its name.
+    /// `on_cancel` is PikoCI's name for `on_abort`.
+    pub const ALL: [(&'static str, HookEvent); 6] = [
         ("on_success", HookEvent::Success),
         ("on_failure", HookEvent::Failure),
         ("on_error", HookEvent::Error),
         ("on_abort", HookEvent::Abort),
+        ("on_cancel", HookEvent::Abort),
         ("ensure", HookEvent::Ensure),
     ];
+
+    /// Every hook keyword, for the block lists of jobs and steps.
+    pub const KEYWORDS: [&'static str; 6] = {
+        let mut keywords = [""; 6];
+        let mut i = 0;
+        while i < keywords.len() {
+            keywords[i] = HookEvent::ALL[i].0;
+            i += 1;
+        }
+        keywords
+    };
 
     pub fn keyword(self) -> &'static str {
         HookEvent::ALL.iter().find(|(_, e)| *e == self).map_or("ensure", |(k, _)| k)

@@ -12,8 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 #[derive(clap::Args)]
 pub struct RunArgs {
-    /// The pipeline file.
-    #[arg(long, short = 'c')]
+    /// The pipeline file (`-p` as in PikoCI).
+    #[arg(long, short = 'c', short_alias = 'p')]
     pipeline_config: PathBuf,
     /// The job to run.
     #[arg(long, short = 'j')]
@@ -22,11 +22,14 @@ pub struct RunArgs {
     #[arg(long = "var", value_name = "NAME=VALUE")]
     vars: Vec<String>,
     /// A JSON file of variable values.
-    #[arg(long = "vars", value_name = "FILE")]
+    #[arg(long = "vars", short = 'v', value_name = "FILE")]
     vars_file: Option<PathBuf>,
     /// Use a local directory instead of fetching a resource: NAME=DIR. Repeatable.
     #[arg(long = "input", value_name = "RESOURCE=DIR")]
     inputs: Vec<String>,
+    /// PikoCI's form of `--input`: TYPE.NAME=DIR (`git.my-repo=./src`). Repeatable.
+    #[arg(long = "resource", value_name = "TYPE.NAME=DIR")]
+    resources: Vec<String>,
     /// Keep the build's work directory afterwards, for debugging.
     #[arg(long)]
     keep_workdir: bool,
@@ -43,8 +46,15 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&args.pipeline_config).with_context(|| format!("cannot read {}", args.pipeline_config.display()))?;
     let vars = VarValues::from_cli(&args.vars, args.vars_file.as_deref()).map_err(|d| anyhow::anyhow!("{}", pikoci_pipeline::render_human(&[d])))?;
     let mut inputs = JobInputs::default();
-    for input in &args.inputs {
-        let (name, dir) = input.split_once('=').with_context(|| format!("--input `{input}` is not RESOURCE=DIR"))?;
+    let pikoci_form = args.resources.iter().map(|r| {
+        let (typed, dir) = r.split_once('=').with_context(|| format!("--resource `{r}` is not TYPE.NAME=DIR"))?;
+        let (_, name) =
+            typed.split_once('.').with_context(|| format!("--resource `{r}`: `{typed}` is not TYPE.NAME (git.my-repo); or use --input NAME=DIR"))?;
+        anyhow::Ok((name, dir))
+    });
+    let ours = args.inputs.iter().map(|i| i.split_once('=').with_context(|| format!("--input `{i}` is not RESOURCE=DIR")));
+    for input in ours.chain(pikoci_form) {
+        let (name, dir) = input?;
         let dir = std::path::absolute(dir)?;
         anyhow::ensure!(dir.is_dir(), "--input {name}={}: not a directory", dir.display());
         inputs.local.insert(name.to_string(), dir);

@@ -108,6 +108,9 @@ pub(crate) struct Build {
     pub options: ExecOptions,
 }
 
+/// Where the log shows what concerns the whole build rather than one of its steps.
+const JOB_STEP: &str = "job";
+
 /// Run a job to its end. Cancelling `cancel` aborts it: the running step is stopped, then the
 /// abort hooks, `ensure` hooks and service stops still run.
 pub async fn run_job(plan: &JobPlan, events: std::sync::Arc<dyn BuildEventSink>, options: ExecOptions, cancel: CancellationToken) -> BuildReport {
@@ -131,10 +134,30 @@ pub async fn run_job(plan: &JobPlan, events: std::sync::Arc<dyn BuildEventSink>,
     let build = Build::new(plan.build.clone(), log, workdir.path().to_path_buf(), plan.secrets.clone(), options);
 
     let mut outcome = within_build(&build.workdir, async {
-        let outcome = build.run_sequence(&plan.steps, &cancel).await;
+        // The job's timeout aborts its steps as a cancel would, so the abort hooks and `ensure`
+        // run; then the build fails, as on PikoCI.
+        let steps_cancel = cancel.child_token();
+        let deadline = plan.timeout.map(|after| {
+            let steps_cancel = steps_cancel.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                steps_cancel.cancel();
+            })
+        });
+        let outcome = build.run_sequence(&plan.steps, &steps_cancel).await;
+        if let Some(deadline) = &deadline {
+            deadline.abort();
+        }
+        let timed_out = outcome == Outcome::Aborted && steps_cancel.is_cancelled() && !cancel.is_cancelled();
+        if timed_out {
+            build.log.note(JOB_STEP, format!("job timed out after {}", humantime::format_duration(plan.timeout.unwrap_or_default())));
+        }
         let outcome = build.run_hooks(&plan.hooks, outcome).await;
         build.services.stop_all(&build).await;
-        outcome
+        match plan.timeout {
+            Some(after) if timed_out => Outcome::Failed(format!("job timed out after {}", humantime::format_duration(after))),
+            _ => outcome,
+        }
     })
     .await;
     build.background.kill_all();

@@ -113,6 +113,9 @@ pub struct StepSecret {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct JobPlan {
     pub build: BuildIdentity,
+    /// The job's `timeout`, over all its steps (hooks run after it).
+    #[serde(default)]
+    pub timeout: Option<Duration>,
     pub steps: Vec<Step>,
     pub hooks: Hooks,
     /// Secret-backed variables the steps refer to by placeholder.

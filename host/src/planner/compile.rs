@@ -11,7 +11,7 @@ use crate::executor::{
 };
 use crate::plugin_source::PluginLocator;
 use crate::runtime::{Capability, PluginKind, PluginManifest, PluginSet};
-use pikoci_pipeline::builtins::{inline_adapter, TEMPLATE_RUNNER, TRIGGER_TYPE};
+use pikoci_pipeline::builtins::{inline_adapter, SHELL_RUNNER, TEMPLATE_RUNNER, TRIGGER_TYPE};
 use pikoci_pipeline::{self as lang, HookAction, HookEvent, Implementation, Params, PluginSource, Span, TypeDecl};
 use pikoci_registry::Digest;
 use serde_json::{json, Map, Value};
@@ -78,6 +78,8 @@ enum RunnerImpl {
         path: String,
         args: Vec<String>,
     },
+    /// PikoCI's `shell`: `cmd` or `file`, through `shell` (`/bin/sh`), run by `exec`.
+    Shell(PluginRef),
 }
 
 #[derive(Clone)]
@@ -107,6 +109,28 @@ fn command_of(call: &lang::RunnerCall) -> Option<Value> {
     };
     Some(json!({ "path": path, "args": args }))
 }
+
+/// The program and arguments of a `run "shell"`: `cmd` through `shell -ec`; a `file` through
+/// `shell`, or, with no `shell` given, made executable and run itself so its `#!` line decides.
+fn shell_command(call: &lang::RunnerCall) -> Result<(String, Vec<String>)> {
+    let given = |key: &str| call.params.get(key).map(text).filter(|v| !v.is_empty());
+    let shell = given("shell");
+    match (given("cmd"), given("file")) {
+        (Some(cmd), None) => Ok((shell.unwrap_or_else(|| DEFAULT_SHELL.into()), vec!["-ec".into(), cmd])),
+        (None, Some(file)) => {
+            // A bare name would be looked up in PATH; it means the file in the work directory.
+            let file = if file.starts_with('/') || file.starts_with("./") || file.starts_with("../") { file } else { format!("./{file}") };
+            Ok(match shell {
+                Some(shell) => (shell, vec![file]),
+                None => (DEFAULT_SHELL.into(), vec!["-ec".into(), "chmod 0755 \"$0\" && exec \"$0\"".into(), file]),
+            })
+        }
+        (Some(_), Some(_)) => fail(call.span, "the shell runner takes `cmd` or `file`, not both"),
+        (None, None) => fail(call.span, "the shell runner needs `cmd` (a command line) or `file` (a script in the work directory)"),
+    }
+}
+
+const DEFAULT_SHELL: &str = "/bin/sh";
 
 fn text(v: &Value) -> String {
     v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())
@@ -142,7 +166,7 @@ impl Compiler<'_> {
             let hooks = ctx.hooks(&job.hooks).await?;
             let mut gets = Vec::new();
             collect_gets(&job.steps, &mut gets);
-            jobs.push(CompiledJob { name: job.name.text.clone(), concurrency: job.concurrency.map(|n| n as usize), gets, steps, hooks });
+            jobs.push(CompiledJob { name: job.name.text.clone(), concurrency: job.concurrency.map(|n| n as usize), timeout: job.timeout, gets, steps, hooks });
         }
         Ok(CompiledPipeline { name: name.to_string(), team: team.to_string(), resources, jobs, secrets })
     }
@@ -222,6 +246,7 @@ impl Compiler<'_> {
             let grants = grants_of(&rt.allow, rt.span)?;
             let bound = match &rt.implementation {
                 Implementation::Source { source, span } => RunnerImpl::Plugin(self.plugin(source, *span, PluginKind::Runner, grants).await?),
+                Implementation::Builtin if rt.name.text == SHELL_RUNNER => RunnerImpl::Shell(self.builtin(TEMPLATE_RUNNER, rt.span, grants)?),
                 Implementation::Builtin => RunnerImpl::Plugin(self.builtin(&rt.name.text, rt.span, grants)?),
                 Implementation::Inline(run) => {
                     RunnerImpl::Template { exec: self.builtin(TEMPLATE_RUNNER, rt.span, grants)?, path: run.path.clone(), args: run.args.clone() }
@@ -335,6 +360,7 @@ impl Types {
     fn runner(&self, c: &Compiler<'_>, name: &lang::Name) -> Result<RunnerImpl> {
         match self.runners.get(&name.text) {
             Some(found) => Ok(found.clone()),
+            None if name.text == SHELL_RUNNER => Ok(RunnerImpl::Shell(c.builtin(TEMPLATE_RUNNER, name.span, Vec::new())?)),
             None => Ok(RunnerImpl::Plugin(c.builtin(&name.text, name.span, Vec::new())?)),
         }
     }
@@ -549,6 +575,12 @@ impl JobCompiler<'_> {
                     inputs: Vec::new(),
                     outputs: Vec::new(),
                 })
+            }
+            RunnerImpl::Shell(exec) => {
+                let (path, args) = shell_command(call)?;
+                // As in PikoCI, the block's attributes are also the command's environment.
+                let env = attrs.iter().filter(|(k, _)| k.as_str() != "file").map(|(k, v)| (k.clone(), text(v))).collect();
+                Ok(TaskStep { runner: exec, path, args, env, params: json!({}), inputs: Vec::new(), outputs: Vec::new() })
             }
         }
     }

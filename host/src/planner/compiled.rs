@@ -8,6 +8,7 @@ use pikoci_pipeline::CheckInterval;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CompiledPipeline {
@@ -43,6 +44,8 @@ pub struct CompiledJob {
     pub name: String,
     /// How many builds may run at once; `None` is no cap.
     pub concurrency: Option<usize>,
+    #[serde(default)]
+    pub timeout: Option<Duration>,
     /// Every get of the job, nested ones included, in order.
     pub gets: Vec<GetInput>,
     pub steps: Vec<Step>,
@@ -79,7 +82,7 @@ impl CompiledPipeline {
             fill_inputs(step, inputs);
         }
         let build = BuildIdentity { team: self.team.clone(), pipeline: self.name.clone(), job: job.to_string(), number };
-        Ok(JobPlan { build, steps, hooks, secrets: self.secrets.clone() })
+        Ok(JobPlan { build, timeout: compiled.timeout, steps, hooks, secrets: self.secrets.clone() })
     }
 
     /// How the scheduler checks `resource`.

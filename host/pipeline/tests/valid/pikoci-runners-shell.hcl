@@ -1,12 +1,4 @@
-# PikoCI docs/Runners.md, built-in shell: PikoCI ships it, pikoci does not (yet), so this
-# rewrite declares it inline with the same behaviour for `cmd`.
-runner_type "shell" {
-  run {
-    path = "/bin/sh"
-    args = ["-ec", "$cmd"]
-  }
-}
-
+# PikoCI docs/Runners.md, the built-in shell runner, as written there.
 job "shell" {
   task "test" {
     run "shell" {

@@ -1,0 +1,181 @@
+//! PikoCI's job features as its users write them, each shown by its effect in a real `pikoci run`
+//! (the real binary, real processes): the `shell` runner, a job's `timeout`, `on_cancel`, and
+//! PikoCI's command-line flags.
+
+mod support;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use support::cli::{pikoci, process_gone, text, wait_for_file};
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `pikoci run -p FILE -j JOB ...`, PikoCI's spelling.
+fn run(dir: &Path, pipeline: &Path, job: &str, extra: &[&str]) -> (bool, String) {
+    let out = pikoci(dir).args(["run", "-p"]).arg(pipeline).args(["-j", job]).args(extra).output().unwrap();
+    (out.status.success(), text(&out))
+}
+
+#[test]
+fn the_shell_runner_runs_a_command_line_a_script_and_another_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    // No execute bit: the runner sets it, as PikoCI's does, and the `#!` line picks the shell.
+    write(&app, "deploy.sh", "#!/bin/bash\necho \"deploying from $0 with ${BASH_VERSION:+bash}\"\n");
+    write(&app, "plain.sh", "echo \"plain script, first arg ${1:-none}\"\n");
+    let pipeline = write(
+        dir.path(),
+        "pipeline.hcl",
+        r#"
+variable "greeting" {
+  type = string
+}
+
+resource "fs" "app" {
+  params {
+    path = "/nowhere"
+  }
+}
+
+job "shell" {
+  get "fs" "app" {}
+
+  task "cmd" {
+    run "shell" {
+      cmd      = <<-EOT
+        cd app
+        echo "in $(basename "$PWD"), greeting $greeting"
+      EOT
+      greeting = var.greeting
+    }
+  }
+
+  task "script" {
+    run "shell" {
+      file = "app/deploy.sh"
+    }
+  }
+
+  task "through" {
+    run "shell" {
+      shell = "/bin/sh"
+      file  = "app/plain.sh"
+    }
+  }
+
+  task "bash" {
+    run "shell" {
+      shell = "/bin/bash"
+      cmd   = "[[ -n $BASH_VERSION ]] && echo in bash"
+    }
+  }
+
+  task "errexit" {
+    run "shell" {
+      cmd = "false; echo after false"
+    }
+  }
+}
+"#,
+    );
+    let app_flag = format!("fs.app={}", app.display());
+    let vars = write(dir.path(), "vars.json", r#"{"greeting": "hello"}"#);
+    let (ok, log) = run(dir.path(), &pipeline, "shell", &["--resource", &app_flag, "-v", vars.to_str().unwrap()]);
+    assert!(log.contains("task cmd | in app, greeting hello"), "{log}");
+    assert!(log.contains("task script | deploying from ./app/deploy.sh with bash"), "{log}");
+    assert!(log.contains("task through | plain script, first arg none"), "{log}");
+    assert!(log.contains("task bash | in bash"), "{log}");
+    // `cmd` runs with -e: the first failing command ends the task.
+    assert!(!ok, "{log}");
+    assert!(!log.contains("after false"), "{log}");
+
+    // `cmd` and `file` together is a mistake found before anything runs.
+    let both =
+        write(dir.path(), "both.hcl", "job \"j\" {\n  task \"t\" {\n    run \"shell\" {\n      cmd  = \"touch ran\"\n      file = \"x.sh\"\n    }\n  }\n}\n");
+    let (ok, log) = run(dir.path(), &both, "j", &[]);
+    assert!(!ok);
+    assert!(log.contains("both.hcl:3:5") && log.contains("the shell runner takes `cmd` or `file`, not both"), "{log}");
+    let neither = write(dir.path(), "neither.hcl", "job \"j\" {\n  task \"t\" {\n    run \"shell\" {\n      shell = \"/bin/sh\"\n    }\n  }\n}\n");
+    let (ok, log) = run(dir.path(), &neither, "j", &[]);
+    assert!(!ok);
+    assert!(log.contains("the shell runner needs `cmd`"), "{log}");
+
+    // PikoCI's `--resource` names the resource by TYPE.NAME.
+    let (ok, log) = run(dir.path(), &pipeline, "shell", &["--resource", "app=/tmp", "-v", vars.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(log.contains("is not TYPE.NAME"), "{log}");
+}
+
+fn hooked_pipeline(dir: &Path, timeout: &str, started: &Path) -> std::path::PathBuf {
+    write(
+        dir,
+        "pipeline.hcl",
+        &format!(
+            r#"
+job "slow" {{
+  {timeout}
+
+  task "wait" {{
+    run "shell" {{
+      cmd = "echo $$ > {pid}; echo started > {started}; exec sleep 60"
+    }}
+  }}
+
+  on_success "shell" {{
+    cmd = "echo success-hook"
+  }}
+  on_failure "shell" {{
+    cmd = "echo failure-hook"
+  }}
+  on_cancel "shell" {{
+    cmd = "echo cancel-hook $BUILD_STATUS"
+  }}
+  ensure "shell" {{
+    cmd = "echo ensure-hook $BUILD_STATUS"
+  }}
+}}
+"#,
+            pid = dir.join("pid").display(),
+            started = started.display()
+        ),
+    )
+}
+
+#[test]
+fn a_job_timeout_stops_its_steps_runs_the_cancel_hooks_and_fails_the_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
+    let pipeline = hooked_pipeline(dir.path(), "timeout = \"2s\"", &started);
+    let begun = Instant::now();
+    let (ok, log) = run(dir.path(), &pipeline, "slow", &[]);
+    let took = begun.elapsed();
+    assert!(!ok, "{log}");
+    assert!(took < Duration::from_secs(30), "the 60 s task outlived the job's 2 s timeout: {took:?}\n{log}");
+    assert!(log.contains("job | job timed out after 2s"), "{log}");
+    assert!(log.contains("on_abort | cancel-hook aborted"), "{log}");
+    assert!(log.contains("ensure | ensure-hook aborted"), "{log}");
+    assert!(!log.contains("failure-hook") && !log.contains("success-hook"), "{log}");
+    assert!(log.contains("job slow failed in ") && log.contains("s: job timed out after 2s"), "{log}");
+    let pid = std::fs::read_to_string(dir.path().join("pid")).unwrap();
+    assert!(process_gone(pid.trim()), "the task's process outlived the timeout");
+}
+
+#[test]
+fn on_cancel_runs_when_the_build_is_aborted() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
+    let pipeline = hooked_pipeline(dir.path(), "", &started);
+    let child = pikoci(dir.path()).args(["run", "-p"]).arg(&pipeline).args(["-j", "slow"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    wait_for_file(&started);
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let log = text(&child.wait_with_output().unwrap());
+    assert!(log.contains("cancel-hook aborted"), "{log}");
+    assert!(log.contains("ensure-hook aborted"), "{log}");
+    assert!(!log.contains("timed out"), "{log}");
+}
