@@ -127,7 +127,16 @@ async fn a_job_uses_each_example_through_get_task_and_put() {
         let exec = builtin_ref("exec");
         let backend = ResourceBackend::Plugin { plugin: counter, source, cache: false };
         let get = GetStep { resource: "counter".into(), directory: "counter".into(), backend: backend.clone(), params: json!({}), version: None, local: None };
-        let task = TaskStep { runner: exec, path: "cat".into(), args: vec!["count".into()], env: vec![], params: json!({}), inputs: vec![], outputs: vec![] };
+        let task = TaskStep {
+            runner: exec,
+            path: "cat".into(),
+            args: vec!["count".into()],
+            env: vec![],
+            params: json!({}),
+            inputs: vec![],
+            outputs: vec![],
+            output_prefix: None,
+        };
         let put = PutStep { resource: "counter".into(), backend, params: json!({}) };
         let plan = JobPlan {
             build: pikoci::executor::BuildIdentity { team: "main".into(), pipeline: "examples".into(), job: lang.into(), number: 1 },

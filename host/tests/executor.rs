@@ -26,6 +26,7 @@ fn sh(name: &str, script: &str) -> Step {
             params: json!({}),
             inputs: vec![],
             outputs: vec![],
+            output_prefix: None,
         }),
         timeout: None,
         attempts: 1,

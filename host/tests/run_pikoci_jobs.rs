@@ -179,3 +179,57 @@ fn on_cancel_runs_when_the_build_is_aborted() {
     assert!(log.contains("ensure-hook aborted"), "{log}");
     assert!(!log.contains("timed out"), "{log}");
 }
+
+#[test]
+fn a_tasks_outputs_and_a_gets_version_reach_the_steps_after_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    write(&app, "v", "1\n");
+    let pipeline = write(
+        dir.path(),
+        "pipeline.hcl",
+        &format!(
+            r##"
+resource "fs" "my-app" {{
+  params {{
+    path = "{app}"
+  }}
+}}
+
+job "release" {{
+  get "fs" "my-app" {{}}
+
+  task "build-it" {{
+    run "shell" {{
+      cmd = <<-EOT
+        echo "version=1.2.3" >> "$PIKOCI_OUTPUT"
+        echo "# a comment, and a line that is no pair:" >> "$PIKOCI_OUTPUT"
+        echo "junk" >> "$PIKOCI_OUTPUT"
+        echo " image-ref = app:1.2.3 " >> "$PIKOCI_OUTPUT"
+      EOT
+    }}
+  }}
+
+  task "publish" {{
+    run "shell" {{
+      cmd = "echo publishing $TASK_BUILD_IT_IMAGE_REF as $TASK_BUILD_IT_VERSION from $GET_MY_APP_METADATA_PATH; ls -a | grep -c pikoci-output"
+    }}
+  }}
+
+  on_success "shell" {{
+    cmd = "echo hook sees $TASK_BUILD_IT_VERSION"
+  }}
+}}
+"##,
+            app = app.display()
+        ),
+    );
+    let (ok, log) = run(dir.path(), &pipeline, "release", &[]);
+    assert!(ok, "{log}");
+    assert!(log.contains(&format!("task publish | publishing app:1.2.3 as 1.2.3 from {}", app.display())), "{log}");
+    assert!(log.contains("task build-it | $PIKOCI_OUTPUT line 3 is not KEY=VALUE; ignored"), "{log}");
+    // The finished task's file is gone; only the running task's own is there.
+    assert!(log.lines().any(|l| l.ends_with("task publish | 1")), "{log}");
+    assert!(log.contains("on_success | hook sees 1.2.3"), "{log}");
+}

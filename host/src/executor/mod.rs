@@ -12,6 +12,7 @@ pub mod plan;
 pub mod redact;
 pub mod secrets;
 mod services;
+mod step_outputs;
 mod steps;
 pub mod team_rules;
 pub mod triggers;
@@ -24,6 +25,7 @@ pub use plan::{
     Action, BuildIdentity, CheckPlan, GetStep, Hooks, JobPlan, PluginRef, PutStep, ResourceBackend, SecretOrigin, SecretSource, SecretVariable, ServiceStep,
     Step, StepSecret, TaskStep,
 };
+pub use step_outputs::task_prefix as task_output_prefix;
 pub use triggers::TriggerBus;
 
 use crate::runtime::host_process::{within_build, BackgroundProcesses};

@@ -227,6 +227,10 @@ pub struct TaskStep {
     pub inputs: Vec<String>,
     /// Paths (relative to the work dir) the task must have produced.
     pub outputs: Vec<String>,
+    /// The names its `$PIKOCI_OUTPUT` values take for later steps (`TASK_<STEP>`): a task step's;
+    /// a hook's command has none.
+    #[serde(default)]
+    pub output_prefix: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

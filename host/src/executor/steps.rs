@@ -3,6 +3,7 @@
 use super::grants::CallValues;
 use super::plan::{GetStep, PluginRef, PutStep, ResourceBackend, ServiceStep, TaskStep};
 use super::services::RunningService;
+use super::step_outputs::{get_exports, OutputFile, OUTPUT_VARIABLE};
 use super::{Build, Outcome};
 use crate::runtime::host_process::detaching_into;
 use crate::runtime::{CallError, Fetched, TaskSpec, Version};
@@ -117,6 +118,7 @@ impl Build {
     fn record_version(&self, step: &str, resource: &str, fetched: Fetched) {
         let shown: Vec<_> = fetched.version.0.iter().map(|(k, v)| format!("{k}: {v}")).collect();
         self.log.note(step, format!("fetched {resource} ({})", shown.join(", ")));
+        self.exports.lock().unwrap().extend(get_exports(resource, &fetched));
         self.versions.lock().unwrap().push((resource.to_string(), fetched));
     }
 
@@ -187,13 +189,18 @@ impl Build {
             }
         }
         let dir = self.workdir.display().to_string();
-        let spec = TaskSpec {
-            path: task.path.clone(),
-            args: task.args.clone(),
-            env: self.step_env(&[task.env.as_slice(), own_env].concat()),
-            dir: dir.clone(),
-            params: task.params.clone(),
+        let mut env = self.step_env(&[task.env.as_slice(), own_env].concat());
+        let output_file = match &task.output_prefix {
+            Some(_) => match OutputFile::create(&self.workdir) {
+                Ok(file) => {
+                    env.push((OUTPUT_VARIABLE.to_string(), file.path().display().to_string()));
+                    Some(file)
+                }
+                Err(e) => return Outcome::Errored(format!("cannot create the task's ${OUTPUT_VARIABLE} file: {e}")),
+            },
+            None => None,
         };
+        let spec = TaskSpec { path: task.path.clone(), args: task.args.clone(), env, dir: dir.clone(), params: task.params.clone() };
         let values = CallValues { params: Some(&task.params), task_path: Some(&task.path), task_dir: Some(&dir), ..Default::default() };
         let grants = self.grants_for(step, &task.runner, &values, &[self.write_grant(&self.workdir)]);
         let runner = match self.plugin(&task.runner) {
@@ -211,6 +218,13 @@ impl Build {
             if !self.workdir.join(output).exists() {
                 return Outcome::Failed(format!("the task did not produce its output `{output}`"));
             }
+        }
+        if let (Some(file), Some(prefix)) = (output_file, &task.output_prefix) {
+            let (values, problems) = file.read(prefix);
+            for problem in problems {
+                self.log.note(step, problem);
+            }
+            self.exports.lock().unwrap().extend(values);
         }
         Outcome::Succeeded
     }

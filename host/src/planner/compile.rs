@@ -441,6 +441,7 @@ impl JobCompiler<'_> {
                 let mut task = self.runner_task(&t.run).await?;
                 task.inputs = t.inputs.clone();
                 task.outputs = t.outputs.clone();
+                task.output_prefix = Some(crate::executor::task_output_prefix(&t.name.text));
                 task.env.extend(t.env.iter().map(|(k, v)| (k.clone(), v.clone())));
                 (format!("task {}", t.name), Action::Task(task))
             }
@@ -555,6 +556,7 @@ impl JobCompiler<'_> {
                     params: Value::Object(params),
                     inputs: Vec::new(),
                     outputs: Vec::new(),
+                    output_prefix: None,
                 })
             }
             RunnerImpl::Template { exec, path, args } => {
@@ -574,13 +576,14 @@ impl JobCompiler<'_> {
                     params: json!({}),
                     inputs: Vec::new(),
                     outputs: Vec::new(),
+                    output_prefix: None,
                 })
             }
             RunnerImpl::Shell(exec) => {
                 let (path, args) = shell_command(call)?;
                 // As in PikoCI, the block's attributes are also the command's environment.
                 let env = attrs.iter().filter(|(k, _)| k.as_str() != "file").map(|(k, v)| (k.clone(), text(v))).collect();
-                Ok(TaskStep { runner: exec, path, args, env, params: json!({}), inputs: Vec::new(), outputs: Vec::new() })
+                Ok(TaskStep { runner: exec, path, args, env, params: json!({}), inputs: Vec::new(), outputs: Vec::new(), output_prefix: None })
             }
         }
     }
