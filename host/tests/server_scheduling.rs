@@ -230,3 +230,47 @@ async fn a_jobs_concurrency_caps_its_running_builds() {
     assert_eq!(most_at_once(&serial), 1, "{serial}");
     assert_eq!(most_at_once(&pairs), 2, "{pairs}");
 }
+
+#[tokio::test]
+async fn jobs_sharing_a_serial_group_never_run_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = dir.path().join("ledger");
+    let job = |name: &str, groups: &str| {
+        format!(
+            "job \"{name}\" {{\n  serial_groups = [{groups}]\n  task \"t\" {{\n    run \"shell\" {{\n      cmd = \"echo start {name} >> {l}; sleep 0.5; echo end {name} >> {l}\"\n    }}\n  }}\n}}\n",
+            l = ledger.display()
+        )
+    };
+    let pipeline = dir.path().join("grouped.hcl");
+    let text = [job("deploy-web", "\"prod\""), job("deploy-db", "\"prod\", \"db\""), job("migrate", "\"db\""), job("lint", "")].concat();
+    std::fs::write(&pipeline, text).unwrap();
+    let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap(), "--concurrency", "6"]);
+    let api = Api::admin(&server).await;
+    let jobs = ["deploy-web", "deploy-db", "migrate", "lint"];
+    for _ in 0..2 {
+        for job in jobs {
+            assert!(api.post(&format!("/api/v1/teams/main/pipelines/grouped/jobs/{job}/builds")).await["id"].is_number());
+        }
+    }
+    for job in jobs {
+        api.finished("grouped", job, 2).await;
+    }
+    let ledger = std::fs::read_to_string(&ledger).unwrap();
+    // Replay the ledger: which jobs run at each moment.
+    let (mut running, mut most) = (Vec::<&str>::new(), 0);
+    for line in ledger.lines() {
+        match line.split_once(' ') {
+            Some(("start", job)) => running.push(job),
+            Some(("end", job)) => {
+                running.remove(running.iter().position(|j| *j == job).unwrap());
+            }
+            _ => panic!("{ledger}"),
+        };
+        let both = |a: &str, b: &str| running.contains(&a) && running.contains(&b);
+        assert!(!both("deploy-web", "deploy-db"), "group prod ran two jobs at once:\n{ledger}");
+        assert!(!both("deploy-db", "migrate"), "group db ran two jobs at once:\n{ledger}");
+        most = most.max(running.len());
+    }
+    // Not everything waited: a job outside the groups, and groups apart, ran side by side.
+    assert!(most >= 2, "nothing ran at once, so the groups proved nothing:\n{ledger}");
+}

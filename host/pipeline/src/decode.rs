@@ -724,14 +724,26 @@ impl<'a> Decoder<'a> {
         let [name]: [Name; 1] = self.labels(block, &["NAME"])?.try_into().ok()?;
         let context = format!("job `{name}`");
         let blocks: Vec<&str> = STEPS.iter().chain(HOOKS).copied().collect();
-        self.check_fields(&block.body, &context, &["concurrency", "timeout", "tags"], &blocks, false);
+        self.check_fields(&block.body, &context, &["concurrency", "timeout", "serial_groups", "tags"], &blocks, false);
         // PikoCI's `0` means unlimited.
         let concurrency = self.count(&block.body, "concurrency", 0).filter(|n| *n > 0);
         let timeout = self.duration(&block.body, "timeout");
+        let serial_groups = self.serial_groups(&block.body);
         let tags = self.strings(&block.body, "tags").unwrap_or_default();
         let steps = self.steps(&block.body, &context);
         let hooks = self.hooks(&block.body, &context);
-        Some(Job { name, concurrency, timeout, tags, steps, hooks, span: head_span(block) })
+        Some(Job { name, concurrency, timeout, serial_groups, tags, steps, hooks, span: head_span(block) })
+    }
+
+    /// `serial_groups = ["deploy"]`: names of lowercase letters, digits and `-`, as PikoCI has them.
+    fn serial_groups(&mut self, body: &Body) -> Vec<String> {
+        let groups = self.strings(body, "serial_groups").unwrap_or_default();
+        let fits = |g: &String| !g.is_empty() && g.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if let (Some(bad), Some(a)) = (groups.iter().find(|g| !fits(g)), attr(body, "serial_groups")) {
+            self.error(span_of(&a.value), format!("serial group `{bad}` is not a group name")).expected =
+                Some(format!("lowercase letters, digits and `-`, such as \"{}\"", bad.to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "-")));
+        }
+        groups
     }
 
     /// The step blocks of `body`, in order.

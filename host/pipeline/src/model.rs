@@ -305,6 +305,9 @@ pub struct Job {
     /// For the whole build: past it the steps are aborted, the abort hooks and `ensure` run, and
     /// the build fails (PikoCI's semantics).
     pub timeout: Option<Duration>,
+    /// While a build of this job runs, no other job of the pipeline sharing one of these groups
+    /// starts a build (PikoCI's and Concourse's `serial_groups`).
+    pub serial_groups: Vec<String>,
     pub tags: Vec<String>,
     pub steps: Vec<Step>,
     pub hooks: Vec<Hook>,

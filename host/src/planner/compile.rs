@@ -166,7 +166,15 @@ impl Compiler<'_> {
             let hooks = ctx.hooks(&job.hooks).await?;
             let mut gets = Vec::new();
             collect_gets(&job.steps, &mut gets);
-            jobs.push(CompiledJob { name: job.name.text.clone(), concurrency: job.concurrency.map(|n| n as usize), timeout: job.timeout, gets, steps, hooks });
+            jobs.push(CompiledJob {
+                name: job.name.text.clone(),
+                concurrency: job.concurrency.map(|n| n as usize),
+                timeout: job.timeout,
+                serial_groups: job.serial_groups.clone(),
+                gets,
+                steps,
+                hooks,
+            });
         }
         Ok(CompiledPipeline { name: name.to_string(), team: team.to_string(), resources, jobs, secrets })
     }

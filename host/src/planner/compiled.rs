@@ -46,6 +46,8 @@ pub struct CompiledJob {
     pub concurrency: Option<usize>,
     #[serde(default)]
     pub timeout: Option<Duration>,
+    #[serde(default)]
+    pub serial_groups: Vec<String>,
     /// Every get of the job, nested ones included, in order.
     pub gets: Vec<GetInput>,
     pub steps: Vec<Step>,

@@ -47,18 +47,20 @@ pub async fn run(state: AppState) {
 }
 
 /// Up to `slots` pending builds, oldest first, leaving out those of jobs already running as many
-/// builds as their `concurrency` allows.
+/// builds as their `concurrency` allows, and those of jobs whose serial group another job of
+/// their pipeline holds (by a running build, or one chosen before them).
 async fn claimable(state: &AppState, slots: usize) -> Result<Vec<Build>, pikoci_store::StoreError> {
     const LOOKAHEAD: u32 = 200;
     let pending = state.store.pending_builds(LOOKAHEAD).await?;
     state.metrics.queue_depth.set(pending.len() as i64);
-    let cap_of = |job: JobId| state.pipelines.by_job(job).and_then(|p| p.job_name(job).and_then(|name| p.compiled.job(name)?.concurrency));
-    let caps: HashMap<JobId, Option<usize>> = pending.iter().map(|b| (b.job_id, cap_of(b.job_id))).collect();
-    // What runs already matters only to a job with a `concurrency`; most have none.
+    let limits: HashMap<JobId, JobLimits> = pending.iter().map(|b| (b.job_id, JobLimits::of(state, b.job_id))).collect();
+    // What runs already matters only to a job with a `concurrency` or serial groups; most have none.
     let mut per_job: HashMap<JobId, usize> = HashMap::new();
-    if caps.values().any(Option::is_some) {
+    let mut held: HashMap<(PipelineId, String), JobId> = HashMap::new();
+    if limits.values().any(JobLimits::any) {
         for build in state.store.started_builds(LOOKAHEAD).await? {
             *per_job.entry(build.job_id).or_default() += 1;
+            JobLimits::of(state, build.job_id).hold(build.job_id, &mut held);
         }
     }
     let mut chosen = Vec::new();
@@ -66,15 +68,47 @@ async fn claimable(state: &AppState, slots: usize) -> Result<Vec<Build>, pikoci_
         if chosen.len() == slots {
             break;
         }
-        let cap = caps[&build.job_id];
+        let limits = &limits[&build.job_id];
         let running = per_job.entry(build.job_id).or_default();
-        if cap.is_some_and(|cap| *running >= cap) {
+        if limits.concurrency.is_some_and(|cap| *running >= cap) || limits.blocked(build.job_id, &held) {
             continue;
         }
         *running += 1;
+        limits.hold(build.job_id, &mut held);
         chosen.push(build);
     }
     Ok(chosen)
+}
+
+/// What bounds when a job's builds may start, from its pipeline's compiled job.
+#[derive(Default)]
+struct JobLimits {
+    concurrency: Option<usize>,
+    /// Its pipeline's id with each of the job's serial groups.
+    groups: Vec<(PipelineId, String)>,
+}
+
+impl JobLimits {
+    fn of(state: &AppState, job: JobId) -> JobLimits {
+        let Some(pipeline) = state.pipelines.by_job(job) else { return JobLimits::default() };
+        let Some(compiled) = pipeline.job_name(job).and_then(|name| pipeline.compiled.job(name)) else { return JobLimits::default() };
+        JobLimits { concurrency: compiled.concurrency, groups: compiled.serial_groups.iter().map(|g| (pipeline.id, g.clone())).collect() }
+    }
+
+    fn any(&self) -> bool {
+        self.concurrency.is_some() || !self.groups.is_empty()
+    }
+
+    /// Builds of one job never block each other through a group: that is `concurrency`'s work.
+    fn blocked(&self, job: JobId, held: &HashMap<(PipelineId, String), JobId>) -> bool {
+        self.groups.iter().any(|g| held.get(g).is_some_and(|holder| *holder != job))
+    }
+
+    fn hold(&self, job: JobId, held: &mut HashMap<(PipelineId, String), JobId>) {
+        for group in &self.groups {
+            held.entry(group.clone()).or_insert(job);
+        }
+    }
 }
 
 async fn claim(state: &AppState, build: &Build, token: &CancellationToken) -> bool {

@@ -1,0 +1,8 @@
+job "deploy" {
+  serial_groups = ["Prod Deploys"]
+  task "t" {
+    run "shell" {
+      cmd = "true"
+    }
+  }
+}
