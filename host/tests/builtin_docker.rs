@@ -42,18 +42,27 @@ async fn a_task_runs_in_a_podman_container_with_the_workdir_mounted() {
     let task = TaskSpec {
         path: String::new(),
         args: vec!["--network".into(), "host".into()],
-        env: vec![("GREETING".into(), "busybox".into()), ("WORKDIR".into(), dir.clone()), ("PATH".into(), "/not/for/the/container".into())],
+        env: vec![
+            ("GREETING".into(), "busybox".into()),
+            ("WORKDIR".into(), dir.clone()),
+            ("PIKOCI_OUTPUT".into(), format!("{dir}/.pikoci-output-1")),
+            ("NEARBY".into(), format!("{dir}-not-inside")),
+            ("PATH".into(), "/not/for/the/container".into()),
+        ],
         dir: dir.clone(),
         params: podman_params(
             scratch.path(),
             &image.name,
-            json!({"cmd": "echo hello from $GREETING in $(pwd) with WORKDIR=$WORKDIR; echo built > out.txt; exit 3"}),
+            json!({"cmd": "echo hello from $GREETING in $(pwd) with WORKDIR=$WORKDIR; echo built > out.txt; echo tag=1 >> $PIKOCI_OUTPUT; echo near $NEARBY; exit 3"}),
         ),
     };
     let (code, log) = run(&task).await;
     assert_eq!(code.unwrap(), 3, "{log}");
     assert!(log.contains("hello from busybox in /workdir with WORKDIR=/workdir"), "{log}");
     assert_eq!(std::fs::read_to_string(work.path().join("out.txt")).unwrap(), "built\n");
+    // Paths in the work directory are where the container has them; others are left alone.
+    assert_eq!(std::fs::read_to_string(work.path().join(".pikoci-output-1")).unwrap(), "tag=1\n");
+    assert!(log.contains(&format!("near {dir}-not-inside")), "{log}");
 
     // Exec style: `path` and `args` are the container's command.
     let task = TaskSpec {

@@ -84,8 +84,12 @@ impl Runner for Docker {
         let mut env: Vec<(String, String)> = ENGINE_ENV.iter().filter_map(|n| std::env::var(n).ok().map(|v| (n.to_string(), v))).collect();
         env.extend(p.engine_env.iter().map(|(k, v)| (k.clone(), v.clone())));
         for (name, value) in task.env.iter().filter(|(n, _)| forwarded(n)) {
-            // The task sees the work directory where the container has it.
-            let value = if name == "WORKDIR" { WORKDIR.to_string() } else { value.clone() };
+            // The task sees the work directory, and the paths in it (`$PIKOCI_OUTPUT`), where the
+            // container has them.
+            let value = match value.strip_prefix(dir.as_str()) {
+                Some(rest) if rest.is_empty() || rest.starts_with('/') => format!("{WORKDIR}{rest}"),
+                _ => value.clone(),
+            };
             args.extend(["-e".to_string(), name.clone()]);
             env.retain(|(n, _)| n != name);
             env.push((name.clone(), value));
