@@ -166,3 +166,23 @@ async fn a_pikoci_operators_command_line_works() {
     assert!(!out.status.success());
     assert!(stderr.contains("pikoci has no separate queue (builds wait in its database): `nats` is not available; use `mem` or drop the flag"), "{stderr}");
 }
+
+/// The README's and PikoCI's command line: `--run-worker` alone switches the worker on.
+#[tokio::test]
+async fn run_worker_is_a_switch_as_in_pikoci() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = pipeline(dir.path());
+    let server = support::server::start(&["--run-worker", "--pipeline-config", &pipeline]);
+    let api = support::server::Api::admin(&server).await;
+    api.post("/api/v1/teams/main/pipelines/hello/jobs/hello/builds").await;
+    let build = api.finished("hello", "hello", 1).await.remove(0);
+    assert_eq!(build["status"], "succeeded", "{}", server.log());
+
+    // `--run-worker=false` and `--run-worker false` both switch it off.
+    for off in [&["--run-worker=false"][..], &["--run-worker", "false"]] {
+        let server = support::server::start(&[off, &["--pipeline-config", &pipeline]].concat());
+        let api = support::server::Api::admin(&server).await;
+        let workers = api.get("/api/v1/workers").await;
+        assert_eq!(workers.as_array().map(Vec::len), Some(0), "{off:?}: {workers}");
+    }
+}

@@ -36,10 +36,10 @@ pub struct ServerArgs {
     #[arg(long, env = "DB_URL", hide_env_values = true)]
     pub db_url: Option<String>,
     /// Apply database migrations on start.
-    #[arg(long, env = "RUN_MIGRATIONS", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "RUN_MIGRATIONS", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub run_migrations: bool,
-    /// Run builds in this process.
-    #[arg(long, env = "RUN_WORKER", default_value_t = true, action = clap::ArgAction::Set)]
+    /// Run builds in this process (`--run-worker` alone, as in PikoCI, or `--run-worker=false`).
+    #[arg(long, env = "RUN_WORKER", default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub run_worker: bool,
     /// Builds the embedded worker runs at once.
     #[arg(long, env = "CONCURRENCY", default_value_t = 1)]
