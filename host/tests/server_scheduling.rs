@@ -274,3 +274,50 @@ async fn jobs_sharing_a_serial_group_never_run_at_once() {
     // Not everything waited: a job outside the groups, and groups apart, ran side by side.
     assert!(most >= 2, "nothing ran at once, so the groups proved nothing:\n{ledger}");
 }
+
+#[tokio::test]
+async fn an_interruptible_jobs_new_build_supersedes_the_older_ones_and_retries_can_be_disabled() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
+    let pipeline = dir.path().join("newest.hcl");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "job \"deploy\" {{\n  interruptible = true\n  disable_retry = true\n  task \"t\" {{\n    run \"shell\" {{\n      cmd = \"echo x >> {s}; exec sleep 30\"\n    }}\n  }}\n  on_cancel \"shell\" {{\n    cmd = \"echo cancelled $BUILD_NUMBER\"\n  }}\n}}\n",
+            s = started.display()
+        ),
+    )
+    .unwrap();
+    // One build at a time: the second waits pending while the first runs.
+    let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap(), "--concurrency", "1"]);
+    let api = Api::admin(&server).await;
+    let trigger = "/api/v1/teams/main/pipelines/newest/jobs/deploy/builds";
+    let first = api.post(trigger).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !started.exists() {
+        assert!(Instant::now() < deadline, "the first build never started: {}", server.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let second = api.post(trigger).await;
+    let third = api.post(trigger).await;
+    // The third supersedes the running first and the pending second.
+    let builds = api.finished("newest", "deploy", 2).await;
+    let status = |b: &Value| {
+        let path = format!("/api/v1/builds/{}", b["id"]);
+        let api = &api;
+        async move { api.get(&path).await }
+    };
+    let (first, second) = (status(&first).await, status(&second).await);
+    assert_eq!(first["status"], "aborted", "{first}");
+    assert_eq!(second["status"], "aborted", "{second}");
+    assert_eq!(second["reason"], "superseded by build #3", "{second}");
+    let log = api.log_lines(&first["id"]).await.join("\n");
+    assert!(log.contains("superseded by build #3") && log.contains("cancelled 1"), "{log}");
+    assert!(builds.iter().all(|b| b["number"] != 3), "the third is the one left running: {builds:?}");
+    assert_eq!(status(&third).await["status"], "started");
+
+    // `disable_retry`: the retry is refused, saying why.
+    let retry = api.c.post(format!("{}/api/v1/builds/{}/retry", server.base, first["id"])).bearer_auth(&api.token).send().await.unwrap();
+    assert_eq!(retry.status(), 409);
+    assert!(retry.text().await.unwrap().contains("disable_retry"));
+}

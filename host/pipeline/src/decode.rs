@@ -724,15 +724,17 @@ impl<'a> Decoder<'a> {
         let [name]: [Name; 1] = self.labels(block, &["NAME"])?.try_into().ok()?;
         let context = format!("job `{name}`");
         let blocks: Vec<&str> = STEPS.iter().chain(HOOKS).copied().collect();
-        self.check_fields(&block.body, &context, &["concurrency", "timeout", "serial_groups", "tags"], &blocks, false);
+        self.check_fields(&block.body, &context, &["concurrency", "timeout", "serial_groups", "interruptible", "disable_retry", "tags"], &blocks, false);
         // PikoCI's `0` means unlimited.
         let concurrency = self.count(&block.body, "concurrency", 0).filter(|n| *n > 0);
         let timeout = self.duration(&block.body, "timeout");
         let serial_groups = self.serial_groups(&block.body);
+        let interruptible = self.bool(&block.body, "interruptible").unwrap_or(false);
+        let disable_retry = self.bool(&block.body, "disable_retry").unwrap_or(false);
         let tags = self.strings(&block.body, "tags").unwrap_or_default();
         let steps = self.steps(&block.body, &context);
         let hooks = self.hooks(&block.body, &context);
-        Some(Job { name, concurrency, timeout, serial_groups, tags, steps, hooks, span: head_span(block) })
+        Some(Job { name, concurrency, timeout, serial_groups, interruptible, disable_retry, tags, steps, hooks, span: head_span(block) })
     }
 
     /// `serial_groups = ["deploy"]`: names of lowercase letters, digits and `-`, as PikoCI has them.

@@ -308,6 +308,10 @@ pub struct Job {
     /// While a build of this job runs, no other job of the pipeline sharing one of these groups
     /// starts a build (PikoCI's and Concourse's `serial_groups`).
     pub serial_groups: Vec<String>,
+    /// A new build aborts the job's builds still pending or running.
+    pub interruptible: bool,
+    /// Its builds may not be retried.
+    pub disable_retry: bool,
     pub tags: Vec<String>,
     pub steps: Vec<Step>,
     pub hooks: Vec<Hook>,

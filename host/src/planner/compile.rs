@@ -171,6 +171,8 @@ impl Compiler<'_> {
                 concurrency: job.concurrency.map(|n| n as usize),
                 timeout: job.timeout,
                 serial_groups: job.serial_groups.clone(),
+                interruptible: job.interruptible,
+                disable_retry: job.disable_retry,
                 gets,
                 steps,
                 hooks,

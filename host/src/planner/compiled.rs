@@ -48,6 +48,10 @@ pub struct CompiledJob {
     pub timeout: Option<Duration>,
     #[serde(default)]
     pub serial_groups: Vec<String>,
+    #[serde(default)]
+    pub interruptible: bool,
+    #[serde(default)]
+    pub disable_retry: bool,
     /// Every get of the job, nested ones included, in order.
     pub gets: Vec<GetInput>,
     pub steps: Vec<Step>,

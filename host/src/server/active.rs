@@ -6,7 +6,7 @@
 //! created from, even when the pipeline changed since.
 
 use super::state::AppState;
-use crate::planner::{self, CompiledPipeline, Compiler, Fetch, VarValues};
+use crate::planner::{self, CompiledJob, CompiledPipeline, Compiler, Fetch, VarValues};
 use pikoci_store::{Build, JobId, PipelineId, PipelineParts, PipelineVersionId, ResourceId, SetPipeline, TeamId};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -49,6 +49,13 @@ impl ActivePipelines {
 
     pub fn by_job(&self, job: JobId) -> Option<Arc<ActivePipeline>> {
         self.current.read().unwrap().values().find(|p| p.jobs.values().any(|j| *j == job)).cloned()
+    }
+
+    /// `read` of the current compiled form of `job` and its pipeline.
+    pub fn with_job<T>(&self, job: JobId, read: impl FnOnce(&ActivePipeline, &CompiledJob) -> T) -> Option<T> {
+        let pipeline = self.by_job(job)?;
+        let compiled = pipeline.compiled.job(pipeline.job_name(job)?)?;
+        Some(read(&pipeline, compiled))
     }
 
     /// The plan `build` runs: its pipeline version's, from memory or the store.

@@ -291,11 +291,15 @@ pub async fn cancel_build(State(state): State<AppState>, Caller(user): Caller, P
 
 /// Run the build's job again with exactly the versions this build used (operator).
 #[utoipa::path(post, path = "/api/v1/builds/{id}/retry", tag = "builds", params(("id" = i64, Path, description = "build id")), security(("bearer" = [])),
-    responses((status = 201, description = "the new build", body = BuildView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, description = "the new build", body = BuildView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "the job sets `disable_retry`", body = ErrorBody)))]
 pub async fn retry_build(State(state): State<AppState>, Caller(user): Caller, Path(id): Path<i64>) -> ApiResult<(StatusCode, Json<BuildView>)> {
     let (build, job, pipeline) = build_scope(&state, BuildId(id)).await?;
     require_role(&state, &user, pipeline.team_id, Role::Operator).await?;
+    if state.pipelines.with_job(build.job_id, |_, j| j.disable_retry).unwrap_or(false) {
+        return Err(ApiError::conflict(format!("job `{}` may not be retried: its pipeline sets `disable_retry = true`; trigger it instead", job.name)));
+    }
     let new = state.store.rerun_build(build.id).await?;
-    state.wake_worker.notify_one();
+    super::new_builds::created(&state, &new).await;
     Ok((StatusCode::CREATED, Json(BuildView::new(new, &job.name))))
 }

@@ -14,6 +14,7 @@ pub mod build_sink;
 pub mod config_file;
 mod login_limit;
 pub mod metrics;
+mod new_builds;
 mod pipelines_api;
 pub mod scheduler;
 pub mod state;

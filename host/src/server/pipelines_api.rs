@@ -128,7 +128,7 @@ pub async fn trigger_job(
         .map_err(common::internal)?
         .ok_or_else(|| ApiError::conflict("a resource of this job has no version yet; wait for its first check"))?;
     let build = state.store.create_build(j.id, &inputs).await?;
-    state.wake_worker.notify_one();
+    super::new_builds::created(&state, &build).await;
     Ok((StatusCode::CREATED, Json(BuildView::new(build, &j.name))))
 }
 

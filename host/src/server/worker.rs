@@ -1,9 +1,10 @@
 //! The embedded worker: runs pending builds with the executor, storing their logs as they run.
 
+use super::active::ActivePipeline;
 use super::build_sink::StoreEvents;
 use super::state::AppState;
 use crate::executor::{run_job, Outcome};
-use crate::planner::JobInputs;
+use crate::planner::{CompiledJob, JobInputs};
 use crate::runtime::Version;
 use pikoci_store::{Build, BuildStatus, JobId, MetadataField, PipelineId, TeamId};
 use std::collections::HashMap;
@@ -90,9 +91,11 @@ struct JobLimits {
 
 impl JobLimits {
     fn of(state: &AppState, job: JobId) -> JobLimits {
-        let Some(pipeline) = state.pipelines.by_job(job) else { return JobLimits::default() };
-        let Some(compiled) = pipeline.job_name(job).and_then(|name| pipeline.compiled.job(name)) else { return JobLimits::default() };
-        JobLimits { concurrency: compiled.concurrency, groups: compiled.serial_groups.iter().map(|g| (pipeline.id, g.clone())).collect() }
+        let limits = |pipeline: &ActivePipeline, compiled: &CompiledJob| JobLimits {
+            concurrency: compiled.concurrency,
+            groups: compiled.serial_groups.iter().map(|g| (pipeline.id, g.clone())).collect(),
+        };
+        state.pipelines.with_job(job, limits).unwrap_or_default()
     }
 
     fn any(&self) -> bool {

@@ -91,7 +91,7 @@ async fn trigger(state: &AppState, pipeline: &ActivePipeline, job: &str) -> Resu
     if changed {
         let build = store.create_build(job_id, &inputs).await.map_err(|e| e.to_string())?;
         tracing::info!(pipeline = %pipeline.compiled.name, job, build = build.number, "triggered");
-        state.wake_worker.notify_one();
+        crate::server::new_builds::created(state, &build).await;
     }
     Ok(())
 }
