@@ -110,6 +110,9 @@ job "shell" {
     let (ok, log) = run(dir.path(), &pipeline, "shell", &["--resource", "app=/tmp", "-v", vars.to_str().unwrap()]);
     assert!(!ok);
     assert!(log.contains("is not TYPE.NAME"), "{log}");
+    let (ok, log) = run(dir.path(), &pipeline, "shell", &["--resource", &format!("git.app={}", app.display()), "-v", vars.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(log.contains("resource `app` is a `fs`, not a `git`"), "{log}");
 }
 
 fn hooked_pipeline(dir: &Path, timeout: &str, started: &Path) -> std::path::PathBuf {

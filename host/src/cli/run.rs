@@ -46,14 +46,17 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(&args.pipeline_config).with_context(|| format!("cannot read {}", args.pipeline_config.display()))?;
     let vars = VarValues::from_cli(&args.vars, args.vars_file.as_deref()).map_err(|d| anyhow::anyhow!("{}", pikoci_pipeline::render_human(&[d])))?;
     let mut inputs = JobInputs::default();
-    let pikoci_form = args.resources.iter().map(|r| {
-        let (typed, dir) = r.split_once('=').with_context(|| format!("--resource `{r}` is not TYPE.NAME=DIR"))?;
-        let (_, name) =
-            typed.split_once('.').with_context(|| format!("--resource `{r}`: `{typed}` is not TYPE.NAME (git.my-repo); or use --input NAME=DIR"))?;
-        anyhow::Ok((name, dir))
-    });
+    // PikoCI's TYPE.NAME=DIR; the type is checked once the pipeline is loaded.
+    let mut typed = Vec::new();
+    for r in &args.resources {
+        let (type_and_name, dir) = r.split_once('=').with_context(|| format!("--resource `{r}` is not TYPE.NAME=DIR"))?;
+        let (type_name, name) = type_and_name
+            .split_once('.')
+            .with_context(|| format!("--resource `{r}`: `{type_and_name}` is not TYPE.NAME (git.my-repo); or use --input NAME=DIR"))?;
+        typed.push((type_name, name, dir));
+    }
     let ours = args.inputs.iter().map(|i| i.split_once('=').with_context(|| format!("--input `{i}` is not RESOURCE=DIR")));
-    for input in ours.chain(pikoci_form) {
+    for input in ours.chain(typed.iter().map(|(_, name, dir)| Ok((*name, *dir)))) {
         let (name, dir) = input?;
         let dir = std::path::absolute(dir)?;
         anyhow::ensure!(dir.is_dir(), "--input {name}={}: not a directory", dir.display());
@@ -76,6 +79,10 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<ExitCode> {
     };
     for resource in inputs.local.keys() {
         anyhow::ensure!(pipeline.resource(resource).is_some(), "--input {resource}: the pipeline has no resource `{resource}`");
+    }
+    for (type_name, name, _) in typed {
+        let declared = pipeline.resource(name).map(|r| r.type_name.as_str()).unwrap_or_default();
+        anyhow::ensure!(declared == type_name, "--resource {type_name}.{name}: resource `{name}` is a `{declared}`, not a `{type_name}`");
     }
     let plan = pipeline.plan(&args.job, &inputs, 1).map_err(anyhow::Error::msg)?;
 
