@@ -1,11 +1,11 @@
 //! Variables: their values from `--var`, a vars file, a secret or a default, and evaluating
-//! expressions (`var.N`, `"${var.N}"`, a few functions) against them.
+//! expressions (`var.N`, `"${var.N}"`, PikoCI's functions) against them.
 
 use crate::diagnostic::{file_problem, Diagnostic, Span};
 use hcl::edit::expr::{Expression, TraversalOperator};
 use hcl::edit::visit::{self, Visit};
 use hcl::edit::Span as _;
-use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
+use hcl::eval::{Context, Evaluate};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -130,7 +130,7 @@ impl Scope {
     /// value is reported once, at its declaration, and not again at every use).
     pub fn new(values: BTreeMap<String, hcl::Value>) -> Self {
         let mut ctx = Context::new();
-        declare_functions(&mut ctx);
+        crate::functions::declare_all(&mut ctx);
         let declared = values.keys().cloned().collect();
         ctx.declare_var("var", hcl::Value::Object(values.into_iter().collect()));
         Scope { ctx, declared }
@@ -156,46 +156,19 @@ impl Scope {
             }
             expr.evaluate(&ctx)
         };
-        result.map_err(|e| EvalError::Other(e.to_string()))
+        result.map_err(|e| EvalError::Other(eval_message(&e)))
     }
 }
 
-/// The functions PikoCI's examples use, with Terraform's meaning.
-fn declare_functions(ctx: &mut Context<'static>) {
-    fn concat(args: FuncArgs) -> Result<hcl::Value, String> {
-        let mut out = Vec::new();
-        for a in args.iter() {
-            match a {
-                hcl::Value::Array(items) => out.extend(items.iter().cloned()),
-                other => return Err(format!("concat takes lists, not `{other}`")),
-            }
-        }
-        Ok(hcl::Value::Array(out))
+/// hcl-rs words a function's error "error calling function `f`: MESSAGE in expression `...`";
+/// the library's messages begin with the function's name already (`lookup: key "x" is not in
+/// the map ...`), and the expression is the whole attribute's, which the diagnostic shows.
+fn eval_message(e: &hcl::eval::Error) -> String {
+    match e.kind() {
+        hcl::eval::ErrorKind::FuncCall(name, message) if message.starts_with(&format!("{name}: ")) => message.clone(),
+        hcl::eval::ErrorKind::FuncCall(name, message) => format!("{name}: {message}"),
+        _ => e.to_string(),
     }
-    fn join(args: FuncArgs) -> Result<hcl::Value, String> {
-        let sep = args[0].as_str().unwrap_or_default().to_string();
-        let items = args[1].as_array().cloned().unwrap_or_default();
-        let parts: Vec<String> = items.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).collect();
-        Ok(hcl::Value::String(parts.join(&sep)))
-    }
-    fn string_fn(args: &FuncArgs, f: fn(&str) -> String) -> Result<hcl::Value, String> {
-        Ok(hcl::Value::String(f(args[0].as_str().unwrap_or_default())))
-    }
-    fn lower(args: FuncArgs) -> Result<hcl::Value, String> {
-        string_fn(&args, str::to_lowercase)
-    }
-    fn upper(args: FuncArgs) -> Result<hcl::Value, String> {
-        string_fn(&args, str::to_uppercase)
-    }
-    fn trimspace(args: FuncArgs) -> Result<hcl::Value, String> {
-        string_fn(&args, |s| s.trim().to_string())
-    }
-    let list = || ParamType::Array(Box::new(ParamType::Any));
-    ctx.declare_func("concat", FuncDef::builder().variadic_param(list()).build(concat));
-    ctx.declare_func("join", FuncDef::builder().param(ParamType::String).param(list()).build(join));
-    ctx.declare_func("lower", FuncDef::builder().param(ParamType::String).build(lower));
-    ctx.declare_func("upper", FuncDef::builder().param(ParamType::String).build(upper));
-    ctx.declare_func("trimspace", FuncDef::builder().param(ParamType::String).build(trimspace));
 }
 
 #[cfg(test)]
@@ -220,6 +193,15 @@ mod tests {
         assert!(matches!(scope.evaluate(&expr("var.b")), Err(EvalError::Undeclared(_))));
         let shell = scope.evaluate(&expr(r#""pg-${BUILD_NUMBER}-${var.a}""#)).ok().unwrap();
         assert_eq!(shell, hcl::Value::from("pg-${BUILD_NUMBER}-x"));
+    }
+
+    #[test]
+    fn function_errors_name_the_function_once() {
+        let scope = Scope::new(BTreeMap::new());
+        let Err(EvalError::Other(message)) = scope.evaluate(&expr(r#"upper(lookup({ a = 1 }, "x"))"#)) else { panic!("no error") };
+        assert_eq!(message, r#"lookup: key "x" is not in the map and no default was given"#);
+        let Err(EvalError::Other(message)) = scope.evaluate(&expr("chomp()")) else { panic!("no error") };
+        assert_eq!(message, "chomp: expected 1 positional arguments, got 0");
     }
 
     #[test]

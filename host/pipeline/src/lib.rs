@@ -24,6 +24,7 @@ pub mod builtins;
 pub mod catalog;
 mod decode;
 pub mod diagnostic;
+mod functions;
 pub mod interpolate;
 mod load;
 pub mod manifest;
