@@ -236,3 +236,82 @@ job "release" {{
     assert!(log.lines().any(|l| l.ends_with("task publish | 1")), "{log}");
     assert!(log.contains("on_success | hook sees 1.2.3"), "{log}");
 }
+
+#[test]
+fn for_each_and_matrix_make_one_job_per_value_and_passed_waits_for_all_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("app");
+    std::fs::create_dir(&app).unwrap();
+    write(&app, "v", "1\n");
+    let pipeline = write(
+        dir.path(),
+        "pipeline.hcl",
+        &format!(
+            r#"
+variable "versions" {{
+  type    = string
+  default = "1.21,1.22"
+}}
+
+resource "fs" "app" {{
+  params {{
+    path = "{app}"
+  }}
+}}
+
+job "test" {{
+  for_each = toset(split(",", var.versions))
+
+  get "fs" "app" {{
+    trigger = true
+  }}
+
+  task "run" {{
+    run "shell" {{
+      cmd = "echo testing go ${{each.value}} as $BUILD_JOB_NAME"
+    }}
+  }}
+}}
+
+job "build" {{
+  matrix {{
+    os   = ["linux", "darwin"]
+    arch = ["amd64"]
+  }}
+
+  task "b" {{
+    run "shell" {{
+      cmd = "echo building ${{each.value.os}}/${{each.value.arch}}, key ${{each.key}}"
+    }}
+  }}
+}}
+
+job "release" {{
+  get "fs" "app" {{
+    passed = ["test"]
+  }}
+}}
+"#,
+            app = app.display()
+        ),
+    );
+    let (ok, log) = run(dir.path(), &pipeline, "test--1-22", &[]);
+    assert!(ok, "{log}");
+    assert!(log.contains("task run | testing go 1.22 as test--1-22"), "{log}");
+    let (ok, log) = run(dir.path(), &pipeline, "build--amd64-darwin", &[]);
+    assert!(ok, "{log}");
+    assert!(log.contains("task b | building darwin/amd64, key amd64-darwin"), "{log}");
+    let (ok, log) = run(dir.path(), &pipeline, "test", &[]);
+    assert!(!ok);
+    assert!(log.contains("test--1-21, test--1-22"), "the instances are named: {log}");
+
+    // The scheduler's plan: `passed = ["test"]` is every instance.
+    let out = pikoci(dir.path()).args(["pipeline", "plan"]).arg(&pipeline).output().unwrap();
+    let plan = text(&out);
+    assert!(plan.contains("job release\n  input app, passed test--1-21, test--1-22"), "{plan}");
+
+    let both = write(dir.path(), "both.hcl", "job \"j\" {\n  for_each = toset([\"a\"])\n  matrix {\n    os = [\"linux\"]\n  }\n}\n");
+    let (ok, log) = run(dir.path(), &both, "j--a", &[]);
+    assert!(!ok);
+    assert!(log.contains("both.hcl:3:3") && log.contains("`for_each` or `matrix`, not both"), "{log}");
+}

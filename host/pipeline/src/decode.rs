@@ -7,6 +7,7 @@
 use crate::builtins;
 use crate::catalog::PluginKind;
 use crate::diagnostic::{Diagnostic, SourceFile, Span};
+use crate::instances;
 use crate::interpolate::{secret_placeholder, EvalError, Scope, VarValues};
 use crate::model::*;
 use crate::plugin_source::{parse_source, DigestAttr};
@@ -455,7 +456,7 @@ impl<'a> Decoder<'a> {
                 "service_type" => p.service_types.extend(self.service_type(block)),
                 "secret_type" => p.secret_types.extend(self.secret_type(block)),
                 "resource" => p.resources.extend(self.resource(block)),
-                "job" => p.jobs.extend(self.job(block)),
+                "job" => p.jobs.extend(self.jobs(block)),
                 "notification_type" | "notification" => {
                     let d = self
                         .src
@@ -470,6 +471,7 @@ impl<'a> Decoder<'a> {
                 }
             }
         }
+        instances::expand_passed(&mut p.jobs);
         p
     }
 
@@ -720,11 +722,75 @@ impl<'a> Decoder<'a> {
     // -----------------------------------------------------------------------------------------
     // Jobs, steps, hooks
 
-    fn job(&mut self, block: &Block) -> Option<Job> {
-        let [name]: [Name; 1] = self.labels(block, &["NAME"])?.try_into().ok()?;
+    /// A job block: one job, or with `for_each` or `matrix` one per instance, each read with its
+    /// `each`. A mistake in the block is reported once, not once per instance.
+    fn jobs(&mut self, block: &Block) -> Vec<Job> {
+        let for_each = attr(&block.body, "for_each");
+        let matrix = block.body.blocks().find(|b| b.ident.as_str() == "matrix");
+        let instances = match (for_each, matrix) {
+            (None, None) => return self.job(block, None).into_iter().collect(),
+            (Some(_), Some(m)) => {
+                self.error(span_of(&m.ident), "a job has `for_each` or `matrix`, not both").expected = Some("one of them".into());
+                return Vec::new();
+            }
+            (Some(a), None) => {
+                let Some(value) = self.eval(&a.value) else { return Vec::new() };
+                instances::from_for_each(&value).map_err(|why| (span_of(&a.value), why))
+            }
+            (None, Some(m)) => {
+                let Some(axes) = self.matrix_axes(m) else { return Vec::new() };
+                instances::from_matrix(&axes).map_err(|why| (head_span(m), why))
+            }
+        };
+        let instances = match instances {
+            Ok(instances) => instances,
+            Err((span, why)) => {
+                self.error(span, why);
+                return Vec::new();
+            }
+        };
+        let before = self.problems.len();
+        let mut jobs = Vec::new();
+        for instance in &instances {
+            let scope = self.scope.with_each(instance.each());
+            let outer = std::mem::replace(&mut self.scope, scope);
+            jobs.extend(self.job(block, Some(instance)));
+            self.scope = outer;
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        let mut index = 0;
+        self.problems.retain(|d| {
+            index += 1;
+            index <= before || seen.insert((d.line, d.column, d.message.clone()))
+        });
+        jobs
+    }
+
+    /// `matrix { AXIS = ["value", ...] ... }`.
+    fn matrix_axes(&mut self, block: &Block) -> Option<BTreeMap<String, Vec<String>>> {
+        self.labels(block, &[])?;
+        for b in block.body.blocks() {
+            self.error(span_of(&b.ident), "a `matrix` holds axes, not blocks").expected = Some("AXIS = [\"value\", ...]".into());
+        }
+        let mut axes = BTreeMap::new();
+        for a in block.body.attributes() {
+            let values = self.strings(&block.body, a.key.as_str())?;
+            axes.insert(a.key.to_string(), values);
+        }
+        Some(axes)
+    }
+
+    fn job(&mut self, block: &Block, instance: Option<&instances::Instance>) -> Option<Job> {
+        let [mut name]: [Name; 1] = self.labels(block, &["NAME"])?.try_into().ok()?;
+        let group = instance.map(|i| {
+            let base = name.text.clone();
+            name.text = i.job_name(&base);
+            base
+        });
         let context = format!("job `{name}`");
-        let blocks: Vec<&str> = STEPS.iter().chain(HOOKS).copied().collect();
-        self.check_fields(&block.body, &context, &["concurrency", "timeout", "serial_groups", "interruptible", "disable_retry", "tags"], &blocks, false);
+        let blocks: Vec<&str> = STEPS.iter().chain(HOOKS).chain(&["matrix"]).copied().collect();
+        let attrs = ["concurrency", "timeout", "serial_groups", "interruptible", "disable_retry", "tags", "for_each"];
+        self.check_fields(&block.body, &context, &attrs, &blocks, false);
         // PikoCI's `0` means unlimited.
         let concurrency = self.count(&block.body, "concurrency", 0).filter(|n| *n > 0);
         let timeout = self.duration(&block.body, "timeout");
@@ -734,7 +800,7 @@ impl<'a> Decoder<'a> {
         let tags = self.strings(&block.body, "tags").unwrap_or_default();
         let steps = self.steps(&block.body, &context);
         let hooks = self.hooks(&block.body, &context);
-        Some(Job { name, concurrency, timeout, serial_groups, interruptible, disable_retry, tags, steps, hooks, span: head_span(block) })
+        Some(Job { name, group, concurrency, timeout, serial_groups, interruptible, disable_retry, tags, steps, hooks, span: head_span(block) })
     }
 
     /// `serial_groups = ["deploy"]`: names of lowercase letters, digits and `-`, as PikoCI has them.

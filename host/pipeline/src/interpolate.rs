@@ -136,6 +136,13 @@ impl Scope {
         Scope { ctx, declared }
     }
 
+    /// This scope with `each` (a job instance's `each.key` and `each.value`).
+    pub fn with_each(&self, each: hcl::Value) -> Scope {
+        let mut ctx = self.ctx.clone();
+        ctx.declare_var("each", each);
+        Scope { ctx, declared: self.declared.clone() }
+    }
+
     pub fn declared(&self) -> impl Iterator<Item = &str> {
         self.declared.iter().map(String::as_str)
     }

@@ -25,6 +25,7 @@ pub mod catalog;
 mod decode;
 pub mod diagnostic;
 mod functions;
+mod instances;
 pub mod interpolate;
 mod load;
 pub mod manifest;

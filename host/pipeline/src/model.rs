@@ -300,6 +300,9 @@ pub struct ResourceRef {
 #[derive(Clone, Debug)]
 pub struct Job {
     pub name: Name,
+    /// The job block this is an instance of (`for_each`, `matrix`): what `passed` names to mean
+    /// all of its instances.
+    pub group: Option<String>,
     /// How many builds may run at once; `None` is unlimited (PikoCI's `0`).
     pub concurrency: Option<u32>,
     /// For the whole build: past it the steps are aborted, the abort hooks and `ensure` run, and
@@ -335,6 +338,16 @@ impl Step {
             Step::Task(s) => Some(&s.common),
             Step::Put(s) => Some(&s.common),
             Step::InParallel(s) => Some(&s.common),
+            Step::Service(_) => None,
+        }
+    }
+
+    pub fn common_mut(&mut self) -> Option<&mut StepCommon> {
+        match self {
+            Step::Get(s) => Some(&mut s.common),
+            Step::Task(s) => Some(&mut s.common),
+            Step::Put(s) => Some(&mut s.common),
+            Step::InParallel(s) => Some(&mut s.common),
             Step::Service(_) => None,
         }
     }
