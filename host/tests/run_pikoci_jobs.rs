@@ -15,6 +15,14 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     path
 }
 
+/// `DIR/app`, the directory an `fs` resource watches, with one file in it.
+fn app_dir(dir: &Path) -> std::path::PathBuf {
+    let app = dir.join("app");
+    std::fs::create_dir(&app).unwrap();
+    write(&app, "v", "1\n");
+    app
+}
+
 /// `pikoci run -p FILE -j JOB ...`, PikoCI's spelling.
 fn run(dir: &Path, pipeline: &Path, job: &str, extra: &[&str]) -> (bool, String) {
     let out = pikoci(dir).args(["run", "-p"]).arg(pipeline).args(["-j", job]).args(extra).output().unwrap();
@@ -186,9 +194,7 @@ fn on_cancel_runs_when_the_build_is_aborted() {
 #[test]
 fn a_tasks_outputs_and_a_gets_version_reach_the_steps_after_them() {
     let dir = tempfile::tempdir().unwrap();
-    let app = dir.path().join("app");
-    std::fs::create_dir(&app).unwrap();
-    write(&app, "v", "1\n");
+    let app = app_dir(dir.path());
     let pipeline = write(
         dir.path(),
         "pipeline.hcl",
@@ -240,9 +246,7 @@ job "release" {{
 #[test]
 fn for_each_and_matrix_make_one_job_per_value_and_passed_waits_for_all_of_them() {
     let dir = tempfile::tempdir().unwrap();
-    let app = dir.path().join("app");
-    std::fs::create_dir(&app).unwrap();
-    write(&app, "v", "1\n");
+    let app = app_dir(dir.path());
     let pipeline = write(
         dir.path(),
         "pipeline.hcl",
