@@ -23,6 +23,18 @@ const STEPS: &[&str] = &["get", "task", "put", "service", "in_parallel"];
 const HOOKS: &[&str] = &HookEvent::KEYWORDS;
 const COMMON_STEP_ATTRS: &[&str] = &["timeout", "attempts", "secrets"];
 
+/// What an attribute a block does not know is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Extra {
+    /// A parameter of its plugin or command (`run "docker" { image = ... }`): anything goes.
+    Free,
+    /// A mistake when it looks like a misspelt known one; otherwise ignored with a warning, so a
+    /// pipeline written for a newer PikoCI still loads.
+    Ignored,
+    /// Always a mistake: pikoci's own blocks whose meaning is a grant (`allow`).
+    Refused,
+}
+
 fn span_of(node: &impl hcl::edit::Span) -> Span {
     node.span().map(Span::from).unwrap_or_default()
 }
@@ -125,7 +137,7 @@ impl<'a> Decoder<'a> {
 
     /// Reports attributes and blocks that are not in the lists (unless `free_attrs`), and
     /// attributes written twice.
-    fn check_fields(&mut self, body: &Body, context: &str, attrs: &[&str], blocks: &[&str], free_attrs: bool) {
+    fn check_fields(&mut self, body: &Body, context: &str, attrs: &[&str], blocks: &[&str], extra: Extra) {
         let mut seen: BTreeMap<String, Span> = BTreeMap::new();
         for s in body.iter() {
             match s {
@@ -134,9 +146,14 @@ impl<'a> Decoder<'a> {
                     let span = span_of(&a.key);
                     if seen.insert(key.to_string(), span).is_some() {
                         self.error(span, format!("`{key}` is set twice in {context}")).expected = Some("each attribute once".into());
-                    } else if !free_attrs && !attrs.contains(&key) {
+                    } else if extra != Extra::Free && !attrs.contains(&key) {
                         let hint = closest(key, attrs.iter().chain(blocks).copied());
-                        let d = self.src.error(span, format!("unknown attribute `{key}` in {context}")).expected(one_of(attrs)).did_you_mean(hint);
+                        let d = match (hint, extra) {
+                            (None, Extra::Ignored) => {
+                                self.src.warning(span, format!("unknown attribute `{key}` in {context} is ignored")).expected(one_of(attrs))
+                            }
+                            _ => self.src.error(span, format!("unknown attribute `{key}` in {context}")).expected(one_of(attrs)).did_you_mean(hint),
+                        };
                         self.push(d);
                     }
                 }
@@ -362,7 +379,7 @@ impl<'a> Decoder<'a> {
     /// The variable, and its `secret` block, read once all variables have values.
     fn variable<'b>(&mut self, block: &'b Block, given: &VarValues) -> Option<(Variable, Option<&'b Block>)> {
         let [name]: [Name; 1] = self.labels(block, &["NAME"])?.try_into().ok()?;
-        self.check_fields(&block.body, "a variable", &["type", "default", "description", "sensitive"], &["secret"], false);
+        self.check_fields(&block.body, "a variable", &["type", "default", "description", "sensitive"], &["secret"], Extra::Ignored);
         let var_type = match attr(&block.body, "type") {
             None => VarType::Any,
             Some(a) => match &a.value {
@@ -424,7 +441,7 @@ impl<'a> Decoder<'a> {
 
     fn secret_ref(&mut self, block: &Block) -> Option<SecretRef> {
         let [secret_type]: [Name; 1] = self.labels(block, &["SECRET_TYPE"])?.try_into().ok()?;
-        self.check_fields(&block.body, "a variable's `secret`", &["path", "key"], &[], false);
+        self.check_fields(&block.body, "a variable's `secret`", &["path", "key"], &[], Extra::Ignored);
         let path = self.string(&block.body, "path");
         let Some(key) = self.string(&block.body, "key") else {
             if attr(&block.body, "key").is_none() {
@@ -511,7 +528,7 @@ impl<'a> Decoder<'a> {
         all_attrs.extend_from_slice(attrs);
         let mut all_blocks = vec!["allow", "runner"];
         all_blocks.extend_from_slice(blocks);
-        self.check_fields(&block.body, &context, &all_attrs, &all_blocks, free);
+        self.check_fields(&block.body, &context, &all_attrs, &all_blocks, if free { Extra::Free } else { Extra::Ignored });
         let body = &block.body;
         let params = self.strings(body, "params");
         let allow = self.single_block(body, "allow", &context).map(|b| self.allow(b)).unwrap_or_default();
@@ -586,7 +603,7 @@ impl<'a> Decoder<'a> {
 
     fn allow(&mut self, block: &Block) -> Allow {
         let _ = self.labels(block, &[]);
-        self.check_fields(&block.body, "`allow`", &CAPABILITY_KINDS, &[], false);
+        self.check_fields(&block.body, "`allow`", &CAPABILITY_KINDS, &[], Extra::Refused);
         let body = &block.body;
         let allow = Allow {
             read: self.strings(body, "read").unwrap_or_default(),
@@ -616,7 +633,7 @@ impl<'a> Decoder<'a> {
     fn runner_call(&mut self, block: &Block, context: &str) -> Option<RunnerCall> {
         let keyword = block.ident.as_str();
         let [runner]: [Name; 1] = self.labels(block, &["RUNNER"])?.try_into().ok()?;
-        self.check_fields(&block.body, &format!("`{keyword}` in {context}"), &[], &[], true);
+        self.check_fields(&block.body, &format!("`{keyword}` in {context}"), &[], &[], Extra::Free);
         for b in block.body.blocks() {
             self.error(span_of(&b.ident), format!("`{keyword} \"{runner}\"` holds the runner's attributes, not a `{}` block", b.ident.as_str())).expected =
                 Some(format!("attributes such as path = \"...\" or {} = ...", b.ident.as_str()));
@@ -639,7 +656,7 @@ impl<'a> Decoder<'a> {
         self.type_decl(block, PluginKind::Runner, &[], &["run"], false, |d| {
             let run = d.single_block(&block.body, "run", "a runner type")?;
             d.labels(run, &[])?;
-            d.check_fields(&run.body, "`run`", &["path", "args"], &[], false);
+            d.check_fields(&run.body, "`run`", &["path", "args"], &[], Extra::Ignored);
             let Some(path) = d.string(&run.body, "path") else {
                 if attr(&run.body, "path").is_none() {
                     d.error(span_of(&run.ident), "`run` needs the `path` of the program to start").expected = Some("path = \"PROGRAM\"".into());
@@ -698,7 +715,7 @@ impl<'a> Decoder<'a> {
     fn resource(&mut self, block: &Block) -> Option<Resource> {
         let [type_name, name]: [Name; 2] = self.labels(block, &["TYPE", "NAME"])?.try_into().ok()?;
         let context = format!("resource `{name}`");
-        self.check_fields(&block.body, &context, &["check_interval", "cache", "tags", "params"], &["params"], false);
+        self.check_fields(&block.body, &context, &["check_interval", "cache", "tags", "params"], &["params"], Extra::Ignored);
         let params = self.params(&block.body, &context);
         let check_interval = match attr(&block.body, "check_interval") {
             Some(a) => match self.string(&block.body, "check_interval") {
@@ -790,7 +807,7 @@ impl<'a> Decoder<'a> {
         let context = format!("job `{name}`");
         let blocks: Vec<&str> = STEPS.iter().chain(HOOKS).chain(&["matrix"]).copied().collect();
         let attrs = ["concurrency", "timeout", "serial_groups", "interruptible", "disable_retry", "tags", "for_each"];
-        self.check_fields(&block.body, &context, &attrs, &blocks, false);
+        self.check_fields(&block.body, &context, &attrs, &blocks, Extra::Ignored);
         // PikoCI's `0` means unlimited.
         let concurrency = self.count(&block.body, "concurrency", 0).filter(|n| *n > 0);
         let timeout = self.duration(&block.body, "timeout");
@@ -838,7 +855,7 @@ impl<'a> Decoder<'a> {
             let action = match b.labels.len() {
                 0 => {
                     let hook_context = format!("`{}` of {context}", b.ident.as_str());
-                    self.check_fields(&b.body, &hook_context, &[], STEPS, false);
+                    self.check_fields(&b.body, &hook_context, &[], STEPS, Extra::Ignored);
                     HookAction::Steps(self.steps(&b.body, &hook_context))
                 }
                 _ => match self.runner_call(b, context) {
@@ -872,7 +889,7 @@ impl<'a> Decoder<'a> {
         let context = format!("`get` of `{}`", resource.name);
         let attrs: Vec<&str> = ["trigger", "passed", "params"].iter().chain(COMMON_STEP_ATTRS).copied().collect();
         let blocks: Vec<&str> = std::iter::once("params").chain(HOOKS.iter().copied()).collect();
-        self.check_fields(&block.body, &context, &attrs, &blocks, false);
+        self.check_fields(&block.body, &context, &attrs, &blocks, Extra::Ignored);
         let trigger = self.bool(&block.body, "trigger").unwrap_or(false);
         let passed = self.passed(&block.body);
         let params = self.params(&block.body, &context);
@@ -903,7 +920,7 @@ impl<'a> Decoder<'a> {
         let context = format!("task `{name}`");
         let attrs: Vec<&str> = ["inputs", "outputs", "env"].iter().chain(COMMON_STEP_ATTRS).copied().collect();
         let blocks: Vec<&str> = ["run", "env"].iter().chain(HOOKS).copied().collect();
-        self.check_fields(&block.body, &context, &attrs, &blocks, false);
+        self.check_fields(&block.body, &context, &attrs, &blocks, Extra::Ignored);
         let run = match self.single_block(&block.body, "run", &context) {
             Some(b) => self.runner_call(b, &context),
             None => {
@@ -944,7 +961,7 @@ impl<'a> Decoder<'a> {
         let context = format!("`put` to `{}`", resource.name);
         let blocks: Vec<&str> = std::iter::once("params").chain(HOOKS.iter().copied()).collect();
         // Attributes beside the step's own are params, as in PikoCI's hooks.
-        self.check_fields(&block.body, &context, &[], &blocks, true);
+        self.check_fields(&block.body, &context, &[], &blocks, Extra::Free);
         let mut params = self.params(&block.body, &context);
         let mut own = vec!["params"];
         own.extend_from_slice(COMMON_STEP_ATTRS);
@@ -958,7 +975,7 @@ impl<'a> Decoder<'a> {
     fn service(&mut self, block: &Block) -> Option<ServiceStep> {
         let [service_type]: [Name; 1] = self.labels(block, &["SERVICE_TYPE"])?.try_into().ok()?;
         let context = format!("service `{service_type}`");
-        self.check_fields(&block.body, &context, &[], &[], true);
+        self.check_fields(&block.body, &context, &[], &[], Extra::Free);
         let params = self.params_of_attrs(&block.body, &[]);
         Some(ServiceStep { service_type, params, span: head_span(block) })
     }
@@ -968,7 +985,7 @@ impl<'a> Decoder<'a> {
         let context = format!("`in_parallel` of {job_context}");
         let attrs: Vec<&str> = ["limit", "fail_fast"].iter().chain(COMMON_STEP_ATTRS).copied().collect();
         let blocks: Vec<&str> = STEPS.iter().chain(HOOKS).copied().collect();
-        self.check_fields(&block.body, &context, &attrs, &blocks, false);
+        self.check_fields(&block.body, &context, &attrs, &blocks, Extra::Ignored);
         let limit = self.count(&block.body, "limit", 1);
         let fail_fast = self.bool(&block.body, "fail_fast").unwrap_or(false);
         let steps = self.steps(&block.body, &context);
