@@ -1,6 +1,6 @@
-//! The built-in service types `postgresql` and `redis`: real servers on their own free ports,
+//! The built-in service types `postgresql`, `redis` and `nats`: real servers on their own free ports,
 //! reached by real clients, stopped by `stop` or by the build's end (the background scope).
-//! The machine's own PostgreSQL and Redis on the standard ports are never touched.
+//! The machine's own PostgreSQL, Redis and NATS on the standard ports are never touched.
 
 mod support;
 
@@ -130,6 +130,33 @@ async fn redis_starts_on_its_own_port_takes_a_client_and_stops() {
     let pid = state(&started)["handle"].as_u64().unwrap();
     redis.stop(&started).await;
     assert!(support::cli::process_gone(pid), "redis-server {pid} still runs after stop");
+    assert!(!listening(port));
+}
+
+#[tokio::test]
+async fn nats_starts_on_its_own_port_takes_a_client_and_stops() {
+    use std::io::{BufRead, BufReader, Write};
+    let background = BackgroundProcesses::default();
+    let nats = Service::new("nats", json!({"version": "2.9"}), &background);
+    let started = nats.start().await;
+    nats.wait_ready(&started).await;
+
+    let port = export(&started, "NATS_PORT");
+    assert_ne!(port, "4222", "never the machine's NATS");
+    assert_eq!(export(&started, "NATS_URL"), format!("nats://127.0.0.1:{port}"));
+    // NATS's own protocol: the server greets with INFO, answers PING with PONG, and delivers
+    // what is published to a subscriber.
+    let stream = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut lines = BufReader::new(stream.try_clone().unwrap()).lines();
+    assert!(lines.next().unwrap().unwrap().starts_with("INFO "));
+    (&stream).write_all(b"CONNECT {\"verbose\":false}\r\nSUB ci.builds 1\r\nPUB ci.builds 5\r\nhello\r\nPING\r\n").unwrap();
+    let got: Vec<String> = lines.by_ref().take(3).map(Result::unwrap).collect();
+    assert_eq!(got, ["MSG ci.builds 1 5", "hello", "PONG"]);
+
+    let pid = state(&started)["handle"].as_u64().unwrap();
+    nats.stop(&started).await;
+    assert!(support::cli::process_gone(pid), "nats-server {pid} still runs after stop");
     assert!(!listening(port));
 }
 

@@ -1,4 +1,4 @@
-//! Shared by the built-in service types (`postgresql`, `redis`): each starts a server on a free
+//! Shared by the built-in service types (`postgresql`, `redis`, `nats`): each starts a server on a free
 //! loopback port with `detach` and keeps what it needs for `ready`/`stop` in the state string.
 
 use pikoci_sdk::process::{self, Command};
@@ -19,6 +19,32 @@ pub fn free_port() -> Result<u16> {
     match socket.local_address() {
         Ok(IpSocketAddress::Ipv4(a)) if a.port != 0 => Ok(a.port),
         other => Err(Error::failed(format!("no port was assigned: {other:?}"))),
+    }
+}
+
+/// Whether a server accepts TCP connections on the loopback `port` now (the `net:127.0.0.1`
+/// grant): the readiness of a server with no client program to ask.
+pub fn accepts_connections(port: u16) -> Result<bool> {
+    use wasi::sockets::network::{ErrorCode, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress};
+    let network = wasi::sockets::instance_network::instance_network();
+    let socket = wasi::sockets::tcp_create_socket::create_tcp_socket(IpAddressFamily::Ipv4)
+        .map_err(|e| Error::CapabilityDenied(format!("open a TCP socket on 127.0.0.1 ({e:?})")))?;
+    // Bound first to loopback: left unbound, connecting binds it to 0.0.0.0, which no grant allows.
+    let any = IpSocketAddress::Ipv4(Ipv4SocketAddress { port: 0, address: (127, 0, 0, 1) });
+    socket.start_bind(&network, any).map_err(|e| Error::CapabilityDenied(format!("bind a TCP port on 127.0.0.1 ({e:?})")))?;
+    socket.subscribe().block();
+    socket.finish_bind().map_err(|e| Error::failed(format!("cannot bind a TCP port on 127.0.0.1: {e:?}")))?;
+    let address = IpSocketAddress::Ipv4(Ipv4SocketAddress { port, address: (127, 0, 0, 1) });
+    socket.start_connect(&network, address).map_err(|e| Error::CapabilityDenied(format!("connect to 127.0.0.1:{port} ({e:?})")))?;
+    socket.subscribe().block();
+    match socket.finish_connect() {
+        // The streams are the socket's children: they go before it does.
+        Ok((input, output)) => {
+            drop((input, output));
+            Ok(true)
+        }
+        Err(ErrorCode::ConnectionRefused) => Ok(false),
+        Err(e) => Err(Error::failed(format!("cannot connect to 127.0.0.1:{port}: {e:?}"))),
     }
 }
 
