@@ -14,7 +14,7 @@ packages=(
   # the packaging tests: a clean Debian root to install the .deb into, rpm to read the .rpm
   debootstrap rpm
   # the built-in service types' servers and the clients their tests connect with
-  postgresql redis-server redis-tools nats-server
+  postgresql redis-server redis-tools nats-server mariadb-server mariadb-client
   # schemathesis, which fuzzes the API from its OpenAPI spec, lives in a venv
   python3-venv
   # the masking test prints a secret the way `xxd -p` does

@@ -1,6 +1,6 @@
-//! The built-in service types `postgresql`, `redis` and `nats`: real servers on their own free ports,
+//! The built-in service types `postgresql`, `redis`, `mariadb` and `nats`: real servers on their own free ports,
 //! reached by real clients, stopped by `stop` or by the build's end (the background scope).
-//! The machine's own PostgreSQL, Redis and NATS on the standard ports are never touched.
+//! The machine's own PostgreSQL, Redis, MariaDB and NATS on the standard ports are never touched.
 
 mod support;
 
@@ -131,6 +131,37 @@ async fn redis_starts_on_its_own_port_takes_a_client_and_stops() {
     redis.stop(&started).await;
     assert!(support::cli::process_gone(pid), "redis-server {pid} still runs after stop");
     assert!(!listening(port));
+}
+
+#[tokio::test]
+async fn mariadb_starts_on_its_own_port_takes_a_client_and_stops() {
+    let background = BackgroundProcesses::default();
+    let db = Service::new("mariadb", json!({"version": "10.11", "root_password": "ma ria'db"}), &background);
+    let started = db.start().await;
+    db.wait_ready(&started).await;
+
+    let port = export(&started, "MYSQL_PORT");
+    assert_ne!(port, "3306", "never the machine's MariaDB");
+    assert!(export(&started, "DATABASE_URL").starts_with("mysql://root:ma%20ria%27db@127.0.0.1:"), "{:?}", started.exports);
+    let sql = |password: Option<&str>, query: &str| {
+        let mut cmd = std::process::Command::new("mariadb");
+        cmd.args(["--no-defaults", "--protocol=TCP", "-h", "127.0.0.1", "-P", port, "-u", "root", "-N", "-e", query]);
+        if let Some(p) = password {
+            cmd.env("MYSQL_PWD", p);
+        }
+        cmd.output().unwrap()
+    };
+    let out = sql(Some(export(&started, "MYSQL_PWD")), "create database ci; create table ci.t (x int); insert into ci.t values (41), (1); select sum(x) from ci.t");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");
+    assert!(!sql(None, "select 1").status.success(), "root needs its password");
+
+    let s = state(&started);
+    let (pid, data_dir) = (s["handle"].as_u64().unwrap(), s["data_dir"].as_str().unwrap().to_string());
+    db.stop(&started).await;
+    assert!(support::cli::process_gone(pid), "mariadbd {pid} still runs after stop");
+    assert!(!listening(port));
+    assert!(!std::path::Path::new(&data_dir).exists(), "stop removes {data_dir}");
 }
 
 #[tokio::test]

@@ -1,17 +1,18 @@
-# PikoCI docs/Services.md parts pikoci does not run yet: its built-in MariaDB service and a service
-# type sourced from a PikoCI `.hcl` definition. Refused with the reason, not accepted and ignored.
+# PikoCI docs/Services.md parts pikoci does not run yet: its built-in RabbitMQ service and a
+# service type sourced from a PikoCI `.hcl` definition. Refused with the reason, not accepted and
+# ignored.
 service_type "remote-postgres" {
   source = "https://example.com/services/postgres.hcl"
   params = ["version"]
 }
 
-service_type "mariadb" {
-  source = "pikoci://mariadb"
+service_type "rabbitmq" {
+  source = "pikoci://rabbitmq"
 }
 
 job "test" {
-  service "mariadb" {
-    version = "11.4.2"
+  service "rabbitmq" {
+    version = "3.13"
   }
   service "remote-postgres" {}
 }
