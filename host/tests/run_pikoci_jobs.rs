@@ -319,3 +319,101 @@ job "release" {{
     assert!(!ok);
     assert!(log.contains("both.hcl:3:3") && log.contains("`for_each` or `matrix`, not both"), "{log}");
 }
+
+#[test]
+fn pikoci_type_definitions_load_as_sources_from_hcl_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let defs = dir.path().join("defs");
+    std::fs::create_dir(&defs).unwrap();
+    // PikoCI's own format for a type: what its built-ins are written in.
+    write(
+        &defs,
+        "static.hcl",
+        r#"
+resource_type "static" {
+  params = ["depth"]
+
+  check "exec" {
+    path = "/bin/sh"
+    args = ["-ec", "echo '[{\"v\": \"7\"}]'"]
+  }
+
+  pull "exec" {
+    path = "/bin/sh"
+    args = ["-ec", "mkdir -p src && echo \"v$version_v depth=$get_depth\" > src/pulled"]
+  }
+}
+"#,
+    );
+    write(
+        &defs,
+        "marker.hcl",
+        &format!(
+            r#"
+service_type "marker" {{
+  start "exec" {{
+    path = "/bin/sh"
+    args = ["-ec", "echo up > {m}"]
+  }}
+
+  ready_check "exec" {{
+    path = "/bin/sh"
+    args = ["-ec", "test -s {m}"]
+  }}
+
+  stop "exec" {{
+    path = "/bin/sh"
+    args = ["-ec", "echo down >> {m}"]
+  }}
+}}
+"#,
+            m = dir.path().join("marker").display()
+        ),
+    );
+    let pipeline = write(
+        dir.path(),
+        "pipeline.hcl",
+        r#"
+resource_type "static" {
+  source = "defs/static.hcl"
+}
+
+service_type "marker" {
+  source = "defs/marker.hcl"
+}
+
+resource "static" "src" {}
+
+job "build" {
+  service "marker" {}
+
+  get "static" "src" {
+    params {
+      depth = 3
+    }
+  }
+
+  task "show" {
+    run "shell" {
+      cmd = "cat src/pulled"
+    }
+  }
+}
+"#,
+    );
+    let (ok, log) = run(dir.path(), &pipeline, "build", &[]);
+    assert!(ok, "{log}");
+    assert!(log.contains("task show | v7 depth=3"), "{log}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("marker")).unwrap(), "up\ndown\n");
+
+    // A mistake in the definition is reported in the definition file, at its line.
+    write(&defs, "static.hcl", "resource_type \"static\" {\n  check \"exec\" {\n    args = [\"x\"]\n  }\n}\n");
+    let (ok, log) = run(dir.path(), &pipeline, "build", &[]);
+    assert!(!ok);
+    assert!(log.contains("static.hcl:2:"), "{log}");
+    // A definition of another kind is named as such.
+    write(&defs, "static.hcl", "service_type \"static\" {}\n");
+    let (ok, log) = run(dir.path(), &pipeline, "build", &[]);
+    assert!(!ok);
+    assert!(log.contains("has no `resource_type` block"), "{log}");
+}

@@ -16,7 +16,8 @@ use crate::suggest::closest;
 use hcl::edit::expr::{Expression, ObjectKey};
 use hcl::edit::structure::{Attribute, Block, Body, Structure};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const TOP_LEVEL: &[&str] = &["variable", "resource_type", "runner_type", "service_type", "secret_type", "resource", "job"];
 const STEPS: &[&str] = &["get", "task", "put", "service", "in_parallel"];
@@ -62,9 +63,10 @@ fn describe(value: &hcl::Value) -> &'static str {
     }
 }
 
-pub struct Decoder<'a> {
-    src: &'a SourceFile,
-    base_dir: &'a Path,
+pub struct Decoder {
+    /// The file being read: the pipeline's, or a PikoCI definition file it names as a `source`.
+    src: Arc<SourceFile>,
+    base_dir: PathBuf,
     scope: Scope,
     pub problems: Vec<Diagnostic>,
     /// Types declared with errors in them: already reported, so their uses are not reported
@@ -72,9 +74,10 @@ pub struct Decoder<'a> {
     pub broken_types: Vec<(PluginKind, String)>,
 }
 
-impl<'a> Decoder<'a> {
+impl Decoder {
     /// Read the variables first: every other block may use them.
-    pub fn new(src: &'a SourceFile, base_dir: &'a Path, body: &Body, given: &VarValues) -> (Self, Vec<Variable>) {
+    pub fn new(src: &SourceFile, base_dir: &Path, body: &Body, given: &VarValues) -> (Self, Vec<Variable>) {
+        let (src, base_dir) = (Arc::new(src.clone()), base_dir.to_path_buf());
         let mut decoder = Decoder { src, base_dir, scope: Scope::new(BTreeMap::new()), problems: Vec::new(), broken_types: Vec::new() };
         let blocks: Vec<&Block> = body.blocks().filter(|b| b.ident.as_str() == "variable").collect();
         let mut variables: Vec<(Variable, Option<&Block>)> = blocks.into_iter().filter_map(|b| decoder.variable(b, given)).collect();
@@ -504,7 +507,7 @@ impl<'a> Decoder<'a> {
         attrs: &[&str],
         blocks: &[&str],
         free: bool,
-        inline: impl FnOnce(&mut Self) -> Option<I>,
+        inline: impl FnOnce(&mut Self, &Block) -> Option<I>,
     ) -> Option<TypeDecl<I>> {
         let decl = self.read_type_decl(block, kind, attrs, blocks, free, inline);
         if let (None, [name]) = (&decl, block.labels.as_slice()) {
@@ -520,7 +523,7 @@ impl<'a> Decoder<'a> {
         attrs: &[&str],
         blocks: &[&str],
         free: bool,
-        inline: impl FnOnce(&mut Self) -> Option<I>,
+        inline: impl FnOnce(&mut Self, &Block) -> Option<I>,
     ) -> Option<TypeDecl<I>> {
         let [name]: [Name; 1] = self.labels(block, &["NAME"])?.try_into().ok()?;
         let context = format!("{} `{}`", kind.keyword(), name.text);
@@ -530,7 +533,7 @@ impl<'a> Decoder<'a> {
         all_blocks.extend_from_slice(blocks);
         self.check_fields(&block.body, &context, &all_attrs, &all_blocks, if free { Extra::Free } else { Extra::Ignored });
         let body = &block.body;
-        let params = self.strings(body, "params");
+        let mut params = self.strings(body, "params");
         let allow = self.single_block(body, "allow", &context).map(|b| self.allow(b)).unwrap_or_default();
         let runner = self.single_block(body, "runner", &context).and_then(|b| self.runner_call(b, &context));
         let config = if free {
@@ -541,6 +544,7 @@ impl<'a> Decoder<'a> {
             Params::new()
         };
         let ops: Vec<&Block> = body.blocks().filter(|b| blocks.contains(&b.ident.as_str())).collect();
+        let mut definition = None;
         let implementation = match attr(body, "source") {
             Some(source_attr) => {
                 if let Some(op) = ops.first() {
@@ -553,7 +557,13 @@ impl<'a> Decoder<'a> {
                 }
                 let digest = self.digest(body);
                 let text = self.string(body, "source")?;
-                match parse_source(&text, digest, self.base_dir) {
+                match parse_source(&text, digest, &self.base_dir) {
+                    Ok(PluginSource::DefinitionFile(path)) => {
+                        let (commands, defined_params, file) = self.definition(&path, kind, span_of(&source_attr.value), inline)?;
+                        params = params.or(defined_params);
+                        definition = Some(file);
+                        Implementation::Inline(commands)
+                    }
                     Ok(source) => Implementation::Source { source, span: span_of(&source_attr.value) },
                     Err(e) if e.message.is_empty() => return None,
                     Err(e) => {
@@ -567,7 +577,7 @@ impl<'a> Decoder<'a> {
                     }
                 }
             }
-            None if !ops.is_empty() => Implementation::Inline(inline(self)?),
+            None if !ops.is_empty() => Implementation::Inline(inline(self, block)?),
             None => {
                 if let Some(d) = attr(body, "digest") {
                     self.error(span_of(&d.key), "`digest` without `source`").expected = Some("`source` naming a `.wasm` component".into());
@@ -585,7 +595,46 @@ impl<'a> Decoder<'a> {
                 }
             }
         };
-        Some(TypeDecl { name, implementation, params, config, runner, allow, span: head_span(block) })
+        Some(TypeDecl { name, implementation, params, config, runner, allow, span: head_span(block), definition })
+    }
+
+    /// PikoCI's `source = "FILE.hcl"`: the commands (and `params`) of the file's block of this
+    /// kind, read as if written in the declaring block; a mistake in them is reported in the file.
+    fn definition<I>(
+        &mut self,
+        path: &Path,
+        kind: PluginKind,
+        span: Span,
+        inline: impl FnOnce(&mut Self, &Block) -> Option<I>,
+    ) -> Option<(I, Option<Vec<String>>, Arc<SourceFile>)> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) => {
+                self.error(span, format!("cannot read the definition {}: {e}", path.display())).expected = Some("a PikoCI type definition file".into());
+                return None;
+            }
+        };
+        let file = Arc::new(SourceFile::new(path, text));
+        let body = match hcl::edit::parser::parse_body(&file.text) {
+            Ok(body) => body,
+            Err(e) => {
+                let offset = e.location().offset();
+                self.push(file.error(Span::new(offset, offset + 1), format!("syntax error: {}", e.message().trim())));
+                return None;
+            }
+        };
+        let keyword = kind.keyword();
+        let Some(block) = body.blocks().find(|b| b.ident.as_str() == keyword) else {
+            self.error(span, format!("{} has no `{keyword}` block", path.display())).expected =
+                Some(format!("a PikoCI definition: `{keyword} \"NAME\" {{ ... }}`"));
+            return None;
+        };
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let outer = (std::mem::replace(&mut self.src, file), std::mem::replace(&mut self.base_dir, dir));
+        let commands = inline(self, block);
+        let params = self.strings(&block.body, "params");
+        let (file, _) = (std::mem::replace(&mut self.src, outer.0), std::mem::replace(&mut self.base_dir, outer.1));
+        Some((commands?, params, file))
     }
 
     fn digest(&mut self, body: &Body) -> DigestAttr {
@@ -643,7 +692,7 @@ impl<'a> Decoder<'a> {
     }
 
     fn resource_type(&mut self, block: &Block) -> Option<ResourceType> {
-        let decl = self.type_decl(block, PluginKind::ResourceType, &["cache"], &["check", "pull", "push"], false, |d| {
+        let decl = self.type_decl(block, PluginKind::ResourceType, &["cache"], &["check", "pull", "push"], false, |d, block| {
             let context = "a resource type";
             let mut op = |name: &str| d.single_block(&block.body, name, context).and_then(|b| d.runner_call(b, context));
             Some(ResourceCommands { check: op("check"), pull: op("pull"), push: op("push") })
@@ -653,7 +702,7 @@ impl<'a> Decoder<'a> {
     }
 
     fn runner_type(&mut self, block: &Block) -> Option<RunnerType> {
-        self.type_decl(block, PluginKind::Runner, &[], &["run"], false, |d| {
+        self.type_decl(block, PluginKind::Runner, &[], &["run"], false, |d, block| {
             let run = d.single_block(&block.body, "run", "a runner type")?;
             d.labels(run, &[])?;
             d.check_fields(&run.body, "`run`", &["path", "args"], &[], Extra::Ignored);
@@ -669,7 +718,7 @@ impl<'a> Decoder<'a> {
     }
 
     fn service_type(&mut self, block: &Block) -> Option<ServiceType> {
-        self.type_decl(block, PluginKind::ServiceType, &[], &["start", "ready_check", "stop"], true, |d| {
+        self.type_decl(block, PluginKind::ServiceType, &[], &["start", "ready_check", "stop"], true, |d, block| {
             let context = "a service type";
             let start = d.single_block(&block.body, "start", context);
             let stop = d.single_block(&block.body, "stop", context);
@@ -703,7 +752,7 @@ impl<'a> Decoder<'a> {
     }
 
     fn secret_type(&mut self, block: &Block) -> Option<SecretType> {
-        self.type_decl(block, PluginKind::SecretType, &[], &["get"], true, |d| {
+        self.type_decl(block, PluginKind::SecretType, &[], &["get"], true, |d, block| {
             let get = d.single_block(&block.body, "get", "a secret type")?;
             Some(SecretCommand { get: d.runner_call(get, "a secret type")? })
         })

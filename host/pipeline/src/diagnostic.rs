@@ -126,6 +126,7 @@ impl Excerpt {
 }
 
 /// The text of a pipeline file, to turn byte offsets into lines and columns.
+#[derive(Clone, Debug)]
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,

@@ -197,6 +197,9 @@ pub struct TypeDecl<Inline> {
     pub runner: Option<RunnerCall>,
     pub allow: Allow,
     pub span: Span,
+    /// The PikoCI definition file (`source = "FILE.hcl"`) its inline commands were read from,
+    /// whose text their spans point into.
+    pub definition: Option<std::sync::Arc<crate::diagnostic::SourceFile>>,
 }
 
 impl<I> TypeDecl<I> {

@@ -150,7 +150,7 @@ impl<'a> Validator<'a> {
             self.type_decl(PluginKind::ResourceType, &t.decl);
             if let Implementation::Inline(ops) = &t.decl.implementation {
                 for call in [&ops.check, &ops.pull, &ops.push].into_iter().flatten() {
-                    self.inline_runner(call);
+                    self.inline_runner(call, t.decl.definition.as_deref());
                 }
             }
         }
@@ -169,25 +169,26 @@ impl<'a> Validator<'a> {
             if let Implementation::Inline(ops) = &t.implementation {
                 let ready = ops.ready_check.as_ref().map(|r| &r.call);
                 for call in [Some(&ops.start), ready, Some(&ops.stop)].into_iter().flatten() {
-                    self.inline_runner(call);
+                    self.inline_runner(call, t.definition.as_deref());
                 }
             }
         }
         for t in &p.secret_types {
             self.type_decl(PluginKind::SecretType, t);
             if let Implementation::Inline(ops) = &t.implementation {
-                self.inline_runner(&ops.get);
+                self.inline_runner(&ops.get, t.definition.as_deref());
             }
         }
     }
 
     /// Inline commands run through the exec runner (a type-level `runner "docker"` moves them
     /// into a container); another runner there is not built yet, and is refused rather than
-    /// ignored.
-    fn inline_runner(&mut self, call: &RunnerCall) {
+    /// ignored. `definition`: the PikoCI definition file the commands were read from, where their
+    /// spans point.
+    fn inline_runner(&mut self, call: &RunnerCall, definition: Option<&SourceFile>) {
+        let src = definition.unwrap_or(self.src);
         if call.runner.text != TEMPLATE_RUNNER {
-            let d = self
-                .src
+            let d = src
                 .error(call.runner.span, format!("inline commands run with the `exec` runner; `{}` is not supported here yet", call.runner))
                 .expected("`\"exec\"`, with a type-level `runner \"docker\" { image = ... }` to run the commands in a container");
             self.push(d);
@@ -196,7 +197,7 @@ impl<'a> Validator<'a> {
         // but no program would otherwise be dropped without a word.
         let has_path = call.params.get("path").and_then(|v| v.as_str()).is_some_and(|p| !p.trim().is_empty());
         if !call.params.is_empty() && !has_path {
-            let d = self.src.error(call.span, "this command has no `path`, the program to run").expected("path = \"/bin/sh\", args = [\"-ec\", \"...\"]");
+            let d = src.error(call.span, "this command has no `path`, the program to run").expected("path = \"/bin/sh\", args = [\"-ec\", \"...\"]");
             self.push(d);
         }
     }
