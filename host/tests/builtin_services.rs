@@ -151,7 +151,8 @@ async fn mariadb_starts_on_its_own_port_takes_a_client_and_stops() {
         }
         cmd.output().unwrap()
     };
-    let out = sql(Some(export(&started, "MYSQL_PWD")), "create database ci; create table ci.t (x int); insert into ci.t values (41), (1); select sum(x) from ci.t");
+    let out =
+        sql(Some(export(&started, "MYSQL_PWD")), "create database ci; create table ci.t (x int); insert into ci.t values (41), (1); select sum(x) from ci.t");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");
     assert!(!sql(None, "select 1").status.success(), "root needs its password");

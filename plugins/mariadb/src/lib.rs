@@ -12,7 +12,7 @@
 //! only, with its socket in its data directory, so it never meets a MariaDB the worker already
 //! runs. `stop` kills it and removes the data directory.
 
-use pikoci_builtin_support::{nonce, port_or_free, probe, userinfo_encode, worker_path, State};
+use pikoci_builtin_support::{nonce, port_or_free, probe, remove_own_dir, run_quietly, userinfo_encode, worker_path, State};
 use pikoci_sdk::process::Command;
 use pikoci_sdk::{Error, Result, ServiceType, Started};
 
@@ -45,22 +45,10 @@ fn client(program: &str, port: u16, password: Option<&str>) -> Command {
     }
 }
 
-/// Remove a data directory this plugin made (and nothing else), best effort.
-fn remove_data_dir(dir: &str) {
-    if dir.starts_with("/tmp/pikoci-mariadb-") && !dir.contains("..") {
-        let _ = Command::new("rm").args(["-rf", "--", dir]).capture().run();
-    }
-}
+const DATA_DIR_PREFIX: &str = "/tmp/pikoci-mariadb-";
 
-/// Run a setup step, its output shown only when it fails.
-fn run_quietly(cmd: Command, what: &str) -> Result<()> {
-    let done = cmd.capture().run()?;
-    if done.success() {
-        return Ok(());
-    }
-    let mut output = done.stdout;
-    output.extend_from_slice(&done.stderr);
-    Err(Error::failed(format!("{what} failed: {}", String::from_utf8_lossy(&output).trim())))
+fn remove_data_dir(dir: &str) {
+    remove_own_dir(dir, DATA_DIR_PREFIX);
 }
 
 /// Waits for the fresh server, then gives root its password, through the client's standard
@@ -76,7 +64,7 @@ fn set_password(state: &State, password: &str) -> Result<()> {
         waited += 100;
     }
     let sql = format!("ALTER USER 'root'@'localhost' IDENTIFIED BY '{}';\n", password.replace('\\', "\\\\").replace('\'', "\\'"));
-    run_quietly(client("mariadb", state.port, None).stdin(sql.into_bytes()), "setting the root password")
+    run_quietly(client("mariadb", state.port, None).stdin(sql.into_bytes()), "setting the root password", str::to_string)
 }
 
 struct Mariadb;
@@ -86,7 +74,7 @@ impl ServiceType for Mariadb {
 
     fn start(_name: &str, params: Params) -> Result<Started> {
         let port = port_or_free(params.port)?;
-        let data_dir = format!("/tmp/pikoci-mariadb-{port}-{:016x}", nonce());
+        let data_dir = format!("{DATA_DIR_PREFIX}{port}-{:016x}", nonce());
         // `--user=root` only matters to a worker running as root, which mariadbd otherwise
         // refuses; any other user is told it is ignored.
         let install = command("mariadb-install-db").args([
@@ -95,7 +83,7 @@ impl ServiceType for Mariadb {
             "--skip-test-db",
             "--user=root",
         ]);
-        if let Err(e) = run_quietly(install, "mariadb-install-db") {
+        if let Err(e) = run_quietly(install, "mariadb-install-db", str::to_string) {
             remove_data_dir(&data_dir);
             return Err(e);
         }

@@ -13,7 +13,7 @@
 //! (`fsync=off`): the database lives as long as the job. `stop` shuts it down, kills whatever
 //! is left and removes the data directory.
 
-use pikoci_builtin_support::{port_or_free, nonce, probe, userinfo_encode, worker_path, State};
+use pikoci_builtin_support::{nonce, port_or_free, probe, remove_own_dir, run_quietly, userinfo_encode, worker_path, State};
 use pikoci_sdk::process::Command;
 use pikoci_sdk::{Error, Result, ServiceType, Started};
 
@@ -66,31 +66,17 @@ impl Params {
 const USER: &str = "postgres";
 
 /// `initdb`'s refusal to run as root is common enough on CI workers to deserve a hint.
-fn explain(output: &[u8]) -> String {
-    let text = String::from_utf8_lossy(output).trim().to_string();
-    if text.contains("cannot be run as root") {
-        return format!("{text}\nset the service's `user` param to an unprivileged OS user (e.g. \"postgres\")");
+fn explain(output: &str) -> String {
+    if output.contains("cannot be run as root") {
+        return format!("{output}\nset the service's `user` param to an unprivileged OS user (e.g. \"postgres\")");
     }
-    text
+    output.to_string()
 }
 
-/// Remove a data directory this plugin made (and nothing else), best effort: a leftover in /tmp
-/// is no reason to fail the job.
+const DATA_DIR_PREFIX: &str = "/tmp/pikoci-postgresql-";
+
 fn remove_data_dir(dir: &str) {
-    if dir.starts_with("/tmp/pikoci-postgresql-") && !dir.contains("..") {
-        let _ = Command::new("rm").args(["-rf", "--", dir]).capture().run();
-    }
-}
-
-/// Run a setup step, its output shown only when it fails (initdb is chatty).
-fn run_quietly(cmd: Command, what: &str) -> Result<()> {
-    let done = cmd.capture().run()?;
-    if done.success() {
-        return Ok(());
-    }
-    let mut output = done.stdout;
-    output.extend_from_slice(&done.stderr);
-    Err(Error::failed(format!("{what} failed: {}", explain(&output))))
+    remove_own_dir(dir, DATA_DIR_PREFIX);
 }
 
 struct Postgresql;
@@ -100,7 +86,7 @@ impl ServiceType for Postgresql {
 
     fn start(_name: &str, params: Params) -> Result<Started> {
         let port = port_or_free(params.port)?;
-        let data_dir = format!("/tmp/pikoci-postgresql-{port}-{:016x}", nonce());
+        let data_dir = format!("{DATA_DIR_PREFIX}{port}-{:016x}", nonce());
         let port_text = port.to_string();
 
         let mut initdb_args = vec!["-D", &data_dir, "-U", USER, "-E", "UTF8", "--locale=C", "--no-sync"];
@@ -109,12 +95,12 @@ impl ServiceType for Postgresql {
             None => ["--auth-local=trust", "--auth-host=trust"],
         });
         let setup = || -> Result<()> {
-            run_quietly(params.command("initdb", &initdb_args), "initdb")?;
+            run_quietly(params.command("initdb", &initdb_args), "initdb", explain)?;
             if let Some(password) = &params.password {
                 // Set through a single-user backend's standard input: never on a command line, and
                 // without a password file that the server's user (see `user`) could not open.
                 let sql = format!("ALTER USER {USER} PASSWORD '{}';\n\n", password.replace('\'', "''"));
-                run_quietly(params.command("postgres", &["--single", "-j", "-D", &data_dir, "postgres"]).stdin(sql.into_bytes()), "setting the password")?;
+                run_quietly(params.command("postgres", &["--single", "-j", "-D", &data_dir, "postgres"]).stdin(sql.into_bytes()), "setting the password", explain)?;
             }
             Ok(())
         };

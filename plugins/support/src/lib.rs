@@ -3,12 +3,12 @@
 
 use pikoci_sdk::process::{self, Command};
 use pikoci_sdk::{Error, Result};
+use wasi::sockets::network::{ErrorCode, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Network};
+use wasi::sockets::tcp::TcpSocket;
 
-/// A loopback TCP port nobody listens on right now, found by binding port 0 through
-/// wasi:sockets (the plugin needs the `net:127.0.0.1` grant) and letting it go again. Another
-/// process could take it before the server binds it; the server then fails to start, loudly.
-pub fn free_port() -> Result<u16> {
-    use wasi::sockets::network::{IpAddressFamily, IpSocketAddress, Ipv4SocketAddress};
+/// A TCP socket bound to a free port of 127.0.0.1 through wasi:sockets (the plugin needs the
+/// `net:127.0.0.1` grant), with the network it was bound in.
+fn loopback_socket() -> Result<(TcpSocket, Network)> {
     let network = wasi::sockets::instance_network::instance_network();
     let socket = wasi::sockets::tcp_create_socket::create_tcp_socket(IpAddressFamily::Ipv4)
         .map_err(|e| Error::CapabilityDenied(format!("open a TCP socket on 127.0.0.1 ({e:?})")))?;
@@ -16,24 +16,25 @@ pub fn free_port() -> Result<u16> {
     socket.start_bind(&network, any).map_err(|e| Error::CapabilityDenied(format!("bind a TCP port on 127.0.0.1 ({e:?})")))?;
     socket.subscribe().block();
     socket.finish_bind().map_err(|e| Error::failed(format!("cannot bind a TCP port on 127.0.0.1: {e:?}")))?;
+    Ok((socket, network))
+}
+
+/// A loopback TCP port nobody listens on right now, found by binding port 0 and letting it go
+/// again. Another process could take it before the server binds it; the server then fails to
+/// start, loudly.
+pub fn free_port() -> Result<u16> {
+    let (socket, _) = loopback_socket()?;
     match socket.local_address() {
         Ok(IpSocketAddress::Ipv4(a)) if a.port != 0 => Ok(a.port),
         other => Err(Error::failed(format!("no port was assigned: {other:?}"))),
     }
 }
 
-/// Whether a server accepts TCP connections on the loopback `port` now (the `net:127.0.0.1`
-/// grant): the readiness of a server with no client program to ask.
+/// Whether a server accepts TCP connections on the loopback `port` now: the readiness of a
+/// server with no client program to ask. The socket is bound to loopback first: left unbound,
+/// connecting binds it to 0.0.0.0, which no grant allows.
 pub fn accepts_connections(port: u16) -> Result<bool> {
-    use wasi::sockets::network::{ErrorCode, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress};
-    let network = wasi::sockets::instance_network::instance_network();
-    let socket = wasi::sockets::tcp_create_socket::create_tcp_socket(IpAddressFamily::Ipv4)
-        .map_err(|e| Error::CapabilityDenied(format!("open a TCP socket on 127.0.0.1 ({e:?})")))?;
-    // Bound first to loopback: left unbound, connecting binds it to 0.0.0.0, which no grant allows.
-    let any = IpSocketAddress::Ipv4(Ipv4SocketAddress { port: 0, address: (127, 0, 0, 1) });
-    socket.start_bind(&network, any).map_err(|e| Error::CapabilityDenied(format!("bind a TCP port on 127.0.0.1 ({e:?})")))?;
-    socket.subscribe().block();
-    socket.finish_bind().map_err(|e| Error::failed(format!("cannot bind a TCP port on 127.0.0.1: {e:?}")))?;
+    let (socket, network) = loopback_socket()?;
     let address = IpSocketAddress::Ipv4(Ipv4SocketAddress { port, address: (127, 0, 0, 1) });
     socket.start_connect(&network, address).map_err(|e| Error::CapabilityDenied(format!("connect to 127.0.0.1:{port} ({e:?})")))?;
     socket.subscribe().block();
@@ -46,6 +47,26 @@ pub fn accepts_connections(port: u16) -> Result<bool> {
         Err(ErrorCode::ConnectionRefused) => Ok(false),
         Err(e) => Err(Error::failed(format!("cannot connect to 127.0.0.1:{port}: {e:?}"))),
     }
+}
+
+/// Remove a directory a service made for itself (`dir` starts with its `prefix`, under /tmp),
+/// best effort: a leftover in /tmp is no reason to fail the job.
+pub fn remove_own_dir(dir: &str, prefix: &str) {
+    if dir.starts_with(prefix) && !dir.contains("..") {
+        let _ = Command::new("rm").args(["-rf", "--", dir]).capture().run();
+    }
+}
+
+/// Run a setup step, its output shown (through `explain`) only when it fails: database setup
+/// tools are chatty.
+pub fn run_quietly(cmd: Command, what: &str, explain: fn(&str) -> String) -> Result<()> {
+    let done = cmd.capture().run()?;
+    if done.success() {
+        return Ok(());
+    }
+    let mut output = done.stdout;
+    output.extend_from_slice(&done.stderr);
+    Err(Error::failed(format!("{what} failed: {}", explain(String::from_utf8_lossy(&output).trim()))))
 }
 
 /// The port a service's params fix, else a free one.
