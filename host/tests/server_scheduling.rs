@@ -278,46 +278,58 @@ async fn jobs_sharing_a_serial_group_never_run_at_once() {
 #[tokio::test]
 async fn an_interruptible_jobs_new_build_supersedes_the_older_ones_and_retries_can_be_disabled() {
     let dir = tempfile::tempdir().unwrap();
-    let started = dir.path().join("started");
+    let (started, gate) = (dir.path().join("started"), dir.path().join("gate"));
     let pipeline = dir.path().join("newest.hcl");
     std::fs::write(
         &pipeline,
         format!(
-            "job \"deploy\" {{\n  interruptible = true\n  disable_retry = true\n  task \"t\" {{\n    run \"shell\" {{\n      cmd = \"echo x >> {s}; exec sleep 30\"\n    }}\n  }}\n  on_cancel \"shell\" {{\n    cmd = \"echo cancelled $BUILD_NUMBER\"\n  }}\n}}\n",
+            "job \"blocker\" {{\n  task \"t\" {{\n    run \"shell\" {{\n      cmd = \"while [ ! -e {g} ]; do sleep 0.05; done\"\n    }}\n  }}\n}}\n\
+             job \"deploy\" {{\n  interruptible = true\n  disable_retry = true\n  task \"t\" {{\n    run \"shell\" {{\n      cmd = \"echo $BUILD_NUMBER >> {s}; exec sleep 30\"\n    }}\n  }}\n  on_cancel \"shell\" {{\n    cmd = \"echo cancelled $BUILD_NUMBER\"\n  }}\n}}\n",
+            g = gate.display(),
             s = started.display()
         ),
     )
     .unwrap();
-    // One build at a time: the second waits pending while the first runs.
+    // One build at a time, so a build can be held pending behind another.
     let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap(), "--concurrency", "1"]);
     let api = Api::admin(&server).await;
-    let trigger = "/api/v1/teams/main/pipelines/newest/jobs/deploy/builds";
-    let first = api.post(trigger).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !started.exists() {
-        assert!(Instant::now() < deadline, "the first build never started: {}", server.log());
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let second = api.post(trigger).await;
-    let third = api.post(trigger).await;
-    // The third supersedes the running first and the pending second.
-    let builds = api.finished("newest", "deploy", 2).await;
-    let status = |b: &Value| {
+    let trigger = |job: &str| format!("/api/v1/teams/main/pipelines/newest/jobs/{job}/builds");
+    let build = |b: Value| {
         let path = format!("/api/v1/builds/{}", b["id"]);
         let api = &api;
         async move { api.get(&path).await }
     };
-    let (first, second) = (status(&first).await, status(&second).await);
-    assert_eq!(first["status"], "aborted", "{first}");
+    let wait_started = |number: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !std::fs::read_to_string(&started).unwrap_or_default().lines().any(|l| l == number) {
+            assert!(Instant::now() < deadline, "deploy #{number} never started: {}", server.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+
+    // A pending build is superseded before it starts.
+    api.post(&trigger("blocker")).await;
+    let first = api.post(&trigger("deploy")).await;
+    let second = api.post(&trigger("deploy")).await;
+    let first = build(first).await;
+    assert_eq!((first["status"].as_str(), first["reason"].as_str()), (Some("aborted"), Some("superseded by build #2")), "{first}");
+    assert!(first["started_at"].is_null(), "{first}");
+
+    // A running one is aborted: its log says why and its cancel hook runs.
+    std::fs::write(&gate, "").unwrap();
+    wait_started("2");
+    let third = api.post(&trigger("deploy")).await;
+    let done = api.finished("newest", "deploy", 2).await;
+    assert_eq!(done.iter().map(|b| b["number"].as_i64().unwrap()).collect::<Vec<_>>(), [1, 2], "the third runs on: {done:?}");
+    let second = build(second).await;
     assert_eq!(second["status"], "aborted", "{second}");
-    assert_eq!(second["reason"], "superseded by build #3", "{second}");
-    let log = api.log_lines(&first["id"]).await.join("\n");
-    assert!(log.contains("superseded by build #3") && log.contains("cancelled 1"), "{log}");
-    assert!(builds.iter().all(|b| b["number"] != 3), "the third is the one left running: {builds:?}");
-    assert_eq!(status(&third).await["status"], "started");
+    let log = api.log_lines(&second["id"]).await.join("\n");
+    assert!(log.contains("superseded by build #3") && log.contains("cancelled 2"), "{log}");
+    wait_started("3");
+    assert_eq!(build(third.clone()).await["status"], "started");
 
     // `disable_retry`: the retry is refused, saying why.
-    let retry = api.c.post(format!("{}/api/v1/builds/{}/retry", server.base, first["id"])).bearer_auth(&api.token).send().await.unwrap();
+    let retry = api.c.post(format!("{}/api/v1/builds/{}/retry", server.base, second["id"])).bearer_auth(&api.token).send().await.unwrap();
     assert_eq!(retry.status(), 409);
     assert!(retry.text().await.unwrap().contains("disable_retry"));
 }
