@@ -22,6 +22,9 @@ use std::sync::Arc;
 const TOP_LEVEL: &[&str] = &["variable", "resource_type", "runner_type", "service_type", "secret_type", "resource", "job"];
 const STEPS: &[&str] = &["get", "task", "put", "service", "in_parallel"];
 const HOOKS: &[&str] = &HookEvent::KEYWORDS;
+/// PikoCI attributes whose meaning pikoci does not give yet: ignoring one would change what the
+/// build does, so it is refused rather than warned about.
+const PIKOCI_NOT_YET: &[&str] = &["allow_failure"];
 const COMMON_STEP_ATTRS: &[&str] = &["timeout", "attempts", "secrets"];
 
 /// What an attribute a block does not know is.
@@ -152,6 +155,10 @@ impl Decoder {
                     } else if extra != Extra::Free && !attrs.contains(&key) {
                         let hint = closest(key, attrs.iter().chain(blocks).copied());
                         let d = match (hint, extra) {
+                            _ if extra == Extra::Ignored && PIKOCI_NOT_YET.contains(&key) => self
+                                .src
+                                .error(span, format!("PikoCI's `{key}` is not supported by pikoci yet"))
+                                .expected("the pipeline without it (see docs/language/coming-from-pikoci.md)"),
                             (None, Extra::Ignored) => {
                                 self.src.warning(span, format!("unknown attribute `{key}` in {context} is ignored")).expected(one_of(attrs))
                             }
