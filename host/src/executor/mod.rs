@@ -111,7 +111,7 @@ pub(crate) struct Build {
 }
 
 /// Where the log shows what concerns the whole build rather than one of its steps.
-const JOB_STEP: &str = "job";
+pub const JOB_STEP: &str = "job";
 
 /// Run a job to its end. Cancelling `cancel` aborts it: the running step is stopped, then the
 /// abort hooks, `ensure` hooks and service stops still run.

@@ -35,7 +35,7 @@ impl EventWriter {
     }
 }
 
-fn millis(at: SystemTime) -> i64 {
+pub fn millis(at: SystemTime) -> i64 {
     at.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 

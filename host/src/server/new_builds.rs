@@ -1,8 +1,12 @@
 //! What follows the creation of a build, wherever it came from (a new version, the API's trigger,
 //! a retry): an `interruptible` job's older builds are superseded, then the worker is woken.
 
+use super::build_sink::{millis, origin_name};
 use super::state::AppState;
+use crate::executor::JOB_STEP;
+use crate::runtime::LogOrigin;
 use pikoci_store::{Build, BuildStatus, LogKind, NewLogLine};
+use std::time::SystemTime;
 
 pub async fn created(state: &AppState, build: &Build) {
     if state.pipelines.with_job(build.job_id, |_, job| job.interruptible).unwrap_or(false) {
@@ -24,8 +28,8 @@ async fn supersede_older(state: &AppState, newer: &Build) -> Result<(), pikoci_s
         let token = state.running.lock().unwrap().get(&older.id).cloned();
         match token {
             Some(token) => {
-                let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-                let line = NewLogLine { kind: LogKind::Line, step: "job".into(), origin: "info".into(), text: why.clone(), at };
+                let at = millis(SystemTime::now());
+                let line = NewLogLine { kind: LogKind::Line, step: JOB_STEP.into(), origin: origin_name(LogOrigin::Info).into(), text: why.clone(), at };
                 state.store.append_log(older.id, &[line]).await?;
                 token.cancel();
             }

@@ -12,7 +12,7 @@
 //! only, with its socket in its data directory, so it never meets a MariaDB the worker already
 //! runs. `stop` kills it and removes the data directory.
 
-use pikoci_builtin_support::{nonce, port_or_free, probe, remove_own_dir, run_quietly, userinfo_encode, worker_path, State};
+use pikoci_builtin_support::{nonce, port_or_free, probe, remove_own_dir, run_quietly, url_credentials, worker_path, State};
 use pikoci_sdk::process::Command;
 use pikoci_sdk::{Error, Result, ServiceType, Started};
 
@@ -112,10 +112,7 @@ impl ServiceType for Mariadb {
                 return Err(e);
             }
         }
-        let credentials = match &params.root_password {
-            Some(p) => format!("root:{}", userinfo_encode(p)),
-            None => "root".to_string(),
-        };
+        let credentials = url_credentials("root", params.root_password.as_deref());
         let mut exports = vec![
             ("DATABASE_URL".to_string(), format!("mysql://{credentials}@127.0.0.1:{port}/mysql")),
             ("MYSQL_HOST".to_string(), "127.0.0.1".to_string()),

@@ -13,7 +13,7 @@
 //! (`fsync=off`): the database lives as long as the job. `stop` shuts it down, kills whatever
 //! is left and removes the data directory.
 
-use pikoci_builtin_support::{nonce, port_or_free, probe, remove_own_dir, run_quietly, userinfo_encode, worker_path, State};
+use pikoci_builtin_support::{nonce, port_or_free, probe, remove_own_dir, run_quietly, url_credentials, worker_path, State};
 use pikoci_sdk::process::Command;
 use pikoci_sdk::{Error, Result, ServiceType, Started};
 
@@ -123,10 +123,7 @@ impl ServiceType for Postgresql {
         };
         let state = State { handle, port, data_dir: Some(data_dir) };
 
-        let credentials = match &params.password {
-            Some(p) => format!("{USER}:{}", userinfo_encode(p)),
-            None => USER.to_string(),
-        };
+        let credentials = url_credentials(USER, params.password.as_deref());
         let mut exports = vec![
             ("DATABASE_URL".to_string(), format!("postgresql://{credentials}@127.0.0.1:{port}/postgres")),
             ("PGHOST".to_string(), "127.0.0.1".to_string()),

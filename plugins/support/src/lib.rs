@@ -135,6 +135,14 @@ pub fn userinfo_encode(text: &str) -> String {
     out
 }
 
+/// The user-info of a database URL: `user`, or `user:PASSWORD` percent-encoded.
+pub fn url_credentials(user: &str, password: Option<&str>) -> String {
+    match password {
+        Some(p) => format!("{user}:{}", userinfo_encode(p)),
+        None => user.to_string(),
+    }
+}
+
 /// A random 64-bit number from the host, for names that must not collide between builds.
 pub fn nonce() -> u64 {
     wasi::random::random::get_random_u64()
