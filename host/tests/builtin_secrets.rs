@@ -6,11 +6,8 @@ mod support;
 use pikoci::executor::grants::CallValues;
 use pikoci::runtime::CallError;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use support::builtins::{bound, call_grants};
+use support::http_standin::HttpStandIn;
 
 /// Look a secret up as the executor does: grants from the manifest, resolved for this lookup.
 async fn lookup(name: &str, config: &Value, path: &str, key: &str) -> (Result<Option<String>, CallError>, String) {
@@ -53,59 +50,28 @@ async fn file_reads_json_and_env_files() {
 /// wrong token and 404 for an unknown secret, as Vault does.
 struct FakeVault {
     address: String,
-    requests: Arc<Mutex<Vec<String>>>,
+    server: HttpStandIn,
 }
 
 const VAULT_TOKEN: &str = "hvs.test-token-4f9c2a";
 
 impl FakeVault {
     fn start(secrets: Value) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let address = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let seen = requests.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { break };
-                stream.set_read_timeout(Some(Duration::from_secs(5))).ok();
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request_line = String::new();
-                if reader.read_line(&mut request_line).is_err() {
-                    continue;
-                }
-                let mut token = None;
-                let mut length = 0;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-                        break;
-                    }
-                    let (name, value) = line.split_once(':').unwrap_or((&line, ""));
-                    match name.trim().to_ascii_lowercase().as_str() {
-                        "x-vault-token" => token = Some(value.trim().to_string()),
-                        "content-length" => length = value.trim().parse().unwrap_or(0),
-                        _ => {}
-                    }
-                }
-                let mut body = vec![0; length];
-                let _ = reader.read_exact(&mut body);
-                let path = request_line.split_whitespace().nth(1).unwrap_or_default().to_string();
-                seen.lock().unwrap().push(path.clone());
-                let (status, answer) = if token.as_deref() != Some(VAULT_TOKEN) {
-                    ("403 Forbidden", json!({"errors": ["permission denied"]}))
-                } else {
-                    let found = path.strip_prefix("/v1/").and_then(|p| p.split_once("/data/")).and_then(|(mount, name)| secrets.get(mount)?.get(name).cloned());
-                    match found {
-                        Some(data) => ("200 OK", json!({"request_id": "x", "data": {"data": data, "metadata": {"version": 1}}})),
-                        None => ("404 Not Found", json!({"errors": []})),
-                    }
-                };
-                let body = answer.to_string();
-                let _ =
-                    write!(stream, "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+        let server = HttpStandIn::start(move |request| {
+            if request.header("x-vault-token") != Some(VAULT_TOKEN) {
+                return (403, json!({"errors": ["permission denied"]}));
+            }
+            let found = request.path.strip_prefix("/v1/").and_then(|p| p.split_once("/data/")).and_then(|(mount, name)| secrets.get(mount)?.get(name).cloned());
+            match found {
+                Some(data) => (200, json!({"request_id": "x", "data": {"data": data, "metadata": {"version": 1}}})),
+                None => (404, json!({"errors": []})),
             }
         });
-        FakeVault { address, requests }
+        FakeVault { address: server.address.clone(), server }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.server.received().into_iter().map(|r| r.path).collect()
     }
 }
 
@@ -127,7 +93,7 @@ async fn vault_reads_kv2_secrets_with_the_token_and_never_logs_them() {
     let mounted = json!({"address": vault.address, "token": VAULT_TOKEN, "mount": "kv"});
     let (v, _) = lookup("vault", &mounted, "team/app", "key").await;
     assert_eq!(v.unwrap().as_deref(), Some("k-9"));
-    assert_eq!(*vault.requests.lock().unwrap(), ["/v1/secret/data/db", "/v1/secret/data/db", "/v1/kv/data/team/app"]);
+    assert_eq!(vault.requests(), ["/v1/secret/data/db", "/v1/secret/data/db", "/v1/kv/data/team/app"]);
 
     // Absent key and absent secret are `none`, which the executor reports by name.
     let (v, _) = lookup("vault", &config, "secret/data/db", "nope").await;
@@ -154,7 +120,7 @@ async fn vault_reaches_only_the_granted_address() {
     // No manifest grants: the request is refused before it leaves the sandbox.
     let err = support::builtin("vault").get_secret(&support::grants(&[]), sink, &config, "secret/data/db", "k").await.unwrap_err();
     assert!(matches!(err, CallError::Denied { .. }), "{err}");
-    assert!(vault.requests.lock().unwrap().is_empty());
+    assert!(vault.requests().is_empty());
 }
 
 #[tokio::test]

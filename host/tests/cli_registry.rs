@@ -56,7 +56,7 @@ fn a_plugin_is_published_pulled_inspected_and_listed() {
     assert_eq!(manifest["layers"][0]["mediaType"], "application/wasm");
     assert_eq!(manifest["layers"][0]["digest"], component_digest.to_string());
     assert_eq!(manifest["annotations"]["dev.pikoci.plugin.kind"], "resource-type");
-    assert_eq!(manifest["annotations"]["dev.pikoci.plugin.wit"], "pikoci:plugin@0.1.0");
+    assert_eq!(manifest["annotations"]["dev.pikoci.plugin.wit"], "pikoci:plugin@0.1.1");
 }
 
 #[test]

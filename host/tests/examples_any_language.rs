@@ -143,6 +143,7 @@ async fn a_job_uses_each_example_through_get_task_and_put() {
             timeout: None,
             steps: vec![step("get", Action::Get(get)), step("show", Action::Task(task)), step("bump", Action::Put(put))],
             hooks: Hooks::default(),
+            notifications: vec![],
             secrets: vec![],
         };
         let events = MemoryEvents::default();
@@ -162,7 +163,7 @@ fn the_guide_quotes_the_build_scripts_and_the_wit_verbatim() {
         let script = read(&repo_root().join(format!("examples/plugins/{lang}/build.sh")));
         assert!(guide.contains(&script), "docs/plugins/guide.md must quote examples/plugins/{lang}/build.sh verbatim");
     }
-    for entry in std::fs::read_dir(repo_root().join("wit/since_v0.1.0")).unwrap() {
+    for entry in std::fs::read_dir(repo_root().join("wit/since_v0.1.1")).unwrap() {
         let path = entry.unwrap().path();
         let text = read(&path);
         let body: Vec<&str> = text.lines().filter(|l| !l.starts_with("package ")).collect();

@@ -41,6 +41,7 @@ fn plan(steps: Vec<Step>) -> JobPlan {
         timeout: None,
         steps,
         hooks: Hooks::default(),
+        notifications: vec![],
         secrets: vec![],
     }
 }

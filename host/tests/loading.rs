@@ -12,11 +12,11 @@ fn every_builtin_declares_its_kind_and_wit_version() {
     for b in pikoci::builtin::BUILTINS {
         let m = PluginManifest::from_component(b.bytes, "x").unwrap();
         assert_eq!(m.name, b.name);
-        assert_eq!(m.wit_version, "0.1.0");
+        assert_eq!(m.wit_version, "0.1.1");
     }
     let m = PluginManifest::from_component(pikoci::builtin::lookup("pikoci://exec").unwrap().bytes, "x").unwrap();
     assert_eq!(m.kind, PluginKind::Runner);
-    assert_eq!(m.world, "pikoci:plugin/runner-plugin@0.1.0");
+    assert_eq!(m.world, "pikoci:plugin/runner-plugin@0.1.1");
     assert_eq!(m.requested_capabilities, ["run:{task.path}", "write:{task.dir}"]);
 }
 

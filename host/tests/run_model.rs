@@ -5,14 +5,8 @@ mod support;
 
 use std::path::Path;
 use std::process::Stdio;
-use support::cli::{pikoci, text, wait_for_file};
+use support::cli::{pikoci, text, wait_for_file, write};
 use support::*;
-
-fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 fn run(dir: &Path, pipeline: &Path, job: &str, env: &[(&str, &str)]) -> (bool, String) {
     let out = pikoci(dir).envs(env.iter().copied()).args(["run", "-c"]).arg(pipeline).args(["-j", job]).output().unwrap();

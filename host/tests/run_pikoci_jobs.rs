@@ -7,13 +7,7 @@ mod support;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::cli::{pikoci, process_gone, text, wait_for_file};
-
-fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
+use support::cli::{pikoci, process_gone, text, wait_for_file, write};
 
 /// `DIR/app`, the directory an `fs` resource watches, with one file in it.
 fn app_dir(dir: &Path) -> std::path::PathBuf {

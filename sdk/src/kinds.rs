@@ -66,16 +66,55 @@ pub trait SecretType {
     fn get(config: Self::Config, path: &str, key: &str) -> Result<Option<String>>;
 }
 
+/// The build a notification is about.
+#[derive(Debug, Clone)]
+pub struct BuildInfo {
+    pub team: String,
+    pub pipeline: String,
+    pub job: String,
+    pub number: u64,
+    /// `success`, `failure` or `cancel` when sent after the build; `None` from a `notify` step.
+    pub status: Option<String>,
+    /// The build's work directory.
+    pub workdir: PathBuf,
+}
+
+/// One notification to send.
+#[derive(Debug, Clone)]
+pub struct Notice<P, O> {
+    /// The notification's `params`: where and how to send.
+    pub params: P,
+    /// A `notify` step's own attributes.
+    pub options: O,
+    /// The text to send, `$VAR`s expanded; `None` when the pipeline set none.
+    pub message: Option<String>,
+    pub build: BuildInfo,
+    /// The build's environment at this point (`BUILD_*`, `version_*`, step outputs).
+    pub env: Vec<(String, String)>,
+}
+
+impl<P, O> Notice<P, O> {
+    /// A variable of the build's environment.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A notification type: send a build's news somewhere.
+pub trait NotificationType {
+    /// The `notification` block's `params`.
+    type Params: DeserializeOwned;
+    /// A `notify` step's attributes.
+    type Options: DeserializeOwned;
+    fn notify(notice: Notice<Self::Params, Self::Options>) -> Result<()>;
+}
+
 type WitResult<T> = std::result::Result<T, PluginError>;
 
 fn wit_fetched(f: Fetched) -> crate::bindings::resource_type::exports::pikoci::plugin::resource_type::Fetched {
     crate::bindings::resource_type::exports::pikoci::plugin::resource_type::Fetched {
         version: f.version.into(),
-        metadata: f
-            .metadata
-            .into_iter()
-            .map(|(name, value)| crate::bindings::wit_types::MetadataField { name, value })
-            .collect(),
+        metadata: f.metadata.into_iter().map(|(name, value)| crate::bindings::wit_types::MetadataField { name, value }).collect(),
     }
 }
 
@@ -118,16 +157,10 @@ pub fn runner_run<T: Runner>(task: crate::bindings::runner::exports::pikoci::plu
 }
 
 #[doc(hidden)]
-pub fn service_start<T: ServiceType>(
-    name: String,
-    params: String,
-) -> WitResult<crate::bindings::service_type::exports::pikoci::plugin::service_type::Started> {
+pub fn service_start<T: ServiceType>(name: String, params: String) -> WitResult<crate::bindings::service_type::exports::pikoci::plugin::service_type::Started> {
     let params = parse_config::<T::Params>("params", &params)?;
     let started = T::start(&name, params)?;
-    Ok(crate::bindings::service_type::exports::pikoci::plugin::service_type::Started {
-        state: started.state,
-        exports: started.exports,
-    })
+    Ok(crate::bindings::service_type::exports::pikoci::plugin::service_type::Started { state: started.state, exports: started.exports })
 }
 
 #[doc(hidden)]
@@ -143,6 +176,27 @@ pub fn service_stop<T: ServiceType>(state: String, params: String) -> WitResult<
 #[doc(hidden)]
 pub fn secret_get<T: SecretType>(config: String, path: String, key: String) -> WitResult<Option<String>> {
     Ok(T::get(parse_config::<T::Config>("config", &config)?, &path, &key)?)
+}
+
+#[doc(hidden)]
+pub fn notification_notify<T: NotificationType>(
+    notice: crate::bindings::notification_type::exports::pikoci::plugin::notification_type::Notice,
+) -> WitResult<()> {
+    let build = notice.build;
+    Ok(T::notify(Notice {
+        params: parse_config::<T::Params>("params", &notice.params)?,
+        options: parse_config::<T::Options>("notify", &notice.options)?,
+        message: notice.message,
+        build: BuildInfo {
+            team: build.team,
+            pipeline: build.pipeline,
+            job: build.job,
+            number: build.number,
+            status: build.status,
+            workdir: build.workdir.into(),
+        },
+        env: notice.env,
+    })?)
 }
 
 /// Export a [`ResourceType`] implementation as this component's resource type.
@@ -227,6 +281,24 @@ macro_rules! export_secret_type {
                 }
             }
             $crate::bindings::secret_type::__export_secret_type_world!(PikociExport with_types_in $crate::bindings::secret_type);
+        };
+    };
+}
+
+/// Export a [`NotificationType`] implementation as this component's notification type.
+#[macro_export]
+macro_rules! export_notification_type {
+    ($ty:ty $(, name = $name:literal)? $(, capabilities = [$($cap:literal),* $(,)?])? $(,)?) => {
+        $crate::__manifest!("notification-type", name = [$($name)?], caps = [$($($cap),*)?]);
+        const _: () = {
+            struct PikociExport;
+            use $crate::bindings::notification_type::exports::pikoci::plugin::notification_type as wit;
+            impl wit::Guest for PikociExport {
+                fn notify(notice: wit::Notice) -> Result<(), $crate::bindings::wit_types::PluginError> {
+                    $crate::kinds::notification_notify::<$ty>(notice)
+                }
+            }
+            $crate::bindings::notification_type::__export_notification_type_world!(PikociExport with_types_in $crate::bindings::notification_type);
         };
     };
 }

@@ -1,6 +1,6 @@
 //! The Rust SDK for pikoci plugins.
 //!
-//! A plugin is a WebAssembly component that implements one of pikoci's four plugin kinds. With
+//! A plugin is a WebAssembly component that implements one of pikoci's plugin kinds. With
 //! this crate you implement a plain Rust trait and call one export macro:
 //!
 //! ```ignore
@@ -54,11 +54,11 @@ mod version;
 pub mod kinds;
 
 pub use error::{Error, Result};
-pub use kinds::{ResourceType, Runner, SecretType, ServiceType, Started, Task};
+pub use kinds::{BuildInfo, Notice, NotificationType, ResourceType, Runner, SecretType, ServiceType, Started, Task};
 pub use version::{Fetched, Version};
 
 /// The WIT package this SDK implements, as written in each plugin's manifest.
-pub const WIT_PACKAGE: &str = "pikoci:plugin@0.1.0";
+pub const WIT_PACKAGE: &str = "pikoci:plugin@0.1.1";
 
 /// Parameters for a plugin that takes none: accepts any configuration and ignores it.
 #[derive(Debug, Default, Clone, Copy)]
@@ -75,19 +75,19 @@ impl<'de> serde::Deserialize<'de> for NoParams {
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/since_v0.1.0",
+        path: "../wit/since_v0.1.1",
         world: "host-facilities",
         generate_all,
     });
 
     pub mod resource_type {
         wit_bindgen::generate!({
-            path: "../wit/since_v0.1.0",
+            path: "../wit/since_v0.1.1",
             world: "resource-type-plugin",
             with: {
-                "pikoci:plugin/types@0.1.0": crate::bindings::pikoci::plugin::types,
-                "pikoci:plugin/log@0.1.0": crate::bindings::pikoci::plugin::log,
-                "pikoci:plugin/process@0.1.0": crate::bindings::pikoci::plugin::process,
+                "pikoci:plugin/types@0.1.1": crate::bindings::pikoci::plugin::types,
+                "pikoci:plugin/log@0.1.1": crate::bindings::pikoci::plugin::log,
+                "pikoci:plugin/process@0.1.1": crate::bindings::pikoci::plugin::process,
             },
             pub_export_macro: true,
             export_macro_name: "__export_resource_type_world",
@@ -97,12 +97,12 @@ pub mod bindings {
 
     pub mod runner {
         wit_bindgen::generate!({
-            path: "../wit/since_v0.1.0",
+            path: "../wit/since_v0.1.1",
             world: "runner-plugin",
             with: {
-                "pikoci:plugin/types@0.1.0": crate::bindings::pikoci::plugin::types,
-                "pikoci:plugin/log@0.1.0": crate::bindings::pikoci::plugin::log,
-                "pikoci:plugin/process@0.1.0": crate::bindings::pikoci::plugin::process,
+                "pikoci:plugin/types@0.1.1": crate::bindings::pikoci::plugin::types,
+                "pikoci:plugin/log@0.1.1": crate::bindings::pikoci::plugin::log,
+                "pikoci:plugin/process@0.1.1": crate::bindings::pikoci::plugin::process,
             },
             pub_export_macro: true,
             export_macro_name: "__export_runner_world",
@@ -112,12 +112,12 @@ pub mod bindings {
 
     pub mod service_type {
         wit_bindgen::generate!({
-            path: "../wit/since_v0.1.0",
+            path: "../wit/since_v0.1.1",
             world: "service-type-plugin",
             with: {
-                "pikoci:plugin/types@0.1.0": crate::bindings::pikoci::plugin::types,
-                "pikoci:plugin/log@0.1.0": crate::bindings::pikoci::plugin::log,
-                "pikoci:plugin/process@0.1.0": crate::bindings::pikoci::plugin::process,
+                "pikoci:plugin/types@0.1.1": crate::bindings::pikoci::plugin::types,
+                "pikoci:plugin/log@0.1.1": crate::bindings::pikoci::plugin::log,
+                "pikoci:plugin/process@0.1.1": crate::bindings::pikoci::plugin::process,
             },
             pub_export_macro: true,
             export_macro_name: "__export_service_type_world",
@@ -127,16 +127,31 @@ pub mod bindings {
 
     pub mod secret_type {
         wit_bindgen::generate!({
-            path: "../wit/since_v0.1.0",
+            path: "../wit/since_v0.1.1",
             world: "secret-type-plugin",
             with: {
-                "pikoci:plugin/types@0.1.0": crate::bindings::pikoci::plugin::types,
-                "pikoci:plugin/log@0.1.0": crate::bindings::pikoci::plugin::log,
-                "pikoci:plugin/process@0.1.0": crate::bindings::pikoci::plugin::process,
+                "pikoci:plugin/types@0.1.1": crate::bindings::pikoci::plugin::types,
+                "pikoci:plugin/log@0.1.1": crate::bindings::pikoci::plugin::log,
+                "pikoci:plugin/process@0.1.1": crate::bindings::pikoci::plugin::process,
             },
             pub_export_macro: true,
             export_macro_name: "__export_secret_type_world",
             default_bindings_module: "pikoci_sdk::bindings::secret_type",
+        });
+    }
+
+    pub mod notification_type {
+        wit_bindgen::generate!({
+            path: "../wit/since_v0.1.1",
+            world: "notification-type-plugin",
+            with: {
+                "pikoci:plugin/types@0.1.1": crate::bindings::pikoci::plugin::types,
+                "pikoci:plugin/log@0.1.1": crate::bindings::pikoci::plugin::log,
+                "pikoci:plugin/process@0.1.1": crate::bindings::pikoci::plugin::process,
+            },
+            pub_export_macro: true,
+            export_macro_name: "__export_notification_type_world",
+            default_bindings_module: "pikoci_sdk::bindings::notification_type",
         });
     }
 

@@ -30,7 +30,7 @@ macro_rules! __manifest {
                 "name=", $name, "\n",
                 "version=", env!("CARGO_PKG_VERSION"), "\n",
                 "kind=", $kind, "\n",
-                "wit=pikoci:plugin@0.1.0\n",
+                "wit=pikoci:plugin@0.1.1\n",
                 "description=", env!("CARGO_PKG_DESCRIPTION"), "\n",
                 $("capability=", $cap, "\n",)*
             );

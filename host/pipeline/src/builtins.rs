@@ -6,8 +6,12 @@ use crate::manifest::PluginKind;
 include!(concat!(env!("OUT_DIR"), "/builtin_catalog.rs"));
 
 /// The built-ins that run a pipeline's inline commands for each kind; never named in a pipeline.
-pub const INLINE_ADAPTERS: &[(PluginKind, &str)] =
-    &[(PluginKind::ResourceType, "exec-resource-type"), (PluginKind::ServiceType, "exec-service-type"), (PluginKind::SecretType, "exec-secret-type")];
+pub const INLINE_ADAPTERS: &[(PluginKind, &str)] = &[
+    (PluginKind::ResourceType, "exec-resource-type"),
+    (PluginKind::ServiceType, "exec-service-type"),
+    (PluginKind::SecretType, "exec-secret-type"),
+    (PluginKind::NotificationType, "exec-notification-type"),
+];
 
 /// The runner a `runner_type { run { ... } }` template runs through.
 pub const TEMPLATE_RUNNER: &str = "exec";

@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-const TOP_LEVEL: &[&str] = &["variable", "resource_type", "runner_type", "service_type", "secret_type", "resource", "job"];
-const STEPS: &[&str] = &["get", "task", "put", "service", "in_parallel"];
+const TOP_LEVEL: &[&str] = &["variable", "resource_type", "runner_type", "service_type", "secret_type", "notification_type", "notification", "resource", "job"];
+const STEPS: &[&str] = &["get", "task", "put", "service", "in_parallel", "notify"];
 const HOOKS: &[&str] = &HookEvent::KEYWORDS;
 /// PikoCI attributes whose meaning pikoci does not give yet: ignoring one would change what the
 /// build does, so it is refused rather than warned about.
@@ -484,13 +484,8 @@ impl Decoder {
                 "secret_type" => p.secret_types.extend(self.secret_type(block)),
                 "resource" => p.resources.extend(self.resource(block)),
                 "job" => p.jobs.extend(self.jobs(block)),
-                "notification_type" | "notification" => {
-                    let d = self
-                        .src
-                        .error(span_of(&block.ident), format!("PikoCI's `{}` blocks are not supported by pikoci", block.ident.as_str()))
-                        .expected("a `resource_type` whose push sends the notification, used with `put` in a hook");
-                    self.push(d);
-                }
+                "notification_type" => p.notification_types.extend(self.notification_type(block)),
+                "notification" => p.notifications.extend(self.notification(block)),
                 other => {
                     let hint = closest(other, TOP_LEVEL.iter().copied());
                     let d = self.src.error(span_of(&block.ident), format!("unknown block `{other}`")).expected(one_of(TOP_LEVEL)).did_you_mean(hint);
@@ -765,6 +760,72 @@ impl Decoder {
         })
     }
 
+    fn notification_type(&mut self, block: &Block) -> Option<NotificationType> {
+        self.type_decl(block, PluginKind::NotificationType, &[], &["notify"], false, |d, block| {
+            let notify = d.single_block(&block.body, "notify", "a notification type")?;
+            Some(NotifyCommand { notify: d.runner_call(notify, "a notification type")? })
+        })
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Notifications
+
+    fn notification(&mut self, block: &Block) -> Option<Notification> {
+        let [type_name, name]: [Name; 2] = self.labels(block, &["TYPE", "NAME"])?.try_into().ok()?;
+        let context = format!("notification `{name}`");
+        self.check_fields(&block.body, &context, &["params", "message", "on", "jobs", "exclude"], &["params"], Extra::Ignored);
+        let body = &block.body;
+        let params = self.params(body, &context);
+        let message = self.string(body, "message");
+        let on = self.notify_events(body);
+        let jobs = self.names(body, "jobs", "a list of job names");
+        let exclude = self.names(body, "exclude", "a list of job names");
+        if let (Some(_), Some(b)) = (attr(body, "jobs"), attr(body, "exclude")) {
+            self.error(span_of(&b.key), format!("{context} has both `jobs` and `exclude`")).expected =
+                Some("`jobs` (only these) or `exclude` (all but these), not both".into());
+        }
+        if on.is_empty() {
+            if let Some(a) = attr(body, "jobs").or_else(|| attr(body, "exclude")) {
+                let d = self
+                    .src
+                    .warning(span_of(&a.key), format!("`{}` of {context} has no effect without `on`: only `notify` steps send it", a.key.as_str()))
+                    .expected("on = [\"failure\"] (or success, cancel, all)");
+                self.push(d);
+            }
+        }
+        Some(Notification { type_name, name, params, message, on, jobs, exclude, span: head_span(block) })
+    }
+
+    /// `on = ["success", "failure", "cancel"]`, or `["all"]` alone.
+    fn notify_events(&mut self, body: &Body) -> Vec<NotifyEvent> {
+        let Some(a) = attr(body, "on") else { return Vec::new() };
+        let span = span_of(&a.value);
+        let names = self.strings(body, "on").unwrap_or_default();
+        let mut events = Vec::new();
+        for n in &names {
+            match n.as_str() {
+                "all" if names.len() > 1 => {
+                    self.error(span, "`all` already means every event; it cannot be combined with others").expected = Some("on = [\"all\"]".into());
+                }
+                "all" => events.extend(NotifyEvent::ALL),
+                other => match NotifyEvent::ALL.into_iter().find(|e| e.as_str() == other) {
+                    Some(e) if !events.contains(&e) => events.push(e),
+                    Some(_) => {}
+                    None => {
+                        let known = ["success", "failure", "cancel", "all"];
+                        let d = self
+                            .src
+                            .error(span, format!("`{other}` is not a build event"))
+                            .expected(one_of(&known))
+                            .did_you_mean(closest(other, known.iter().copied()));
+                        self.push(d);
+                    }
+                },
+            }
+        }
+        events
+    }
+
     // -----------------------------------------------------------------------------------------
     // Resources
 
@@ -897,6 +958,7 @@ impl Decoder {
                 "put" => self.put(b).map(Step::Put),
                 "service" => self.service(b).map(Step::Service),
                 "in_parallel" => self.in_parallel(b, context).map(Step::InParallel),
+                "notify" => self.notify(b).map(Step::Notify),
                 _ => None,
             };
             steps.extend(step);
@@ -953,22 +1015,27 @@ impl Decoder {
         Some(GetStep { resource, trigger, passed, params, common })
     }
 
-    /// `passed = ["job", ...]`, each with its own span so a misspelt one is pointed at.
+    /// `passed = ["job", ...]`.
     fn passed(&mut self, body: &Body) -> Vec<Name> {
-        let Some(a) = attr(body, "passed") else { return Vec::new() };
+        self.names(body, "passed", "a list of job names")
+    }
+
+    /// A list of names (`passed`, `jobs`), each with its own span so a misspelt one is pointed at.
+    fn names(&mut self, body: &Body, key: &str, wanted: &str) -> Vec<Name> {
+        let Some(a) = attr(body, key) else { return Vec::new() };
         if let Expression::Array(items) = &a.value {
             let mut out = Vec::new();
             for item in items.iter() {
                 match self.eval(item) {
                     Some(hcl::Value::String(text)) => out.push(Name { text, span: span_of(item) }),
-                    Some(other) => self.wrong_type(a, &other, "a list of job names"),
+                    Some(other) => self.wrong_type(a, &other, wanted),
                     None => {}
                 }
             }
             return out;
         }
         let span = span_of(&a.value);
-        self.strings(body, "passed").unwrap_or_default().into_iter().map(|text| Name { text, span }).collect()
+        self.strings(body, key).unwrap_or_default().into_iter().map(|text| Name { text, span }).collect()
     }
 
     fn task(&mut self, block: &Block) -> Option<TaskStep> {
@@ -1034,6 +1101,20 @@ impl Decoder {
         self.check_fields(&block.body, &context, &[], &[], Extra::Free);
         let params = self.params_of_attrs(&block.body, &[]);
         Some(ServiceStep { service_type, params, span: head_span(block) })
+    }
+
+    /// `notify "TYPE" "NAME" { ... }`: its attributes but `message` are the type's options.
+    fn notify(&mut self, block: &Block) -> Option<NotifyStep> {
+        let [type_name, name]: [Name; 2] = self.labels(block, &["TYPE", "NOTIFICATION"])?.try_into().ok()?;
+        let context = format!("`notify` of `{name}`");
+        self.check_fields(&block.body, &context, &[], &[], Extra::Free);
+        for b in block.body.blocks() {
+            self.error(span_of(&b.ident), format!("{context} holds attributes, not a `{}` block", b.ident.as_str())).expected =
+                Some("attributes such as status = \"in_progress\" or message = \"...\"".into());
+        }
+        let message = self.string(&block.body, "message");
+        let options = self.params_of_attrs(&block.body, &["message"]);
+        Some(NotifyStep { type_name, name, options, message, span: head_span(block) })
     }
 
     fn in_parallel(&mut self, block: &Block, job_context: &str) -> Option<InParallel> {

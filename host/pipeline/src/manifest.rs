@@ -14,9 +14,9 @@ use wasmparser::{Parser, Payload};
 pub const MANIFEST_SECTION: &str = "pikoci:manifest";
 
 /// The WIT package versions this host can load.
-pub const SUPPORTED_WIT: &[&str] = &["0.1.0"];
+pub const SUPPORTED_WIT: &[&str] = &["0.1.0", "0.1.1"];
 
-/// The four things a plugin can be.
+/// The things a plugin can be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PluginKind {
@@ -24,10 +24,13 @@ pub enum PluginKind {
     Runner,
     ServiceType,
     SecretType,
+    /// Since WIT 0.1.1.
+    NotificationType,
 }
 
 impl PluginKind {
-    pub const ALL: [PluginKind; 4] = [PluginKind::ResourceType, PluginKind::Runner, PluginKind::ServiceType, PluginKind::SecretType];
+    pub const ALL: [PluginKind; 5] =
+        [PluginKind::ResourceType, PluginKind::Runner, PluginKind::ServiceType, PluginKind::SecretType, PluginKind::NotificationType];
 
     /// The interface name a component of this kind exports.
     pub fn interface(self) -> &'static str {
@@ -36,6 +39,7 @@ impl PluginKind {
             PluginKind::Runner => "runner",
             PluginKind::ServiceType => "service-type",
             PluginKind::SecretType => "secret-type",
+            PluginKind::NotificationType => "notification-type",
         }
     }
 
@@ -46,6 +50,7 @@ impl PluginKind {
             PluginKind::Runner => "runner-plugin",
             PluginKind::ServiceType => "service-type-plugin",
             PluginKind::SecretType => "secret-type-plugin",
+            PluginKind::NotificationType => "notification-type-plugin",
         }
     }
 
@@ -56,6 +61,7 @@ impl PluginKind {
             PluginKind::Runner => "runner_type",
             PluginKind::ServiceType => "service_type",
             PluginKind::SecretType => "secret_type",
+            PluginKind::NotificationType => "notification_type",
         }
     }
 }
@@ -68,6 +74,7 @@ impl fmt::Display for PluginKind {
             PluginKind::Runner => "runner",
             PluginKind::ServiceType => "service type",
             PluginKind::SecretType => "secret type",
+            PluginKind::NotificationType => "notification type",
         })
     }
 }
@@ -79,7 +86,7 @@ impl FromStr for PluginKind {
         PluginKind::ALL
             .into_iter()
             .find(|k| k.interface() == s)
-            .ok_or_else(|| format!("unknown plugin kind `{s}`; expected resource-type, runner, service-type or secret-type"))
+            .ok_or_else(|| format!("unknown plugin kind `{s}`; expected resource-type, runner, service-type, secret-type or notification-type"))
     }
 }
 
@@ -102,7 +109,7 @@ pub struct PluginManifest {
 pub enum ManifestError {
     #[error("not a WebAssembly component: {0}")]
     NotAComponent(String),
-    #[error("the component exports no pikoci plugin interface (expected one of pikoci:plugin/resource-type, runner, service-type or secret-type); is it built against pikoci's WIT?")]
+    #[error("the component exports no pikoci plugin interface (expected one of pikoci:plugin/resource-type, runner, service-type, secret-type or notification-type); is it built against pikoci's WIT?")]
     NoPluginExport,
     #[error("the component exports several plugin kinds ({0}); a plugin implements exactly one")]
     SeveralKinds(String),

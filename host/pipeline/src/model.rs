@@ -41,6 +41,8 @@ pub struct Pipeline {
     pub runner_types: Vec<RunnerType>,
     pub service_types: Vec<ServiceType>,
     pub secret_types: Vec<SecretType>,
+    pub notification_types: Vec<NotificationType>,
+    pub notifications: Vec<Notification>,
     pub resources: Vec<Resource>,
     pub jobs: Vec<Job>,
 }
@@ -52,6 +54,10 @@ impl Pipeline {
 
     pub fn resource(&self, type_name: &str, name: &str) -> Option<&Resource> {
         self.resources.iter().find(|r| r.type_name.text == type_name && r.name.text == name)
+    }
+
+    pub fn notification(&self, type_name: &str, name: &str) -> Option<&Notification> {
+        self.notifications.iter().find(|n| n.type_name.text == type_name && n.name.text == name)
     }
 }
 
@@ -261,6 +267,64 @@ pub struct SecretCommand {
 
 pub type SecretType = TypeDecl<SecretCommand>;
 
+/// An inline notification type's `notify "RUNNER" { ... }`: run with `$param_*`, `$notify_*` and
+/// `$NOTIFY_MESSAGE` in its environment.
+#[derive(Clone, Debug)]
+pub struct NotifyCommand {
+    pub notify: RunnerCall,
+}
+
+pub type NotificationType = TypeDecl<NotifyCommand>;
+
+// ---------------------------------------------------------------------------------------------
+// Notifications
+
+/// How a build ended, as a notification's `on` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyEvent {
+    Success,
+    /// Failed, or errored: either way the build did not do its job.
+    Failure,
+    Cancel,
+}
+
+impl NotifyEvent {
+    pub const ALL: [NotifyEvent; 3] = [NotifyEvent::Success, NotifyEvent::Failure, NotifyEvent::Cancel];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyEvent::Success => "success",
+            NotifyEvent::Failure => "failure",
+            NotifyEvent::Cancel => "cancel",
+        }
+    }
+}
+
+/// `notification "TYPE" "NAME" { params { ... } message = ... on = [...] }`: a destination, sent
+/// to by `notify` steps and, with `on`, by the host when a build ends that way.
+#[derive(Clone, Debug)]
+pub struct Notification {
+    pub type_name: Name,
+    pub name: Name,
+    pub params: Params,
+    pub message: Option<String>,
+    /// Empty: only `notify` steps send it.
+    pub on: Vec<NotifyEvent>,
+    /// Only builds of these jobs (empty: every job not excluded).
+    pub jobs: Vec<Name>,
+    pub exclude: Vec<Name>,
+    pub span: Span,
+}
+
+impl Notification {
+    /// Whether the host sends it when a build of `job` ends with `event`.
+    pub fn fires_for(&self, job: &Job, event: NotifyEvent) -> bool {
+        let names = |list: &[Name]| list.iter().any(|n| n.text == job.name.text || job.group.as_deref() == Some(n.as_str()));
+        self.on.contains(&event) && (self.jobs.is_empty() || names(&self.jobs)) && !names(&self.exclude)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Resources
 
@@ -331,6 +395,7 @@ pub enum Step {
     Put(PutStep),
     Service(ServiceStep),
     InParallel(InParallel),
+    Notify(NotifyStep),
 }
 
 impl Step {
@@ -341,7 +406,7 @@ impl Step {
             Step::Task(s) => Some(&s.common),
             Step::Put(s) => Some(&s.common),
             Step::InParallel(s) => Some(&s.common),
-            Step::Service(_) => None,
+            Step::Service(_) | Step::Notify(_) => None,
         }
     }
 
@@ -351,7 +416,7 @@ impl Step {
             Step::Task(s) => Some(&mut s.common),
             Step::Put(s) => Some(&mut s.common),
             Step::InParallel(s) => Some(&mut s.common),
-            Step::Service(_) => None,
+            Step::Service(_) | Step::Notify(_) => None,
         }
     }
 }
@@ -405,6 +470,18 @@ pub struct PutStep {
 pub struct ServiceStep {
     pub service_type: Name,
     pub params: Params,
+    pub span: Span,
+}
+
+/// `notify "TYPE" "NAME" { status = ... message = ... }`: send a notification now.
+#[derive(Clone, Debug)]
+pub struct NotifyStep {
+    pub type_name: Name,
+    pub name: Name,
+    /// The step's attributes but `message` (`$notify_<name>` for inline types).
+    pub options: Params,
+    /// Overrides the notification's.
+    pub message: Option<String>,
     pub span: Span,
 }
 
@@ -482,6 +559,7 @@ pub fn kind_of_block(keyword: &str) -> Option<PluginKind> {
         "runner_type" => Some(PluginKind::Runner),
         "service_type" => Some(PluginKind::ServiceType),
         "secret_type" => Some(PluginKind::SecretType),
+        "notification_type" => Some(PluginKind::NotificationType),
         _ => None,
     }
 }

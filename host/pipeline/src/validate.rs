@@ -15,6 +15,7 @@ pub fn validate(pipeline: &Pipeline, broken_types: &[(PluginKind, String)], src:
     v.types();
     v.variables();
     v.resources();
+    v.notifications();
     v.jobs();
     v.passed_cycles();
     v.unused();
@@ -83,6 +84,7 @@ impl<'a> Validator<'a> {
             PluginKind::Runner => p.runner_types.iter().map(|t| t.name.as_str()).collect(),
             PluginKind::ServiceType => p.service_types.iter().map(|t| t.name.as_str()).collect(),
             PluginKind::SecretType => p.secret_types.iter().map(|t| t.name.as_str()).collect(),
+            PluginKind::NotificationType => p.notification_types.iter().map(|t| t.name.as_str()).collect(),
         };
         let broken = self.broken_types.iter().filter(|(k, _)| *k == kind).map(|(_, n)| n.as_str());
         let mut names: Vec<&str> = declared.into_iter().chain(broken).chain(builtins::undeclared(kind)).collect();
@@ -97,9 +99,7 @@ impl<'a> Validator<'a> {
         if names.contains(&name.as_str()) {
             return;
         }
-        let other = [PluginKind::ResourceType, PluginKind::Runner, PluginKind::ServiceType, PluginKind::SecretType]
-            .into_iter()
-            .find(|k| *k != kind && self.names_of(*k).contains(&name.as_str()));
+        let other = PluginKind::ALL.into_iter().find(|k| *k != kind && self.names_of(*k).contains(&name.as_str()));
         let expected = format!("a `{} \"{name}\"` block, or one of {}", kind.keyword(), names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "));
         let d = match other {
             Some(other) => self.src.error(name.span, format!("`{name}` is a {other}, not a {kind}")).expected(expected),
@@ -138,6 +138,8 @@ impl<'a> Validator<'a> {
         check("runner type", p.runner_types.iter().map(|t| (t.name.text.clone(), t.name.span)).collect(), &mut problems);
         check("service type", p.service_types.iter().map(|t| (t.name.text.clone(), t.name.span)).collect(), &mut problems);
         check("secret type", p.secret_types.iter().map(|t| (t.name.text.clone(), t.name.span)).collect(), &mut problems);
+        check("notification type", p.notification_types.iter().map(|t| (t.name.text.clone(), t.name.span)).collect(), &mut problems);
+        check("notification", p.notifications.iter().map(|n| (format!("{}\" \"{}", n.type_name, n.name), n.name.span)).collect(), &mut problems);
         // A resource's name is its identity in builds, versions and caches, whatever its type.
         check("resource", p.resources.iter().map(|r| (r.name.text.clone(), r.name.span)).collect(), &mut problems);
         check("job", p.jobs.iter().map(|j| (j.name.text.clone(), j.name.span)).collect(), &mut problems);
@@ -177,6 +179,12 @@ impl<'a> Validator<'a> {
             self.type_decl(PluginKind::SecretType, t);
             if let Implementation::Inline(ops) = &t.implementation {
                 self.inline_runner(&ops.get, t.definition.as_deref());
+            }
+        }
+        for t in &p.notification_types {
+            self.type_decl(PluginKind::NotificationType, t);
+            if let Implementation::Inline(ops) = &t.implementation {
+                self.inline_runner(&ops.notify, t.definition.as_deref());
             }
         }
     }
@@ -282,6 +290,51 @@ impl<'a> Validator<'a> {
         }
     }
 
+    /// A notification's type exists, its params are ones the type lists, and the jobs it names
+    /// exist (a `for_each` job's name stands for all its instances).
+    fn notifications(&mut self) {
+        let p = self.p;
+        let job_names: BTreeSet<&str> = p.jobs.iter().flat_map(|j| std::iter::once(j.name.as_str()).chain(j.group.as_deref())).collect();
+        for n in &p.notifications {
+            self.type_ref(PluginKind::NotificationType, &n.type_name);
+            let listed = p.notification_types.iter().find(|t| t.name.text == n.type_name.text).and_then(|t| t.params.as_ref());
+            if let Some(listed) = listed {
+                for key in n.params.keys().filter(|k| !listed.contains(k)) {
+                    let d = self
+                        .src
+                        .warning(n.name.span, format!("notification `{}` sets param `{key}`, which notification type `{}` does not list", n.name, n.type_name))
+                        .expected(format!("one of {}", listed.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>().join(", ")))
+                        .did_you_mean(closest(key, listed.iter().map(String::as_str)));
+                    self.push(d);
+                }
+            }
+            for job in n.jobs.iter().chain(&n.exclude) {
+                if !job_names.contains(job.as_str()) {
+                    let d = self
+                        .src
+                        .error(job.span, format!("job `{job}` is not defined"))
+                        .expected("the name of a job in this pipeline")
+                        .did_you_mean(closest(job.as_str(), job_names.iter().copied()));
+                    self.push(d);
+                }
+            }
+        }
+    }
+
+    /// A `notify` step names a `notification` block.
+    fn notify_ref(&mut self, step: &NotifyStep) {
+        if self.p.notification(step.type_name.as_str(), step.name.as_str()).is_some() {
+            return;
+        }
+        let of_type: Vec<&str> = self.p.notifications.iter().filter(|n| n.type_name.text == step.type_name.text).map(|n| n.name.as_str()).collect();
+        let d = self
+            .src
+            .error(step.name.span, format!("notification `{}` of type `{}` is not defined", step.name, step.type_name))
+            .expected(format!("a `notification \"{}\" \"{}\"` block", step.type_name, step.name))
+            .did_you_mean(closest(step.name.as_str(), of_type.iter().copied()));
+        self.push(d);
+    }
+
     fn resource_ref(&mut self, r: &ResourceRef) {
         if self.p.resource(r.type_name.as_str(), r.name.as_str()).is_some() {
             return;
@@ -337,6 +390,7 @@ impl<'a> Validator<'a> {
                     Step::Put(s) => self.resource_ref(&s.resource),
                     Step::Task(t) => self.type_ref(PluginKind::Runner, &t.run.runner),
                     Step::Service(s) => self.type_ref(PluginKind::ServiceType, &s.service_type),
+                    Step::Notify(n) => self.notify_ref(n),
                     Step::InParallel(_) => {}
                 }
             }

@@ -79,6 +79,9 @@ fn steps(out: &mut String, list: &[Step], depth: usize) {
             Action::Service(svc) => {
                 let _ = write!(line, ": {}", plugin(&svc.plugin));
             }
+            Action::Notify(n) => {
+                let _ = write!(line, ": {}", plugin(&n.plugin));
+            }
             Action::InParallel { limit, fail_fast, .. } => {
                 let _ = write!(line, " (limit {}, fail_fast {fail_fast})", limit.map_or("none".to_string(), |l| l.to_string()));
             }
@@ -151,6 +154,10 @@ pub fn render(p: &CompiledPipeline) -> String {
         out.push_str("  steps:\n");
         steps(&mut out, &job.steps, 2);
         hooks(&mut out, &job.hooks, 1);
+        for n in &job.notifications {
+            let on: Vec<&str> = n.on.iter().map(|e| e.as_str()).collect();
+            let _ = writeln!(out, "  then on {}: {}", on.join(", "), n.step.name);
+        }
     }
     out
 }

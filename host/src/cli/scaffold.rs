@@ -58,14 +58,15 @@ impl From<Kind> for crate::runtime::PluginKind {
 
 /// The WIT package a Python or JavaScript project builds against (the SDK carries it for Rust).
 const WIT: &[(&str, &str)] = &[
-    ("log.wit", include_str!("../../../wit/since_v0.1.0/log.wit")),
-    ("process.wit", include_str!("../../../wit/since_v0.1.0/process.wit")),
-    ("resource-type.wit", include_str!("../../../wit/since_v0.1.0/resource-type.wit")),
-    ("runner.wit", include_str!("../../../wit/since_v0.1.0/runner.wit")),
-    ("secret-type.wit", include_str!("../../../wit/since_v0.1.0/secret-type.wit")),
-    ("service-type.wit", include_str!("../../../wit/since_v0.1.0/service-type.wit")),
-    ("types.wit", include_str!("../../../wit/since_v0.1.0/types.wit")),
-    ("worlds.wit", include_str!("../../../wit/since_v0.1.0/worlds.wit")),
+    ("log.wit", include_str!("../../../wit/since_v0.1.1/log.wit")),
+    ("notification-type.wit", include_str!("../../../wit/since_v0.1.1/notification-type.wit")),
+    ("process.wit", include_str!("../../../wit/since_v0.1.1/process.wit")),
+    ("resource-type.wit", include_str!("../../../wit/since_v0.1.1/resource-type.wit")),
+    ("runner.wit", include_str!("../../../wit/since_v0.1.1/runner.wit")),
+    ("secret-type.wit", include_str!("../../../wit/since_v0.1.1/secret-type.wit")),
+    ("service-type.wit", include_str!("../../../wit/since_v0.1.1/service-type.wit")),
+    ("types.wit", include_str!("../../../wit/since_v0.1.1/types.wit")),
+    ("worlds.wit", include_str!("../../../wit/since_v0.1.1/worlds.wit")),
 ];
 
 /// One file of a project: path inside it, template text, whether it is a script.

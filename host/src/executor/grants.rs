@@ -2,7 +2,8 @@
 //! itself needs (its own directory), and for built-in plugins what their manifest requests.
 //!
 //! A built-in's requests are templates over the call's configuration (`read:{source.path}`,
-//! `run:{task.path}`); they are resolved here, per call. Third-party plugins get only what the
+//! `run:{task.path}`); they are resolved here, per call. `{x.y|origin}` keeps only the
+//! `scheme://host[:port]` of a URL value: a webhook's host is granted, not its path. Third-party plugins get only what the
 //! pipeline's `allow` block says: `pikoci plugin inspect` shows what they ask for.
 
 use super::plan::PluginRef;
@@ -49,11 +50,26 @@ fn resolve(template: &str, values: &CallValues) -> Option<String> {
     while let Some(start) = rest.find('{') {
         let end = rest[start..].find('}')? + start;
         out.push_str(&rest[..start]);
-        out.push_str(&values.lookup(&rest[start + 1..end])?);
+        let (name, filter) = rest[start + 1..end].split_once('|').map_or((&rest[start + 1..end], None), |(n, f)| (n, Some(f)));
+        let value = values.lookup(name)?;
+        match filter {
+            None => out.push_str(&value),
+            Some("origin") => out.push_str(&origin(&value)?),
+            Some(_) => return None,
+        }
         rest = &rest[end + 1..];
     }
     out.push_str(rest);
     Some(out)
+}
+
+/// `scheme://host[:port]` of a URL; `None` when it has no scheme.
+fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().filter(|a| !a.is_empty())?;
+    // User-info is no part of where the request goes.
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    Some(format!("{scheme}://{host}"))
 }
 
 /// The grants of one call of `plugin`, plus `extra` capabilities the call itself needs.
@@ -91,5 +107,10 @@ mod tests {
         assert_eq!(resolve("net:{source.nested.host}:443", &values).as_deref(), Some("net:git.test:443"));
         assert_eq!(resolve("run:{task.path}", &values).as_deref(), Some("run:make"));
         assert_eq!(resolve("read:{source.missing}", &values), None);
+        let params = json!({"webhook_url": "https://hooks.slack.test:8443/services/T0/B0/secret?x=1", "bare": "hooks.test"});
+        let values = CallValues { params: Some(&params), ..Default::default() };
+        assert_eq!(resolve("net:{params.webhook_url|origin}", &values).as_deref(), Some("net:https://hooks.slack.test:8443"));
+        assert_eq!(resolve("net:{params.bare|origin}", &values), None, "no scheme, no origin");
+        assert_eq!(resolve("net:{params.webhook_url|host}", &values), None, "unknown filter");
     }
 }

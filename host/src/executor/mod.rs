@@ -7,6 +7,7 @@
 
 pub mod build_log;
 pub mod grants;
+mod notify;
 pub mod outcome;
 pub mod plan;
 pub mod redact;
@@ -22,8 +23,8 @@ pub use build_log::{BuildEvent, BuildEventSink, BuildLog, MemoryEvents, Terminal
 pub use outcome::{BuildStatus, Outcome};
 pub use pikoci_pipeline::secret_placeholder;
 pub use plan::{
-    Action, BuildIdentity, CheckPlan, GetStep, Hooks, JobPlan, PluginRef, PutStep, ResourceBackend, SecretOrigin, SecretSource, SecretVariable, ServiceStep,
-    Step, StepSecret, TaskStep,
+    Action, AutoNotify, BuildIdentity, CheckPlan, GetStep, Hooks, JobPlan, NotifyStep, PluginRef, PutStep, ResourceBackend, SecretOrigin, SecretSource,
+    SecretVariable, ServiceStep, Step, StepSecret, TaskStep,
 };
 pub use step_outputs::task_prefix as task_output_prefix;
 pub use triggers::TriggerBus;
@@ -155,11 +156,13 @@ pub async fn run_job(plan: &JobPlan, events: std::sync::Arc<dyn BuildEventSink>,
             build.log.note(JOB_STEP, format!("job timed out after {}", humantime::format_duration(plan.timeout.unwrap_or_default())));
         }
         let outcome = build.run_hooks(&plan.hooks, outcome).await;
-        build.services.stop_all(&build).await;
-        match plan.timeout {
+        let outcome = match plan.timeout {
             Some(after) if timed_out => Outcome::Failed(format!("job timed out after {}", humantime::format_duration(after))),
             _ => outcome,
-        }
+        };
+        build.send_notifications(&plan.notifications, &outcome).await;
+        build.services.stop_all(&build).await;
+        outcome
     })
     .await;
     build.background.kill_all();
@@ -312,6 +315,7 @@ impl Build {
                 Action::Put(put) => self.put(&step.name, put, env).await,
                 Action::Task(task) => self.task(&step.name, task, env).await,
                 Action::Service(service) => self.start_service(&step.name, service, env).await,
+                Action::Notify(notify) => self.notify(&step.name, notify, env).await,
                 Action::Do(steps) => self.run_sequence(steps, cancel).await,
                 Action::InParallel { steps, limit, fail_fast } => self.in_parallel(steps, *limit, *fail_fast, cancel).await,
             }

@@ -118,8 +118,19 @@ pub struct JobPlan {
     pub timeout: Option<Duration>,
     pub steps: Vec<Step>,
     pub hooks: Hooks,
+    /// Sent after the hooks, by how the build ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<AutoNotify>,
     /// Secret-backed variables the steps refer to by placeholder.
     pub secrets: Vec<SecretVariable>,
+}
+
+/// A `notification` with `on`: its step (an [`Action::Notify`]), sent when the build ends in one
+/// of the events.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AutoNotify {
+    pub on: Vec<pikoci_pipeline::NotifyEvent>,
+    pub step: Step,
 }
 
 /// Steps run on completion of a step or job, by how it ended (Concourse's hooks).
@@ -171,6 +182,7 @@ pub enum Action {
     Put(PutStep),
     Task(TaskStep),
     Service(ServiceStep),
+    Notify(NotifyStep),
     InParallel {
         steps: Vec<Step>,
         limit: Option<usize>,
@@ -243,6 +255,18 @@ pub struct ServiceStep {
     pub inline: bool,
     pub ready_interval: Duration,
     pub ready_timeout: Duration,
+}
+
+/// A notification sent through its notification type's plugin.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NotifyStep {
+    pub plugin: PluginRef,
+    /// The notification's params; for an inline type, the adapter's definition holding them.
+    pub params: Value,
+    /// The `notify` step's attributes.
+    pub options: Value,
+    /// The step's, else the notification's; `$VAR`s are expanded when it is sent.
+    pub message: Option<String>,
 }
 
 /// One check of a resource, as the scheduler runs it: through the executor, like a build's

@@ -90,6 +90,14 @@ fn walk_step(action: &mut Action, f: &mut dyn FnMut(&mut String)) {
             walk_json(&mut service.params, f);
             walk_container(&mut service.plugin, f);
         }
+        Action::Notify(notify) => {
+            walk_json(&mut notify.params, f);
+            walk_json(&mut notify.options, f);
+            if let Some(message) = &mut notify.message {
+                f(message);
+            }
+            walk_container(&mut notify.plugin, f);
+        }
         // Their children are resolved when they start.
         Action::InParallel { .. } | Action::Do(_) => {}
     }

@@ -7,7 +7,8 @@
 use super::compiled::{CompiledJob, CompiledPipeline, CompiledResource, GetInput};
 use crate::builtin;
 use crate::executor::{
-    Action, GetStep, Hooks, PluginRef, PutStep, ResourceBackend, SecretOrigin, SecretSource, SecretVariable, ServiceStep, Step, StepSecret, TaskStep,
+    Action, AutoNotify, GetStep, Hooks, NotifyStep, PluginRef, PutStep, ResourceBackend, SecretOrigin, SecretSource, SecretVariable, ServiceStep, Step,
+    StepSecret, TaskStep,
 };
 use crate::plugin_source::PluginLocator;
 use crate::runtime::{Capability, PluginKind, PluginManifest, PluginSet};
@@ -88,13 +89,28 @@ enum ServiceTypeImpl {
     Inline { adapter: PluginRef, definition: Map<String, Value>, interval: Duration, timeout: Duration },
 }
 
+#[derive(Clone)]
+enum NotificationTypeImpl {
+    Plugin(PluginRef),
+    /// PikoCI's `notify "exec"`, run by the adapter, which finds the notification's params in
+    /// the definition.
+    Inline {
+        adapter: PluginRef,
+        definition: Map<String, Value>,
+    },
+}
+
 #[derive(Default)]
 struct Types {
     resource_types: BTreeMap<String, ResourceTypeImpl>,
     runners: BTreeMap<String, RunnerImpl>,
     service_types: BTreeMap<String, ServiceTypeImpl>,
     secret_types: BTreeMap<String, SecretSource>,
+    notification_types: BTreeMap<String, NotificationTypeImpl>,
 }
+
+/// Each `notification` as the step that sends it, by type and name.
+type Notifications = BTreeMap<(String, String), NotifyStep>;
 
 fn grants_of(allow: &lang::Allow, span: Span) -> Result<Vec<Capability>> {
     allow.capabilities().map(|text| text.parse::<Capability>().map_err(|e| CompileError { span, message: format!("in `allow`: {e}") })).collect()
@@ -159,9 +175,13 @@ impl Compiler<'_> {
         for r in &p.resources {
             resources.push(self.resource(&types, r).await?);
         }
+        let mut notifications = Notifications::new();
+        for n in &p.notifications {
+            notifications.insert((n.type_name.text.clone(), n.name.text.clone()), types.notification(self, n)?);
+        }
         let mut jobs = Vec::new();
         for job in &p.jobs {
-            let ctx = JobCompiler { compiler: self, types: &types, resources: &resources };
+            let ctx = JobCompiler { compiler: self, types: &types, resources: &resources, notifications: &notifications };
             let steps = ctx.steps(&job.steps).await?;
             let hooks = ctx.hooks(&job.hooks).await?;
             let mut gets = Vec::new();
@@ -176,6 +196,7 @@ impl Compiler<'_> {
                 gets,
                 steps,
                 hooks,
+                notifications: auto_notifications(p, job, &notifications),
             });
         }
         Ok(CompiledPipeline { name: name.to_string(), team: team.to_string(), resources, jobs, secrets })
@@ -304,6 +325,22 @@ impl Compiler<'_> {
             };
             t.secret_types.insert(st.name.text.clone(), bound);
         }
+        for nt in &p.notification_types {
+            let grants = grants_of(&nt.allow, nt.span)?;
+            let bound = match &nt.implementation {
+                Implementation::Source { source, span } => {
+                    NotificationTypeImpl::Plugin(self.plugin(source, *span, PluginKind::NotificationType, grants).await?)
+                }
+                Implementation::Builtin => NotificationTypeImpl::Plugin(self.builtin(&nt.name.text, nt.span, grants)?),
+                Implementation::Inline(ops) => {
+                    let Some(notify) = command_of(&ops.notify) else { return fail(ops.notify.span, "`notify` needs a `path`") };
+                    let definition = json!({ "name": nt.name.text, "notify": notify });
+                    let Value::Object(definition) = definition else { unreachable!("an object literal") };
+                    NotificationTypeImpl::Inline { adapter: self.adapter(PluginKind::NotificationType, nt.span, grants)?, definition }
+                }
+            };
+            t.notification_types.insert(nt.name.text.clone(), bound);
+        }
         apply_runner_overrides(p, &mut t)?;
         Ok(t)
     }
@@ -353,6 +390,12 @@ fn apply_runner_overrides(p: &lang::Pipeline, t: &mut Types) -> Result<()> {
             wrap(st, &mut source.plugin)?;
         }
     }
+    for nt in &p.notification_types {
+        match t.notification_types.get_mut(&nt.name.text) {
+            Some(NotificationTypeImpl::Plugin(plugin)) | Some(NotificationTypeImpl::Inline { adapter: plugin, .. }) => wrap(nt, plugin)?,
+            None => {}
+        }
+    }
     Ok(())
 }
 
@@ -382,12 +425,41 @@ impl Types {
         }
     }
 
+    /// A `notification` as the step that sends it, without a `notify` step's options.
+    fn notification(&self, c: &Compiler<'_>, n: &lang::Notification) -> Result<NotifyStep> {
+        let bound = match self.notification_types.get(&n.type_name.text) {
+            Some(found) => found.clone(),
+            None => NotificationTypeImpl::Plugin(c.builtin(&n.type_name.text, n.type_name.span, Vec::new())?),
+        };
+        let (plugin, params) = match bound {
+            NotificationTypeImpl::Plugin(plugin) => (plugin, Value::Object(object(&n.params))),
+            NotificationTypeImpl::Inline { adapter, mut definition } => {
+                definition.insert("params".into(), Value::Object(object(&n.params)));
+                (adapter, Value::Object(definition))
+            }
+        };
+        Ok(NotifyStep { plugin, params, options: json!({}), message: n.message.clone() })
+    }
+
     fn secret_type(&self, c: &Compiler<'_>, name: &lang::Name) -> Result<SecretSource> {
         match self.secret_types.get(&name.text) {
             Some(found) => Ok(found.clone()),
             None => Ok(SecretSource { plugin: c.builtin(&name.text, name.span, Vec::new())?, config: json!({}) }),
         }
     }
+}
+
+/// The notifications the host sends after a build of `job`: those with `on` whose `jobs` and
+/// `exclude` let the job in.
+fn auto_notifications(p: &lang::Pipeline, job: &lang::Job, compiled: &Notifications) -> Vec<AutoNotify> {
+    let mut out = Vec::new();
+    for n in &p.notifications {
+        let on: Vec<lang::NotifyEvent> = n.on.iter().copied().filter(|e| n.fires_for(job, *e)).collect();
+        if let (false, Some(step)) = (on.is_empty(), compiled.get(&(n.type_name.text.clone(), n.name.text.clone()))) {
+            out.push(AutoNotify { on, step: Step::new(format!("notify {}", n.name), Action::Notify(step.clone())) });
+        }
+    }
+    out
 }
 
 fn collect_gets(steps: &[lang::Step], out: &mut Vec<GetInput>) {
@@ -406,6 +478,7 @@ struct JobCompiler<'a> {
     compiler: &'a Compiler<'a>,
     types: &'a Types,
     resources: &'a [CompiledResource],
+    notifications: &'a Notifications,
 }
 
 impl JobCompiler<'_> {
@@ -456,6 +529,15 @@ impl JobCompiler<'_> {
                 (format!("task {}", t.name), Action::Task(task))
             }
             lang::Step::Service(s) => (format!("service {}", s.service_type), Action::Service(self.service(s)?)),
+            lang::Step::Notify(n) => {
+                let Some(template) = self.notifications.get(&(n.type_name.text.clone(), n.name.text.clone())) else {
+                    return fail(n.name.span, format!("notification `{}` of type `{}` is not defined", n.name, n.type_name));
+                };
+                let mut notify = template.clone();
+                notify.options = Value::Object(object(&n.options));
+                notify.message = n.message.clone().or(notify.message);
+                (format!("notify {}", n.name), Action::Notify(notify))
+            }
             lang::Step::InParallel(p) => {
                 let steps = self.steps(&p.steps).await?;
                 ("in_parallel".to_string(), Action::InParallel { steps, limit: p.limit.map(|l| l as usize), fail_fast: p.fail_fast })

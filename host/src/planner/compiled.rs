@@ -2,7 +2,7 @@
 //! every value interpolated and every job turned into step templates. Plain data, stored with the
 //! pipeline version it was compiled from, so a build runs the plan of the version that created it.
 
-use crate::executor::{BuildIdentity, Hooks, JobPlan, ResourceBackend, SecretVariable, Step};
+use crate::executor::{AutoNotify, BuildIdentity, Hooks, JobPlan, ResourceBackend, SecretVariable, Step};
 use crate::runtime::Version;
 use pikoci_pipeline::CheckInterval;
 use serde::{Deserialize, Serialize};
@@ -56,6 +56,9 @@ pub struct CompiledJob {
     pub gets: Vec<GetInput>,
     pub steps: Vec<Step>,
     pub hooks: Hooks,
+    /// The pipeline's notifications with `on` that cover this job.
+    #[serde(default)]
+    pub notifications: Vec<AutoNotify>,
 }
 
 /// What the gets of a build fetch: a version, or a local directory (`pikoci run --input`).
@@ -88,7 +91,7 @@ impl CompiledPipeline {
             fill_inputs(step, inputs);
         }
         let build = BuildIdentity { team: self.team.clone(), pipeline: self.name.clone(), job: job.to_string(), number };
-        Ok(JobPlan { build, timeout: compiled.timeout, steps, hooks, secrets: self.secrets.clone() })
+        Ok(JobPlan { build, timeout: compiled.timeout, steps, hooks, notifications: compiled.notifications.clone(), secrets: self.secrets.clone() })
     }
 
     /// How the scheduler checks `resource`.
@@ -111,7 +114,7 @@ fn fill_inputs(step: &mut Step, inputs: &JobInputs) {
             get.local = inputs.local.get(&get.resource).cloned();
         }
         Action::InParallel { steps, .. } | Action::Do(steps) => steps.iter_mut().for_each(|s| fill_inputs(s, inputs)),
-        Action::Put(_) | Action::Task(_) | Action::Service(_) => {}
+        Action::Put(_) | Action::Task(_) | Action::Service(_) | Action::Notify(_) => {}
     }
     for hook in step.hooks.all_mut().into_iter().flatten() {
         fill_inputs(hook, inputs);

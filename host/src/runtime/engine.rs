@@ -111,6 +111,7 @@ impl PluginEngine {
             PluginKind::Runner => KindPre::Runner(wit::runner::RunnerPluginPre::new(pre).map_err(link_error)?),
             PluginKind::ServiceType => KindPre::ServiceType(wit::service_type::ServiceTypePluginPre::new(pre).map_err(link_error)?),
             PluginKind::SecretType => KindPre::SecretType(wit::secret_type::SecretTypePluginPre::new(pre).map_err(link_error)?),
+            PluginKind::NotificationType => KindPre::NotificationType(wit::notification_type::NotificationTypePluginPre::new(pre).map_err(link_error)?),
         };
         let link = started.elapsed();
         Ok((Plugin::new(manifest, digest, pre, self.engine.clone(), self.observer.get().cloned()), LoadTimings { compile_or_load, link, cache }))

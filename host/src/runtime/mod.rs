@@ -29,4 +29,4 @@ pub use log_sink::{LogBacklog, LogLine, LogOrigin, LogSink, MemoryLog, TerminalL
 pub use pikoci_pipeline::manifest::{self, PluginKind, PluginManifest};
 pub use plugin::Plugin;
 pub use plugin_set::PluginSet;
-pub use values::{Fetched, StartedService, TaskSpec, Version};
+pub use values::{Fetched, Notice, NoticeBuild, StartedService, TaskSpec, Version};

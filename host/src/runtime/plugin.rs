@@ -7,7 +7,7 @@ use super::capability::Capabilities;
 use super::log_sink::LogSink;
 use super::manifest::{PluginKind, PluginManifest};
 use super::sandbox::{CallReport, PluginState, SharedReport};
-use super::values::{Fetched, StartedService, TaskSpec, Version};
+use super::values::{Fetched, Notice, StartedService, TaskSpec, Version};
 use pikoci_registry::Digest;
 use std::future::Future;
 use std::pin::Pin;
@@ -20,6 +20,7 @@ pub(crate) enum KindPre {
     Runner(wit::runner::RunnerPluginPre<PluginState>),
     ServiceType(wit::service_type::ServiceTypePluginPre<PluginState>),
     SecretType(wit::secret_type::SecretTypePluginPre<PluginState>),
+    NotificationType(wit::notification_type::NotificationTypePluginPre<PluginState>),
 }
 
 /// A compiled, linked plugin. Cheap to call many times: each call instantiates it anew in its own
@@ -238,6 +239,26 @@ impl Plugin {
     ) -> Result<Option<String>, CallError> {
         let (config, path, key) = (config.to_string(), path.to_string(), key.to_string());
         call_export!(self, grants, log, SecretType, "get", |instance, store| instance.pikoci_plugin_secret_type().call_get(store, &config, &path, &key))
+    }
+
+    /// Notification type: send one notification.
+    pub async fn notify(&self, grants: &Capabilities, log: Arc<dyn LogSink>, notice: &Notice) -> Result<(), CallError> {
+        use wit::notification_type::exports::pikoci::plugin::notification_type as nt;
+        let notice = nt::Notice {
+            params: notice.params.to_string(),
+            options: notice.options.to_string(),
+            message: notice.message.clone(),
+            build: nt::BuildInfo {
+                team: notice.build.team.clone(),
+                pipeline: notice.build.pipeline.clone(),
+                job: notice.build.job.clone(),
+                number: notice.build.number,
+                status: notice.status.clone(),
+                workdir: notice.workdir.clone(),
+            },
+            env: notice.env.clone(),
+        };
+        call_export!(self, grants, log, NotificationType, "notify", |instance, store| instance.pikoci_plugin_notification_type().call_notify(store, &notice))
     }
 }
 

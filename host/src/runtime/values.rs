@@ -64,3 +64,27 @@ pub struct StartedService {
     pub state: String,
     pub exports: Vec<(String, String)>,
 }
+
+/// One notification for a notification type to send (the WIT `notice`).
+#[derive(Debug, Clone, Default)]
+pub struct Notice {
+    /// The notification's `params`: where and how to send.
+    pub params: serde_json::Value,
+    /// A `notify` step's own attributes.
+    pub options: serde_json::Value,
+    pub message: Option<String>,
+    pub build: NoticeBuild,
+    /// How the build ended, when sent after it.
+    pub status: Option<String>,
+    pub workdir: String,
+    pub env: Vec<(String, String)>,
+}
+
+/// Which build a notice is about.
+#[derive(Debug, Clone, Default)]
+pub struct NoticeBuild {
+    pub team: String,
+    pub pipeline: String,
+    pub job: String,
+    pub number: u64,
+}

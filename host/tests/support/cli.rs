@@ -10,6 +10,13 @@ pub fn pikoci(cache: &Path) -> Command {
     cmd
 }
 
+/// `dir/name` holding `text` (a pipeline, a script), for a test to hand to the binary.
+pub fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 /// stdout then stderr, for assertions and their messages.
 pub fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))

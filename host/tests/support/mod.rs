@@ -7,6 +7,7 @@ pub mod cli;
 pub mod debian_root;
 pub mod git_http;
 pub mod git_repo;
+pub mod http_standin;
 pub mod podman;
 pub mod server;
 

@@ -1,5 +1,9 @@
 //! Shared by the built-in service types (`postgresql`, `redis`, `nats`): each starts a server on a free
 //! loopback port with `detach` and keeps what it needs for `ready`/`stop` in the state string.
+//! [`http`] and [`notice`] serve the built-ins that talk to web APIs.
+
+pub mod http;
+pub mod notice;
 
 use pikoci_sdk::process::{self, Command};
 use pikoci_sdk::{Error, Result};

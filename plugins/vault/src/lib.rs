@@ -17,10 +17,9 @@
 //! relative to that mount. A missing secret or key is `none`, which the host reports by name.
 //! Neither the token nor a value ever reaches the log or an error message.
 
+use pikoci_builtin_support::http;
 use pikoci_sdk::{Error, Result, SecretType};
-use wasi::http::outgoing_handler;
-use wasi::http::types::{Fields, OutgoingRequest, Scheme};
-use wasi::io::streams::StreamError;
+use wasi::http::types::Method;
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,55 +51,17 @@ fn api_path(config: &Config, path: &str) -> Result<String> {
 
 /// GET `address` + `/v1/` + `api_path` with the token; the status and the body.
 fn get(config: &Config, api_path: &str) -> Result<(u16, Vec<u8>)> {
-    let (scheme, authority) = match config.address.trim_end_matches('/').split_once("://") {
-        Some(("http", a)) => (Scheme::Http, a),
-        Some(("https", a)) => (Scheme::Https, a),
-        _ => return Err(Error::invalid_config(format!("address `{}` must start with http:// or https://", config.address))),
-    };
-    if authority.is_empty() || authority.contains('/') {
+    let address = config.address.trim_end_matches('/');
+    if address.split_once("://").is_none_or(|(_, authority)| authority.is_empty() || authority.contains('/')) {
         return Err(Error::invalid_config(format!("address `{}` must be http(s)://HOST[:PORT] without a path", config.address)));
     }
-    let mut headers = vec![("x-vault-token".to_string(), config.token.as_bytes().to_vec())];
+    let mut headers = vec![("x-vault-token", config.token.as_str())];
     if let Some(ns) = &config.namespace {
-        headers.push(("x-vault-namespace".to_string(), ns.as_bytes().to_vec()));
+        headers.push(("x-vault-namespace", ns.as_str()));
     }
-    // The error deliberately leaves out the header values: one of them is the token.
-    let fields = Fields::from_list(&headers).map_err(|_| Error::invalid_config("`token` or `namespace` is not a valid HTTP header value"))?;
-    let request = OutgoingRequest::new(fields);
-    request.set_scheme(Some(&scheme)).map_err(|_| Error::failed("cannot set the request scheme"))?;
-    request.set_authority(Some(authority)).map_err(|_| Error::invalid_config(format!("address `{}` has an invalid host", config.address)))?;
-    request.set_path_with_query(Some(&format!("/v1/{api_path}"))).map_err(|_| Error::invalid_config(format!("path `{api_path}` is not a valid URL path")))?;
-    let pending = outgoing_handler::handle(request, None).map_err(|e| request_failed(config, e))?;
-    pending.subscribe().block();
-    let response = pending
-        .get()
-        .ok_or_else(|| Error::failed("Vault sent no response"))?
-        .map_err(|_| Error::failed("the response was taken twice"))?
-        .map_err(|e| request_failed(config, e))?;
-    let status = response.status();
-    let body = response.consume().map_err(|_| Error::failed("cannot read Vault's response"))?;
-    let stream = body.stream().map_err(|_| Error::failed("cannot read Vault's response"))?;
-    let mut bytes = Vec::new();
-    loop {
-        match stream.blocking_read(64 * 1024) {
-            Ok(chunk) => bytes.extend_from_slice(&chunk),
-            Err(StreamError::Closed) => break,
-            Err(StreamError::LastOperationFailed(e)) => return Err(Error::failed(format!("reading Vault's response: {}", e.to_debug_string()))),
-        }
-        if bytes.len() > 4 << 20 {
-            return Err(Error::failed("Vault's response is larger than 4 MiB"));
-        }
-    }
-    Ok((status, bytes))
-}
-
-fn request_failed(config: &Config, e: wasi::http::types::ErrorCode) -> Error {
-    use wasi::http::types::ErrorCode;
-    match e {
-        // The host refuses hosts the pipeline did not grant: name what to grant.
-        ErrorCode::HttpRequestDenied => Error::CapabilityDenied(format!("send an HTTP request to {}", config.address)),
-        other => Error::failed(format!("cannot reach Vault at {}: {other:?}", config.address)),
-    }
+    let url = format!("{address}/v1/{api_path}");
+    let response = http::send(Method::Get, &url, &headers, None, "Vault")?;
+    Ok((response.status, response.body))
 }
 
 /// Vault's own error text (`{"errors": ["permission denied"]}`), which holds no secret.
@@ -126,8 +87,7 @@ impl SecretType for Vault {
             403 => return Err(Error::failed(format!("Vault refused to read {api_path} (403: {}); check the token's policy", vault_errors(&body)))),
             s => return Err(Error::failed(format!("Vault answered {s} for {api_path}: {}", vault_errors(&body)))),
         }
-        let json: serde_json::Value =
-            serde_json::from_slice(&body).map_err(|_| Error::failed(format!("Vault's answer for {api_path} is not JSON")))?;
+        let json: serde_json::Value = serde_json::from_slice(&body).map_err(|_| Error::failed(format!("Vault's answer for {api_path} is not JSON")))?;
         // KV v2 nests the secret's fields in data.data; a v1 mount answers with data alone.
         let data = json.pointer("/data/data").filter(|d| d.is_object()).or_else(|| json.get("data"));
         let Some(fields) = data.and_then(|d| d.as_object()) else {

@@ -1,9 +1,0 @@
-notification_type "slack" {
-  source = "pikoci://slack"
-}
-
-job "a" {
-  task "t" {
-    run "exec" { path = "true" }
-  }
-}
