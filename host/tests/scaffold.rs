@@ -61,7 +61,7 @@ fn new_project_passes_its_test(kind: &str, lang: &str) -> PathBuf {
 
 #[test]
 fn rust_projects_of_every_kind_build_and_pass_their_tests() {
-    for kind in ["resource", "runner", "service", "secret"] {
+    for kind in ["resource", "runner", "service", "secret", "notification"] {
         let dir = new_project_passes_its_test(kind, "rust");
         let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
         assert!(manifest.contains("path = \"../../../sdk\""), "the SDK is found by a relative path:\n{manifest}");

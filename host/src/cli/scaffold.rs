@@ -35,6 +35,7 @@ pub enum Kind {
     Runner,
     Service,
     Secret,
+    Notification,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -52,6 +53,7 @@ impl From<Kind> for crate::runtime::PluginKind {
             Kind::Runner => crate::runtime::PluginKind::Runner,
             Kind::Service => crate::runtime::PluginKind::ServiceType,
             Kind::Secret => crate::runtime::PluginKind::SecretType,
+            Kind::Notification => crate::runtime::PluginKind::NotificationType,
         }
     }
 }
@@ -82,6 +84,7 @@ fn template_files(kind: Kind, lang: Lang) -> anyhow::Result<Vec<TemplateFile>> {
                 Kind::Runner => include_str!("../../templates/rust/runner.rs"),
                 Kind::Service => include_str!("../../templates/rust/service.rs"),
                 Kind::Secret => include_str!("../../templates/rust/secret.rs"),
+                Kind::Notification => include_str!("../../templates/rust/notification.rs"),
             };
             files.extend([
                 file("Cargo.toml", include_str!("../../templates/rust/Cargo.toml")),
