@@ -1,6 +1,6 @@
-//! The built-in service types `postgresql`, `redis`, `mariadb` and `nats`: real servers on their own free ports,
+//! The built-in service types `postgresql`, `redis`, `mariadb`, `nats` and `rabbitmq`: real servers on their own free ports,
 //! reached by real clients, stopped by `stop` or by the build's end (the background scope).
-//! The machine's own PostgreSQL, Redis, MariaDB and NATS on the standard ports are never touched.
+//! The machine's own PostgreSQL, Redis, MariaDB, NATS and RabbitMQ on the standard ports are never touched.
 
 mod support;
 
@@ -190,6 +190,54 @@ async fn nats_starts_on_its_own_port_takes_a_client_and_stops() {
     nats.stop(&started).await;
     assert!(support::cli::process_gone(pid), "nats-server {pid} still runs after stop");
     assert!(!listening(port));
+}
+
+/// The broker's first AMQP 0-9-1 frame after the protocol header: `connection.start` (class 10,
+/// method 10) on channel 0, as every AMQP client expects.
+fn amqp_greets(port: &str) -> bool {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(b"AMQP\x00\x00\x09\x01").unwrap();
+    let mut frame = [0u8; 11];
+    stream.read_exact(&mut frame).unwrap();
+    frame[0] == 1 && frame[1..3] == [0, 0] && frame[7..11] == [0, 10, 0, 10]
+}
+
+#[tokio::test]
+async fn rabbitmq_starts_a_node_of_its_own_speaks_amqp_and_stops() {
+    let background = BackgroundProcesses::default();
+    let rabbit = Service::new("rabbitmq", json!({"version": "3.13"}), &background);
+    let started = rabbit.start().await;
+    rabbit.wait_ready(&started).await;
+
+    let port = export(&started, "RABBITMQ_PORT");
+    assert_ne!(port, "5672", "never the machine's RabbitMQ");
+    assert_eq!(export(&started, "AMQP_URL"), format!("amqp://guest:guest@127.0.0.1:{port}/"));
+    assert!(amqp_greets(port), "no AMQP connection.start on {port}");
+
+    let s = state(&started);
+    let (pid, dir) = (s["handle"].as_u64().unwrap(), s["data_dir"].as_str().unwrap().to_string());
+    rabbit.stop(&started).await;
+    assert!(support::cli::process_gone(pid), "rabbitmq-server {pid} still runs after stop");
+    assert!(!listening(port));
+    assert!(!std::path::Path::new(&dir).exists(), "stop removes {dir}");
+}
+
+#[tokio::test]
+async fn an_aborted_build_kills_its_rabbitmq_node() {
+    let background = BackgroundProcesses::default();
+    let rabbit = Service::new("rabbitmq", json!({}), &background);
+    let started = rabbit.start().await;
+    rabbit.wait_ready(&started).await;
+    let s = state(&started);
+    let (pid, port, dir) = (s["handle"].as_u64().unwrap(), export(&started, "RABBITMQ_PORT").to_string(), s["data_dir"].as_str().unwrap().to_string());
+
+    // Aborted before its stop ran: the build's scope goes, and the node with it.
+    drop((rabbit, background));
+    assert!(support::cli::process_gone(pid), "rabbitmq-server {pid} survived the end of the build");
+    assert!(!listening(&port), "something still listens on {port}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test]

@@ -225,3 +225,73 @@ job "box" {{
     assert!(log.contains("task build | hello from /workdir"), "{log}");
     assert!(log.contains("task after | built in a container"), "the container wrote into the build's work dir: {log}");
 }
+
+/// A job with the built-in `rabbitmq` service whose task speaks AMQP to it, records its port
+/// and then ends with `ending`.
+fn rabbitmq_pipeline(dir: &Path, ending: &str) -> PathBuf {
+    let file = dir.join("mq.hcl");
+    let script = format!(
+        "exec 3<>/dev/tcp/127.0.0.1/$RABBITMQ_PORT; printf 'AMQP\\\\000\\\\000\\\\011\\\\001' >&3; \
+         echo connection.start: $(head -c 11 <&3 | od -An -tx1 | tr -s ' ' | cut -d' ' -f9-12); echo $RABBITMQ_PORT > {port}; {ending}",
+        port = dir.join("rabbitmq.port").display()
+    );
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+job "mq" {{
+  service "rabbitmq" {{
+    version = "3.13"
+  }}
+  task "greet" {{
+    run "exec" {{
+      path = "/bin/bash"
+      args = ["-ec", "{script}"]
+    }}
+  }}
+}}
+"#
+        ),
+    )
+    .unwrap();
+    file
+}
+
+/// Whether the RabbitMQ node the service started on `port` still takes connections.
+fn rabbitmq_node_runs(port: &str) -> bool {
+    std::net::TcpStream::connect(format!("127.0.0.1:{port}")).is_ok()
+}
+
+/// Whether that node is gone within 10 s, with the directory the service made for it.
+fn rabbitmq_node_gone(port: &str) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while rabbitmq_node_runs(port) {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let dirs = std::fs::read_dir("/tmp").unwrap().flatten().any(|e| e.file_name().to_string_lossy().starts_with(&format!("pikoci-rabbitmq-{port}-")));
+    !dirs
+}
+
+#[test]
+fn a_rabbitmq_service_speaks_amqp_to_the_task_and_is_gone_after_the_build_and_after_ctrl_c() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pikoci(dir.path()).args(["run", "-c"]).arg(rabbitmq_pipeline(dir.path(), "true")).args(["-j", "mq"]).output().unwrap();
+    let log = text(&out);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("connection.start: 00 0a 00 0a"), "the task reached the job's own broker: {log}");
+    let port = std::fs::read_to_string(dir.path().join("rabbitmq.port")).unwrap();
+    assert!(rabbitmq_node_gone(port.trim()), "the node on {} outlived its job: {log}", port.trim());
+
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = rabbitmq_pipeline(dir.path(), "sleep 300");
+    let child = pikoci(dir.path()).args(["run", "-c"]).arg(&pipeline).args(["-j", "mq"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let port = wait_for_file(&dir.path().join("rabbitmq.port"));
+    assert!(rabbitmq_node_runs(&port));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(rabbitmq_node_gone(&port), "the node on {port} outlived Ctrl-C: {}", text(&out));
+}

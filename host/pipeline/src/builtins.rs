@@ -24,7 +24,7 @@ pub const SHELL_RUNNER: &str = "shell";
 pub const TRIGGER_TYPE: &str = "trigger";
 
 /// Built-ins of PikoCI that pikoci does not ship yet, so a pipeline naming one is told so.
-pub const PIKOCI_ONLY: &[&str] = &["rabbitmq", "kafka", "keycloak", "artifact"];
+pub const PIKOCI_ONLY: &[&str] = &["kafka", "keycloak", "artifact"];
 
 /// The adapter that runs inline commands of `kind`.
 pub fn inline_adapter(kind: PluginKind) -> Option<&'static str> {

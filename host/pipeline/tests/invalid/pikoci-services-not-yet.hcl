@@ -1,4 +1,4 @@
-# PikoCI docs/Services.md parts pikoci does not run yet: its built-in RabbitMQ service and a
+# PikoCI docs/Services.md parts pikoci does not run yet: its built-in Kafka service and a
 # service type sourced from a PikoCI `.hcl` definition. Refused with the reason, not accepted and
 # ignored.
 service_type "remote-postgres" {
@@ -6,12 +6,12 @@ service_type "remote-postgres" {
   params = ["version"]
 }
 
-service_type "rabbitmq" {
-  source = "pikoci://rabbitmq"
+service_type "kafka" {
+  source = "pikoci://kafka"
 }
 
 job "test" {
-  service "rabbitmq" {
+  service "kafka" {
     version = "3.13"
   }
   service "remote-postgres" {}
