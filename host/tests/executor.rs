@@ -39,6 +39,7 @@ fn plan(steps: Vec<Step>) -> JobPlan {
     JobPlan {
         build: BuildIdentity { team: "main".into(), pipeline: "demo".into(), job: "test".into(), number: 7 },
         timeout: None,
+        allow_failure: false,
         steps,
         hooks: Hooks::default(),
         notifications: vec![],

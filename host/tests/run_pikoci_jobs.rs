@@ -411,3 +411,102 @@ job "build" {
     assert!(!ok);
     assert!(log.contains("has no `resource_type` block"), "{log}");
 }
+
+#[test]
+fn if_else_if_and_else_run_the_first_branch_whose_condition_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = write(
+        dir.path(),
+        "pipeline.hcl",
+        r#"
+variable "target" {
+  type = string
+}
+
+job "deploy" {
+  task "detect" {
+    run "shell" { cmd = "echo target=${var.target} >> $PIKOCI_OUTPUT" }
+  }
+  if "prod" {
+    condition = "$TASK_DETECT_TARGET == 'production'"
+    task "to-prod" {
+      run "shell" { cmd = "echo deploying to production" }
+    }
+    on_failure "exec" {
+      path = "echo"
+      args = ["the deploy failed"]
+    }
+  }
+  else_if "staging" {
+    condition = "$TASK_DETECT_TARGET contains stag && $BUILD_NUMBER > 0"
+    task "to-staging" {
+      run "shell" { cmd = "echo deploying to staging; exit ${var.target == "staging-broken" ? 1 : 0}" }
+    }
+  }
+  else {
+    task "nowhere" {
+      run "shell" { cmd = "echo nothing to deploy" }
+    }
+  }
+  task "after" {
+    run "shell" { cmd = "echo after the if" }
+  }
+}
+"#,
+    );
+    let (ok, log) = run(dir.path(), &pipeline, "deploy", &["--var", "target=production"]);
+    assert!(ok, "{log}");
+    assert!(log.contains("deploying to production") && !log.contains("deploying to staging") && !log.contains("nothing to deploy"), "{log}");
+    assert!(log.contains("if prod: its condition holds: it runs") && log.contains("else_if staging: skipped") && log.contains("else: skipped"), "{log}");
+    assert!(log.contains("after the if"), "{log}");
+
+    let (ok, log) = run(dir.path(), &pipeline, "deploy", &["--var", "target=staging"]);
+    assert!(ok, "{log}");
+    assert!(log.contains("deploying to staging") && !log.contains("deploying to production"), "{log}");
+
+    let (ok, log) = run(dir.path(), &pipeline, "deploy", &["--var", "target=qa"]);
+    assert!(ok, "{log}");
+    assert!(log.contains("else: no condition before it held: it runs") && log.contains("nothing to deploy"), "{log}");
+
+    let (ok, log) = run(dir.path(), &pipeline, "deploy", &["--var", "target=staging-broken"]);
+    assert!(!ok, "a failing branch fails the build: {log}");
+    assert!(log.contains("the deploy failed"), "the if block's hooks follow whichever branch ran: {log}");
+    assert!(!log.contains("after the if"), "{log}");
+}
+
+#[test]
+fn allow_failure_turns_a_failed_build_into_a_warning_after_its_failure_hooks() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = write(
+        dir.path(),
+        "pipeline.hcl",
+        r#"
+job "flaky" {
+  allow_failure = true
+  task "fails" {
+    run "shell" { cmd = "echo trying; exit 4" }
+  }
+  task "never" {
+    run "shell" { cmd = "echo the step after a failure" }
+  }
+  on_success "exec" {
+    path = "echo"
+    args = ["success hook"]
+  }
+  on_failure "exec" {
+    path = "/bin/sh"
+    args = ["-ec", "echo failure hook sees $BUILD_STATUS"]
+  }
+  ensure "exec" {
+    path = "/bin/sh"
+    args = ["-ec", "echo ensure sees $BUILD_STATUS"]
+  }
+}
+"#,
+    );
+    let (ok, log) = run(dir.path(), &pipeline, "flaky", &[]);
+    assert!(ok, "an allowed failure does not fail the command: {log}");
+    assert!(log.contains("which its allow_failure lets pass (warning): exit status 4"), "{log}");
+    assert!(log.contains("failure hook sees warning") && log.contains("ensure sees warning"), "{log}");
+    assert!(!log.contains("success hook") && !log.contains("the step after a failure"), "{log}");
+}

@@ -333,3 +333,54 @@ async fn an_interruptible_jobs_new_build_supersedes_the_older_ones_and_retries_c
     assert_eq!(retry.status(), 409);
     assert!(retry.text().await.unwrap().contains("disable_retry"));
 }
+
+#[tokio::test]
+async fn a_failed_build_of_an_allow_failure_job_is_a_warning_and_lets_its_versions_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let watched = dir.path().join("app");
+    std::fs::create_dir(&watched).unwrap();
+    std::fs::write(watched.join("v"), "1\n").unwrap();
+    let pipeline = dir.path().join("lenient.hcl");
+    std::fs::write(
+        &pipeline,
+        format!(
+            r#"
+resource "fs" "app" {{
+  params {{ path = "{watched}" }}
+}}
+
+job "flaky" {{
+  allow_failure = true
+  get "fs" "app" {{ trigger = true }}
+  task "fails" {{
+    run "exec" {{ path = "false" }}
+  }}
+  on_failure "exec" {{
+    path = "/bin/sh"
+    args = ["-ec", "echo hook saw $BUILD_STATUS"]
+  }}
+}}
+
+job "after" {{
+  get "fs" "app" {{
+    trigger = true
+    passed  = ["flaky"]
+  }}
+  task "runs" {{
+    run "exec" {{ path = "true" }}
+  }}
+}}
+"#,
+            watched = watched.display()
+        ),
+    )
+    .unwrap();
+    let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap()]);
+    let api = Api::admin(&server).await;
+    let flaky = api.finished("lenient", "flaky", 1).await;
+    assert_eq!(flaky[0]["status"], "warning", "{}", server.log());
+    assert!(api.log_lines(&flaky[0]["id"]).await.iter().any(|l| l.contains("hook saw warning")), "{}", server.log());
+    // The version went through `flaky`, if only with a warning: `after` is not blocked.
+    let after = api.finished("lenient", "after", 1).await;
+    assert_eq!(after[0]["status"], "succeeded", "{}", server.log());
+}

@@ -20,11 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const TOP_LEVEL: &[&str] = &["variable", "resource_type", "runner_type", "service_type", "secret_type", "notification_type", "notification", "resource", "job"];
-const STEPS: &[&str] = &["get", "task", "put", "service", "in_parallel", "notify"];
+const STEPS: &[&str] = &["get", "task", "put", "service", "in_parallel", "notify", "if", "else_if", "else"];
 const HOOKS: &[&str] = &HookEvent::KEYWORDS;
-/// PikoCI attributes whose meaning pikoci does not give yet: ignoring one would change what the
-/// build does, so it is refused rather than warned about.
-const PIKOCI_NOT_YET: &[&str] = &["allow_failure"];
 const COMMON_STEP_ATTRS: &[&str] = &["timeout", "attempts", "secrets"];
 
 /// What an attribute a block does not know is.
@@ -155,10 +152,6 @@ impl Decoder {
                     } else if extra != Extra::Free && !attrs.contains(&key) {
                         let hint = closest(key, attrs.iter().chain(blocks).copied());
                         let d = match (hint, extra) {
-                            _ if extra == Extra::Ignored && PIKOCI_NOT_YET.contains(&key) => self
-                                .src
-                                .error(span, format!("PikoCI's `{key}` is not supported by pikoci yet"))
-                                .expected("the pipeline without it (see docs/language/coming-from-pikoci.md)"),
                             (None, Extra::Ignored) => {
                                 self.src.warning(span, format!("unknown attribute `{key}` in {context} is ignored")).expected(one_of(attrs))
                             }
@@ -923,7 +916,7 @@ impl Decoder {
         });
         let context = format!("job `{name}`");
         let blocks: Vec<&str> = STEPS.iter().chain(HOOKS).chain(&["matrix"]).copied().collect();
-        let attrs = ["concurrency", "timeout", "serial_groups", "interruptible", "disable_retry", "tags", "for_each"];
+        let attrs = ["concurrency", "timeout", "serial_groups", "interruptible", "disable_retry", "allow_failure", "tags", "for_each"];
         self.check_fields(&block.body, &context, &attrs, &blocks, Extra::Ignored);
         // PikoCI's `0` means unlimited.
         let concurrency = self.count(&block.body, "concurrency", 0).filter(|n| *n > 0);
@@ -931,10 +924,11 @@ impl Decoder {
         let serial_groups = self.serial_groups(&block.body);
         let interruptible = self.bool(&block.body, "interruptible").unwrap_or(false);
         let disable_retry = self.bool(&block.body, "disable_retry").unwrap_or(false);
+        let allow_failure = self.bool(&block.body, "allow_failure").unwrap_or(false);
         let tags = self.strings(&block.body, "tags").unwrap_or_default();
         let steps = self.steps(&block.body, &context);
         let hooks = self.hooks(&block.body, &context);
-        Some(Job { name, group, concurrency, timeout, serial_groups, interruptible, disable_retry, tags, steps, hooks, span: head_span(block) })
+        Some(Job { name, group, concurrency, timeout, serial_groups, interruptible, disable_retry, allow_failure, tags, steps, hooks, span: head_span(block) })
     }
 
     /// `serial_groups = ["deploy"]`: names of lowercase letters, digits and `-`, as PikoCI has them.
@@ -951,7 +945,13 @@ impl Decoder {
     /// The step blocks of `body`, in order.
     fn steps(&mut self, body: &Body, context: &str) -> Vec<Step> {
         let mut steps = Vec::new();
+        // An `if` whose mistakes were reported: its `else_if`/`else` are not orphans.
+        let mut broken_if = false;
         for b in body.blocks() {
+            let is_branch = matches!(b.ident.as_str(), "else_if" | "else");
+            if !is_branch && STEPS.contains(&b.ident.as_str()) {
+                broken_if = false;
+            }
             let step = match b.ident.as_str() {
                 "get" => self.get(b).map(Step::Get),
                 "task" => self.task(b).map(Step::Task),
@@ -959,6 +959,29 @@ impl Decoder {
                 "service" => self.service(b).map(Step::Service),
                 "in_parallel" => self.in_parallel(b, context).map(Step::InParallel),
                 "notify" => self.notify(b).map(Step::Notify),
+                "if" => {
+                    let chain = self.branch(b, context).map(|branch| Step::If(IfStep { branches: vec![branch], common: self.common(b, context) }));
+                    broken_if = chain.is_none();
+                    chain
+                }
+                "else_if" | "else" => {
+                    let Some(branch) = self.branch(b, context) else { continue };
+                    if broken_if {
+                        continue;
+                    }
+                    match steps.last_mut() {
+                        Some(Step::If(chain)) if chain.branches.last().is_some_and(|last| last.keyword != "else") => chain.branches.push(branch),
+                        Some(Step::If(_)) => {
+                            self.error(span_of(&b.ident), format!("`{}` after `else`", b.ident.as_str())).expected =
+                                Some("`else` last, after the `if` and its `else_if` blocks".into());
+                        }
+                        _ => {
+                            self.error(span_of(&b.ident), format!("`{}` without an `if` before it", b.ident.as_str())).expected =
+                                Some("`if \"LABEL\" { condition = \"...\" ... }` right before it".into());
+                        }
+                    }
+                    continue;
+                }
                 _ => None,
             };
             steps.extend(step);
@@ -1101,6 +1124,51 @@ impl Decoder {
         self.check_fields(&block.body, &context, &[], &[], Extra::Free);
         let params = self.params_of_attrs(&block.body, &[]);
         Some(ServiceStep { service_type, params, span: head_span(block) })
+    }
+
+    /// One block of an `if` chain: its label, its condition (read now, so a mistake in it is
+    /// reported when the pipeline loads) and its steps.
+    fn branch(&mut self, block: &Block, job_context: &str) -> Option<Branch> {
+        let keyword = match block.ident.as_str() {
+            "if" => "if",
+            "else_if" => "else_if",
+            _ => "else",
+        };
+        let label = match block.labels.as_slice() {
+            [] => None,
+            [one] => Some(Name { text: one.to_string(), span: head_span(block) }),
+            _ => {
+                self.error(head_span(block), format!("`{keyword}` takes at most one label")).expected = Some(format!("{keyword} \"LABEL\" {{ ... }}"));
+                return None;
+            }
+        };
+        let context = format!("`{keyword}`{} of {job_context}", label.as_ref().map(|l| format!(" `{l}`")).unwrap_or_default());
+        let (attrs, blocks): (Vec<&str>, Vec<&str>) = match keyword {
+            "if" => (["condition"].iter().chain(COMMON_STEP_ATTRS).copied().collect(), STEPS.iter().chain(HOOKS).copied().collect()),
+            "else_if" => (vec!["condition"], STEPS.to_vec()),
+            _ => (vec![], STEPS.to_vec()),
+        };
+        self.check_fields(&block.body, &context, &attrs, &blocks, Extra::Ignored);
+        let condition = match (keyword, attr(&block.body, "condition")) {
+            ("else", _) => None,
+            (_, None) => {
+                self.error(head_span(block), format!("{context} has no `condition`")).expected = Some("condition = \"$TASK_TEST_RESULT == 'passed'\"".into());
+                return None;
+            }
+            (_, Some(a)) => {
+                let text = self.string(&block.body, "condition")?;
+                match text.parse::<crate::condition::Condition>() {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        self.error(span_of(&a.value), format!("in the condition: {e}")).expected =
+                            Some("values ('quoted' or bare, $VARIABLES) compared with ==, !=, >, <, contains, !contains, joined with && and ||".into());
+                        return None;
+                    }
+                }
+            }
+        };
+        let steps = self.steps(&block.body, &context);
+        Some(Branch { keyword, label, condition, steps, span: head_span(block) })
     }
 
     /// `notify "TYPE" "NAME" { ... }`: its attributes but `message` are the type's options.

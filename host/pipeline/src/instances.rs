@@ -150,6 +150,7 @@ fn each_get_passed(steps: &mut [Step], expand: &impl Fn(&mut Vec<Name>)) {
         match step {
             Step::Get(get) => expand(&mut get.passed),
             Step::InParallel(p) => each_get_passed(&mut p.steps, expand),
+            Step::If(chain) => chain.branches.iter_mut().for_each(|b| each_get_passed(&mut b.steps, expand)),
             _ => {}
         }
         if let Some(common) = step.common_mut() {

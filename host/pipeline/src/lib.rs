@@ -20,8 +20,10 @@
 //! assert!(report.is_valid(), "{}", pikoci_pipeline::render_human(&report.diagnostics));
 //! ```
 
+pub mod build_vars;
 pub mod builtins;
 pub mod catalog;
+pub mod condition;
 mod decode;
 pub mod diagnostic;
 mod functions;

@@ -382,6 +382,8 @@ pub struct Job {
     pub interruptible: bool,
     /// Its builds may not be retried.
     pub disable_retry: bool,
+    /// A failed build ends `warning`: its failure hooks run, and the jobs after it are not blocked.
+    pub allow_failure: bool,
     pub tags: Vec<String>,
     pub steps: Vec<Step>,
     pub hooks: Vec<Hook>,
@@ -396,6 +398,7 @@ pub enum Step {
     Service(ServiceStep),
     InParallel(InParallel),
     Notify(NotifyStep),
+    If(IfStep),
 }
 
 impl Step {
@@ -406,6 +409,7 @@ impl Step {
             Step::Task(s) => Some(&s.common),
             Step::Put(s) => Some(&s.common),
             Step::InParallel(s) => Some(&s.common),
+            Step::If(s) => Some(&s.common),
             Step::Service(_) | Step::Notify(_) => None,
         }
     }
@@ -416,6 +420,7 @@ impl Step {
             Step::Task(s) => Some(&mut s.common),
             Step::Put(s) => Some(&mut s.common),
             Step::InParallel(s) => Some(&mut s.common),
+            Step::If(s) => Some(&mut s.common),
             Step::Service(_) | Step::Notify(_) => None,
         }
     }
@@ -482,6 +487,26 @@ pub struct NotifyStep {
     pub options: Params,
     /// Overrides the notification's.
     pub message: Option<String>,
+    pub span: Span,
+}
+
+/// `if "LABEL" { condition = ... }`, then any `else_if "LABEL" { condition = ... }`, then maybe
+/// `else { ... }`: the steps of the first branch whose condition holds when the build reaches it.
+#[derive(Clone, Debug)]
+pub struct IfStep {
+    pub branches: Vec<Branch>,
+    /// The `if` block's own hooks, timeout and attempts.
+    pub common: StepCommon,
+}
+
+#[derive(Clone, Debug)]
+pub struct Branch {
+    /// `if`, `else_if` or `else`, as written.
+    pub keyword: &'static str,
+    pub label: Option<Name>,
+    /// `None` for `else`.
+    pub condition: Option<crate::condition::Condition>,
+    pub steps: Vec<Step>,
     pub span: Span,
 }
 

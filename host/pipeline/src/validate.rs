@@ -34,8 +34,10 @@ struct Validator<'a> {
 fn walk<'p>(steps: &'p [Step], hooks: &'p [Hook], out: &mut Vec<&'p Step>) {
     for step in steps {
         out.push(step);
-        if let Step::InParallel(p) = step {
-            walk(&p.steps, &[], out);
+        match step {
+            Step::InParallel(p) => walk(&p.steps, &[], out),
+            Step::If(chain) => chain.branches.iter().for_each(|b| walk(&b.steps, &[], out)),
+            _ => {}
         }
         if let Some(common) = step.common() {
             walk(&[], &common.hooks, out);
@@ -391,7 +393,7 @@ impl<'a> Validator<'a> {
                     Step::Task(t) => self.type_ref(PluginKind::Runner, &t.run.runner),
                     Step::Service(s) => self.type_ref(PluginKind::ServiceType, &s.service_type),
                     Step::Notify(n) => self.notify_ref(n),
-                    Step::InParallel(_) => {}
+                    Step::InParallel(_) | Step::If(_) => {}
                 }
             }
         }

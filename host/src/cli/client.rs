@@ -507,12 +507,13 @@ async fn jobs(api: &Api, at: &PipelineAt, command: &JobCommand) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
-/// Follows the log to the build's end; the exit status says whether it succeeded.
+/// Follows the log to the build's end; the exit status says whether it succeeded (or failed in a
+/// job whose `allow_failure` lets it pass).
 async fn follow_to_end(api: &Api, id: i64) -> anyhow::Result<ExitCode> {
     api.follow_log(id, &mut std::io::stdout().lock()).await?;
     let b = api.get(&format!("/api/v1/builds/{id}")).await?;
     eprintln!("build {} {}{}", id, s(&b["status"]), b["reason"].as_str().map(|r| format!(": {r}")).unwrap_or_default());
-    Ok(if b["status"] == "succeeded" { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if b["status"] == "succeeded" || b["status"] == "warning" { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 async fn builds(api: &Api, command: &BuildCommand) -> anyhow::Result<ExitCode> {

@@ -40,6 +40,7 @@ pub fn used_resources(job: &CompiledJob) -> Vec<String> {
                 Action::Put(p) => out.push(p.resource.clone()),
                 Action::Get(g) => out.push(g.resource.clone()),
                 Action::InParallel { steps, .. } | Action::Do(steps) => walk(steps, out),
+                Action::If(branches) => branches.iter().for_each(|b| walk(&b.steps, out)),
                 _ => {}
             }
             for hooks in s.hooks.all() {
@@ -97,8 +98,15 @@ fn steps(out: &mut String, list: &[Step], depth: usize) {
             let _ = write!(line, ", secrets from {} at `{}`", secret.source.plugin.origin, secret.path);
         }
         let _ = writeln!(out, "{pad}{line}");
-        if let Action::InParallel { steps: inner, .. } | Action::Do(inner) = &s.action {
-            steps(out, inner, depth + 1);
+        match &s.action {
+            Action::InParallel { steps: inner, .. } | Action::Do(inner) => steps(out, inner, depth + 1),
+            Action::If(branches) => {
+                for b in branches {
+                    let _ = writeln!(out, "{pad}  {}:", b.name);
+                    steps(out, &b.steps, depth + 2);
+                }
+            }
+            _ => {}
         }
         hooks(out, &s.hooks, depth + 1);
     }

@@ -133,6 +133,7 @@ impl BuildEventSink for TerminalEvents {
                     Outcome::Failed(why) => eprintln!("{} ✘ {step} failed in {secs:.2}s: {why}", clock(SystemTime::now())),
                     Outcome::Errored(why) => eprintln!("{} ✘ {step} errored in {secs:.2}s: {why}", clock(SystemTime::now())),
                     Outcome::Aborted => eprintln!("{} ■ {step} aborted after {secs:.2}s", clock(SystemTime::now())),
+                    Outcome::Warning(why) => eprintln!("{} ⚠ {step} failed, allowed, in {secs:.2}s: {why}", clock(SystemTime::now())),
                 }
             }
         }

@@ -23,7 +23,7 @@ pub use build_log::{BuildEvent, BuildEventSink, BuildLog, MemoryEvents, Terminal
 pub use outcome::{BuildStatus, Outcome};
 pub use pikoci_pipeline::secret_placeholder;
 pub use plan::{
-    Action, AutoNotify, BuildIdentity, CheckPlan, GetStep, Hooks, JobPlan, NotifyStep, PluginRef, PutStep, ResourceBackend, SecretOrigin, SecretSource,
+    Action, AutoNotify, Branch, BuildIdentity, CheckPlan, GetStep, Hooks, JobPlan, NotifyStep, PluginRef, PutStep, ResourceBackend, SecretOrigin, SecretSource,
     SecretVariable, ServiceStep, Step, StepSecret, TaskStep,
 };
 pub use step_outputs::task_prefix as task_output_prefix;
@@ -152,6 +152,11 @@ pub async fn run_job(plan: &JobPlan, events: std::sync::Arc<dyn BuildEventSink>,
             deadline.abort();
         }
         let timed_out = outcome == Outcome::Aborted && steps_cancel.is_cancelled() && !cancel.is_cancelled();
+        // As on PikoCI, the failure hooks run, and see `BUILD_STATUS=warning`.
+        let outcome = match outcome {
+            Outcome::Failed(why) if plan.allow_failure => Outcome::Warning(why),
+            other => other,
+        };
         if timed_out {
             build.log.note(JOB_STEP, format!("job timed out after {}", humantime::format_duration(plan.timeout.unwrap_or_default())));
         }
@@ -171,6 +176,7 @@ pub async fn run_job(plan: &JobPlan, events: std::sync::Arc<dyn BuildEventSink>,
     let redact = |why: &String| build.log.redactor().redact(why);
     outcome = match &outcome {
         Outcome::Failed(why) => Outcome::Failed(redact(why)),
+        Outcome::Warning(why) => Outcome::Warning(redact(why)),
         Outcome::Errored(why) => Outcome::Errored(redact(why)),
         other => other.clone(),
     };
@@ -318,6 +324,7 @@ impl Build {
                 Action::Notify(notify) => self.notify(&step.name, notify, env).await,
                 Action::Do(steps) => self.run_sequence(steps, cancel).await,
                 Action::InParallel { steps, limit, fail_fast } => self.in_parallel(steps, *limit, *fail_fast, cancel).await,
+                Action::If(branches) => self.run_if(&step.name, branches, env, cancel).await,
             }
         })
     }
@@ -331,7 +338,7 @@ impl Build {
             let uncancelled = CancellationToken::new();
             let by_outcome = match &outcome {
                 Outcome::Succeeded => &hooks.on_success,
-                Outcome::Failed(_) => &hooks.on_failure,
+                Outcome::Failed(_) | Outcome::Warning(_) => &hooks.on_failure,
                 Outcome::Errored(_) => &hooks.on_error,
                 Outcome::Aborted => &hooks.on_abort,
             };
@@ -346,6 +353,26 @@ impl Build {
             }
             outcome
         })
+    }
+
+    /// The first branch whose condition holds, over the build's variables as a task would see
+    /// them now; the log says which ran and which were skipped.
+    async fn run_if(&self, step: &str, branches: &[plan::Branch], own: &[(String, String)], cancel: &CancellationToken) -> Outcome {
+        let env = self.step_env(own);
+        let var = |name: &str| env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let chosen = branches.iter().position(|b| b.condition.as_ref().is_none_or(|c| c.holds(&var)));
+        for (i, b) in branches.iter().enumerate() {
+            let said = match (chosen == Some(i), &b.condition) {
+                (true, Some(_)) => "its condition holds: it runs",
+                (true, None) => "no condition before it held: it runs",
+                (false, _) => "skipped",
+            };
+            self.log.note(step, format!("{}: {said}", b.name));
+        }
+        match chosen {
+            Some(i) => self.run_sequence(&branches[i].steps, cancel).await,
+            None => Outcome::Succeeded,
+        }
     }
 
     async fn in_parallel(&self, steps: &[Step], limit: Option<usize>, fail_fast: bool, cancel: &CancellationToken) -> Outcome {

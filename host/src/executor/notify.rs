@@ -17,44 +17,16 @@ tokio::task_local! {
 pub fn event_of(outcome: &Outcome) -> NotifyEvent {
     match outcome {
         Outcome::Succeeded => NotifyEvent::Success,
-        Outcome::Failed(_) | Outcome::Errored(_) => NotifyEvent::Failure,
+        Outcome::Failed(_) | Outcome::Errored(_) | Outcome::Warning(_) => NotifyEvent::Failure,
         Outcome::Aborted => NotifyEvent::Cancel,
     }
 }
 
-/// `$NAME` and `${NAME}` replaced by the variable's value; a name `env` lacks stays as written
-/// (a price such as `$5` is not a variable).
-pub fn expand(text: &str, env: &[(String, String)]) -> String {
-    let value = |name: &str| env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
-    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 1..];
-        let (name, consumed) = match after.strip_prefix('{') {
-            Some(inner) => match inner.find('}') {
-                Some(end) if inner[..end].chars().all(is_name) => (&inner[..end], end + 2),
-                _ => ("", 0),
-            },
-            None => {
-                let len = after.find(|c: char| !is_name(c)).unwrap_or(after.len());
-                (&after[..len], len)
-            }
-        };
-        match value(name).filter(|_| !name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit())) {
-            Some(v) => {
-                out.push_str(v);
-                rest = &after[consumed..];
-            }
-            None => {
-                out.push('$');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+/// `$NAME` and `${NAME}` replaced by the variable's value in `env`; a name `env` lacks stays as
+/// written (a price such as `$5` is not a variable).
+fn expand(text: &str, env: &[(String, String)]) -> String {
+    let var = |name: &str| env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    pikoci_pipeline::build_vars::expand(text, &var, pikoci_pipeline::build_vars::Missing::Keep)
 }
 
 impl Build {
@@ -96,18 +68,5 @@ impl Build {
                 self.log.note(JOB_STEP, format!("{} was not sent; the build's outcome is unchanged", n.step.name));
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_expand_the_variables_they_name() {
-        let env = vec![("BUILD_NUMBER".to_string(), "7".to_string()), ("TASK_BUILD_VERSION".to_string(), "1.2".to_string())];
-        assert_eq!(expand("Build $BUILD_NUMBER shipped ${TASK_BUILD_VERSION}.", &env), "Build 7 shipped 1.2.");
-        assert_eq!(expand("costs $5, $UNSET and ${UNSET} stay, $ alone", &env), "costs $5, $UNSET and ${UNSET} stay, $ alone");
-        assert_eq!(expand("$BUILD_NUMBER$BUILD_NUMBER", &env), "77");
     }
 }

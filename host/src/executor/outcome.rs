@@ -11,6 +11,8 @@ pub enum Outcome {
     Errored(String),
     /// Someone or something stopped the build (Ctrl-C, cancellation, worker shutdown).
     Aborted,
+    /// A build of a job with `allow_failure` failed: a failure, which blocks no job after it.
+    Warning(String),
 }
 
 impl Outcome {
@@ -25,6 +27,7 @@ impl Outcome {
             Outcome::Failed(_) => BuildStatus::Failed,
             Outcome::Errored(_) => BuildStatus::Errored,
             Outcome::Aborted => BuildStatus::Aborted,
+            Outcome::Warning(_) => BuildStatus::Warning,
         }
     }
 
@@ -33,7 +36,7 @@ impl Outcome {
         fn rank(o: &Outcome) -> u8 {
             match o {
                 Outcome::Succeeded => 0,
-                Outcome::Failed(_) => 1,
+                Outcome::Warning(_) | Outcome::Failed(_) => 1,
                 Outcome::Errored(_) => 2,
                 Outcome::Aborted => 3,
             }

@@ -116,6 +116,9 @@ pub struct JobPlan {
     /// The job's `timeout`, over all its steps (hooks run after it).
     #[serde(default)]
     pub timeout: Option<Duration>,
+    /// A failure ends the build `warning`, which blocks no job after it.
+    #[serde(default)]
+    pub allow_failure: bool,
     pub steps: Vec<Step>,
     pub hooks: Hooks,
     /// Sent after the hooks, by how the build ended.
@@ -190,6 +193,18 @@ pub enum Action {
     },
     /// A sequence, as hooks hold them.
     Do(Vec<Step>),
+    /// The first branch whose condition holds runs; none may.
+    If(Vec<Branch>),
+}
+
+/// One block of an `if` chain.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Branch {
+    /// `if`, `else_if`, `else`, and its label: how the log names it.
+    pub name: String,
+    /// `None`: `else`.
+    pub condition: Option<pikoci_pipeline::condition::Condition>,
+    pub steps: Vec<Step>,
 }
 
 /// Who serves a resource's check, get and put.

@@ -99,7 +99,7 @@ fn walk_step(action: &mut Action, f: &mut dyn FnMut(&mut String)) {
             walk_container(&mut notify.plugin, f);
         }
         // Their children are resolved when they start.
-        Action::InParallel { .. } | Action::Do(_) => {}
+        Action::InParallel { .. } | Action::Do(_) | Action::If(_) => {}
     }
 }
 

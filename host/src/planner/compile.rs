@@ -7,7 +7,7 @@
 use super::compiled::{CompiledJob, CompiledPipeline, CompiledResource, GetInput};
 use crate::builtin;
 use crate::executor::{
-    Action, AutoNotify, GetStep, Hooks, NotifyStep, PluginRef, PutStep, ResourceBackend, SecretOrigin, SecretSource, SecretVariable, ServiceStep, Step,
+    Action, AutoNotify, Branch, GetStep, Hooks, NotifyStep, PluginRef, PutStep, ResourceBackend, SecretOrigin, SecretSource, SecretVariable, ServiceStep, Step,
     StepSecret, TaskStep,
 };
 use crate::plugin_source::PluginLocator;
@@ -193,6 +193,7 @@ impl Compiler<'_> {
                 serial_groups: job.serial_groups.clone(),
                 interruptible: job.interruptible,
                 disable_retry: job.disable_retry,
+                allow_failure: job.allow_failure,
                 gets,
                 steps,
                 hooks,
@@ -469,6 +470,7 @@ fn collect_gets(steps: &[lang::Step], out: &mut Vec<GetInput>) {
                 out.push(GetInput { resource: g.resource.name.text.clone(), trigger: g.trigger, passed: g.passed.iter().map(|n| n.text.clone()).collect() })
             }
             lang::Step::InParallel(p) => collect_gets(&p.steps, out),
+            lang::Step::If(chain) => chain.branches.iter().for_each(|b| collect_gets(&b.steps, out)),
             _ => {}
         }
     }
@@ -542,6 +544,15 @@ impl JobCompiler<'_> {
                 let steps = self.steps(&p.steps).await?;
                 ("in_parallel".to_string(), Action::InParallel { steps, limit: p.limit.map(|l| l as usize), fail_fast: p.fail_fast })
             }
+            lang::Step::If(chain) => {
+                let mut branches = Vec::new();
+                for b in &chain.branches {
+                    let name = b.label.as_ref().map_or_else(|| b.keyword.to_string(), |l| format!("{} {l}", b.keyword));
+                    branches.push(Branch { name, condition: b.condition.clone(), steps: self.steps(&b.steps).await? });
+                }
+                let name = branches.first().map_or_else(|| "if".to_string(), |b| b.name.clone());
+                (name, Action::If(branches))
+            }
         };
         let mut compiled = Step::new(name, action);
         if let Some(common) = step.common() {
@@ -552,11 +563,15 @@ impl JobCompiler<'_> {
                 let source = self.types.secret_type(self.compiler, secret_type)?;
                 compiled.secrets.push(StepSecret { source, path: path.clone() });
             }
-            // An `in_parallel`'s secrets are its steps': each resolves them when it starts.
-            if let Action::InParallel { steps, .. } = &mut compiled.action {
-                for child in steps.iter_mut() {
-                    child.secrets.extend(compiled.secrets.iter().cloned());
-                }
+            // An `in_parallel`'s or an `if`'s secrets are its steps': each resolves them when it
+            // starts.
+            let children: Vec<&mut Step> = match &mut compiled.action {
+                Action::InParallel { steps, .. } => steps.iter_mut().collect(),
+                Action::If(branches) => branches.iter_mut().flat_map(|b| b.steps.iter_mut()).collect(),
+                _ => Vec::new(),
+            };
+            for child in children {
+                child.secrets.extend(compiled.secrets.iter().cloned());
             }
         }
         Ok(compiled)

@@ -52,6 +52,8 @@ pub struct CompiledJob {
     pub interruptible: bool,
     #[serde(default)]
     pub disable_retry: bool,
+    #[serde(default)]
+    pub allow_failure: bool,
     /// Every get of the job, nested ones included, in order.
     pub gets: Vec<GetInput>,
     pub steps: Vec<Step>,
@@ -91,7 +93,15 @@ impl CompiledPipeline {
             fill_inputs(step, inputs);
         }
         let build = BuildIdentity { team: self.team.clone(), pipeline: self.name.clone(), job: job.to_string(), number };
-        Ok(JobPlan { build, timeout: compiled.timeout, steps, hooks, notifications: compiled.notifications.clone(), secrets: self.secrets.clone() })
+        Ok(JobPlan {
+            build,
+            timeout: compiled.timeout,
+            allow_failure: compiled.allow_failure,
+            steps,
+            hooks,
+            notifications: compiled.notifications.clone(),
+            secrets: self.secrets.clone(),
+        })
     }
 
     /// How the scheduler checks `resource`.
@@ -114,6 +124,7 @@ fn fill_inputs(step: &mut Step, inputs: &JobInputs) {
             get.local = inputs.local.get(&get.resource).cloned();
         }
         Action::InParallel { steps, .. } | Action::Do(steps) => steps.iter_mut().for_each(|s| fill_inputs(s, inputs)),
+        Action::If(branches) => branches.iter_mut().flat_map(|b| b.steps.iter_mut()).for_each(|s| fill_inputs(s, inputs)),
         Action::Put(_) | Action::Task(_) | Action::Service(_) | Action::Notify(_) => {}
     }
     for hook in step.hooks.all_mut().into_iter().flatten() {

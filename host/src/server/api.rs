@@ -123,7 +123,7 @@ pub struct BuildView {
     /// 1, 2, 3... per job.
     pub number: i64,
     pub job: String,
-    /// pending, started, succeeded, failed, errored or aborted.
+    /// pending, started, succeeded, failed, errored, aborted or warning (failed, in a job with `allow_failure`).
     pub status: String,
     /// Why it ended as it did.
     pub reason: Option<String>,

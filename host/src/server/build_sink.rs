@@ -85,6 +85,7 @@ impl BuildEventSink for StoreEvents {
                     Outcome::Failed(why) => ("failed", Some(why)),
                     Outcome::Errored(why) => ("errored", Some(why)),
                     Outcome::Aborted => ("aborted", None),
+                    Outcome::Warning(why) => ("warning", Some(why)),
                 };
                 let text = why.unwrap_or_else(|| format!("{:.3}s", duration.as_secs_f64()));
                 NewLogLine { kind: LogKind::StepFinished, step, origin: status.into(), text, at: millis(SystemTime::now()) }

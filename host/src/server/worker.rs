@@ -129,7 +129,7 @@ async fn run_build(state: AppState, build: Build, cancel: CancellationToken) {
     let (status, reason, duration) = match execute(&state, &build, cancel).await {
         Ok((outcome, duration)) => {
             let reason = match &outcome {
-                Outcome::Failed(why) | Outcome::Errored(why) => Some(why.clone()),
+                Outcome::Failed(why) | Outcome::Errored(why) | Outcome::Warning(why) => Some(why.clone()),
                 Outcome::Aborted => Some("aborted".to_string()),
                 Outcome::Succeeded => None,
             };

@@ -20,6 +20,8 @@ text_enum! {
         Failed = "failed",
         Errored = "errored",
         Aborted = "aborted",
+        /// Failed, in a job with `allow_failure`: shown as a failure, but it blocks no job after it.
+        Warning = "warning",
     }
 }
 

@@ -165,7 +165,25 @@ impl Store {
     pub async fn migrate(&self) -> Result<()> {
         let dialect = self.dialect.as_str();
         let migrator = sqlx::migrate::Migrator::new(migrations::Source(self.dialect)).await.map_err(|source| StoreError::Migrate { dialect, source })?;
-        migrator.run(&self.pool).await.map_err(|source| StoreError::Migrate { dialect, source })
+        if self.dialect != Dialect::Sqlite {
+            return migrator.run(&self.pool).await.map_err(|source| StoreError::Migrate { dialect, source });
+        }
+        // SQLite changes a table's constraints by rebuilding the table, which must not cascade
+        // to the rows that refer to it: as its documentation says, foreign keys are off while
+        // migrating (a connection's setting, outside any transaction) and checked after.
+        let mut conn = self.pool.acquire().await.map_err(failed("taking a connection to migrate"))?;
+        sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *conn).await.map_err(failed("turning foreign keys off to migrate"))?;
+        let migrated = migrator.run_direct(&mut *conn).await.map_err(|source| StoreError::Migrate { dialect, source });
+        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await.map_err(failed("turning foreign keys back on"))?;
+        migrated?;
+        let broken = sqlx::query("PRAGMA foreign_key_check").fetch_all(&mut *conn).await.map_err(failed("checking foreign keys after migrating"))?;
+        if !broken.is_empty() {
+            return Err(failed("checking foreign keys after migrating")(sqlx::Error::Protocol(format!(
+                "{} rows refer to rows that do not exist",
+                broken.len()
+            ))));
+        }
+        Ok(())
     }
 
     async fn check_schema(&self) -> Result<()> {

@@ -60,7 +60,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_unknown_ones_list_the_allowed() {
-        for status in ["pending", "started", "succeeded", "failed", "errored", "aborted"] {
+        for status in ["pending", "started", "succeeded", "failed", "errored", "aborted", "warning"] {
             assert_eq!(status.parse::<BuildStatus>().unwrap().to_string(), status);
         }
         let err = "admin".parse::<Role>().unwrap_err().to_string();

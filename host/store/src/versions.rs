@@ -229,7 +229,8 @@ impl Store {
     }
 
     /// Versions of `resource` that went through every one of `jobs` successfully (as an input or an
-    /// output of a succeeded build of each), newest first: the candidates for a `passed` input.
+    /// output of a succeeded build of each, or of a `warning` one, which `allow_failure` lets
+    /// through), newest first: the candidates for a `passed` input.
     pub async fn versions_passed(&self, resource: ResourceId, jobs: &[JobId], limit: u32) -> Result<Vec<ResourceVersion>> {
         if jobs.is_empty() {
             return self.versions(resource, Page::first(limit)).await;
@@ -238,7 +239,7 @@ impl Store {
         let sql = self.sql(format!(
             "SELECT {VERSION} FROM resource_versions v WHERE v.resource_id = $1 AND ( \
                  SELECT COUNT(DISTINCT b.job_id) FROM build_resources br JOIN builds b ON b.id = br.build_id \
-                 WHERE br.version_id = v.id AND b.status = 'succeeded' AND b.job_id IN ({}) \
+                 WHERE br.version_id = v.id AND b.status IN ('succeeded', 'warning') AND b.job_id IN ({}) \
              ) = ${} ORDER BY v.check_order DESC LIMIT ${}",
             placeholders(2, n),
             n + 2,
