@@ -167,3 +167,83 @@ fn login_set_trigger_and_follow_a_build_live_then_the_other_verbs() {
     ok(&url, h, &["pipelines", "delete", "-n", "app"]);
     assert!(!ok(&url, h, &["pipelines", "list"]).contains("app"));
 }
+
+const INPUTS_PIPELINE: &str = r#"
+job "deploy" {
+  input "env" {
+    type        = "string"
+    description = "where to"
+    options     = ["staging", "production"]
+  }
+  input "replicas" {
+    type    = "number"
+    default = 2
+  }
+  input "regions" {
+    options  = ["eu", "us", "ap"]
+    multiple = true
+    default  = "eu"
+  }
+  if "prod" {
+    condition = "$INPUT_env == production"
+    task "careful" {
+      run "exec" {
+        path = "echo"
+        args = ["production: careful now"]
+      }
+    }
+  }
+  task "deploy" {
+    run "exec" {
+      path = "/bin/sh"
+      args = ["-ec", "echo deploying to $INPUT_env with $INPUT_replicas replicas in $INPUT_regions"]
+    }
+  }
+}
+"#;
+
+#[test]
+fn a_trigger_gives_the_jobs_inputs_their_values_and_wrong_ones_are_refused() {
+    let server = start(&[]);
+    let url = server.base.clone();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let hcl = h.join("inputs.hcl");
+    std::fs::write(&hcl, INPUTS_PIPELINE).unwrap();
+    ok(&url, h, &["login", "-u", "admin", "-p", "adminpw"]);
+    ok(&url, h, &["pipelines", "create", "-n", "rollout", "-c", hcl.to_str().unwrap()]);
+
+    let trigger = |inputs: &[&str]| {
+        let mut args = vec!["jobs", "trigger", "-pn", "rollout", "-n", "deploy", "-f"];
+        for i in inputs {
+            args.extend(["--input", i]);
+        }
+        client(&url, h, &args).output().unwrap()
+    };
+    let out = trigger(&["env=production", "regions=eu,us"]);
+    let log = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{log}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(log.contains("deploying to production with 2 replicas in eu,us"), "given values and a default: {log}");
+    assert!(log.contains("production: careful now"), "conditions see the inputs: {log}");
+
+    for (inputs, said) in [
+        (&[][..], "input `env` is required"),
+        (&["env=qa"][..], "input `env` takes `staging`, `production`, not `qa`"),
+        (&["env=staging", "replicas=many"][..], "input `replicas` is a number, not `many`"),
+        (&["env=staging", "regions=eu,mars"][..], "not `mars`"),
+        (&["env=staging", "colour=blue"][..], "the job has no input `colour`"),
+    ] {
+        let out = trigger(inputs);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success() && err.contains("400") && err.contains(said), "{inputs:?}: {err}");
+    }
+    let builds = ok(&url, h, &["builds", "list", "-p", "rollout", "-j", "deploy"]);
+    assert_eq!(builds.lines().filter(|l| !l.trim().is_empty()).count(), 1, "refused triggers made no build: {builds}");
+
+    // A retry runs with the values of the build it repeats.
+    ok(&url, h, &["builds", "retry", "-p", "rollout", "-j", "deploy", "-b", "1"]);
+    let (lines, succeeded, err) = follow(&url, h, "2");
+    let log: Vec<String> = lines.into_iter().map(|(_, l)| l).collect();
+    assert!(succeeded, "{err}");
+    assert!(log.iter().any(|l| l.contains("deploying to production with 2 replicas in eu,us")), "{log:?}");
+}

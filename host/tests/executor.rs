@@ -40,6 +40,7 @@ fn plan(steps: Vec<Step>) -> JobPlan {
         build: BuildIdentity { team: "main".into(), pipeline: "demo".into(), job: "test".into(), number: 7 },
         timeout: None,
         allow_failure: false,
+        inputs: vec![],
         steps,
         hooks: Hooks::default(),
         notifications: vec![],

@@ -915,7 +915,7 @@ impl Decoder {
             base
         });
         let context = format!("job `{name}`");
-        let blocks: Vec<&str> = STEPS.iter().chain(HOOKS).chain(&["matrix"]).copied().collect();
+        let blocks: Vec<&str> = STEPS.iter().chain(HOOKS).chain(&["matrix", "input"]).copied().collect();
         let attrs = ["concurrency", "timeout", "serial_groups", "interruptible", "disable_retry", "allow_failure", "tags", "for_each"];
         self.check_fields(&block.body, &context, &attrs, &blocks, Extra::Ignored);
         // PikoCI's `0` means unlimited.
@@ -926,9 +926,97 @@ impl Decoder {
         let disable_retry = self.bool(&block.body, "disable_retry").unwrap_or(false);
         let allow_failure = self.bool(&block.body, "allow_failure").unwrap_or(false);
         let tags = self.strings(&block.body, "tags").unwrap_or_default();
+        let inputs = self.inputs(&block.body, &context);
         let steps = self.steps(&block.body, &context);
         let hooks = self.hooks(&block.body, &context);
-        Some(Job { name, group, concurrency, timeout, serial_groups, interruptible, disable_retry, allow_failure, tags, steps, hooks, span: head_span(block) })
+        Some(Job {
+            name,
+            group,
+            concurrency,
+            timeout,
+            serial_groups,
+            interruptible,
+            disable_retry,
+            allow_failure,
+            tags,
+            inputs,
+            steps,
+            hooks,
+            span: head_span(block),
+        })
+    }
+
+    /// A job's `input "NAME" { ... }` blocks, checked as PikoCI checks them.
+    fn inputs(&mut self, body: &Body, job_context: &str) -> Vec<JobInput> {
+        const MOST: usize = 20;
+        let mut inputs: Vec<JobInput> = Vec::new();
+        for block in body.blocks().filter(|b| b.ident.as_str() == "input") {
+            let Some([name]) = self.labels(block, &["NAME"]).and_then(|l| <[Name; 1]>::try_from(l).ok()) else { continue };
+            let context = format!("input `{name}` of {job_context}");
+            self.check_fields(&block.body, &context, &["type", "description", "default", "options", "multiple"], &[], Extra::Ignored);
+            if name.text.is_empty() || !name.text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                self.error(name.span, format!("`{name}` cannot be an input's name: steps see it as $INPUT_{name}")).expected =
+                    Some("letters, digits and `_`".into());
+                continue;
+            }
+            if inputs.iter().any(|i| i.name == name.text) {
+                self.error(name.span, format!("input `{name}` is declared twice in {job_context}")).expected = Some("each input once".into());
+                continue;
+            }
+            let input_type = match attr(&block.body, "type").map(|a| (a, self.type_name(&a.value))) {
+                None => InputType::String,
+                Some((_, Some(t))) if t == "string" => InputType::String,
+                Some((_, Some(t))) if t == "number" => InputType::Number,
+                Some((_, Some(t))) if t == "bool" => InputType::Bool,
+                Some((a, t)) => {
+                    let d = self
+                        .src
+                        .error(span_of(&a.value), format!("`{}` is not an input type", t.unwrap_or_default()))
+                        .expected("\"string\", \"number\" or \"bool\"");
+                    self.push(d);
+                    continue;
+                }
+            };
+            let default = attr(&block.body, "default").and_then(|a| self.eval(&a.value)).map(|v| match v {
+                hcl::Value::String(s) => s,
+                other => other.to_string(),
+            });
+            let input = JobInput {
+                name: name.text.clone(),
+                input_type,
+                description: self.string(&block.body, "description"),
+                default,
+                options: self.strings(&block.body, "options").unwrap_or_default(),
+                multiple: self.bool(&block.body, "multiple").unwrap_or(false),
+            };
+            let problem = if !input.options.is_empty() && input.input_type != InputType::String {
+                Some(("options", "`options` are for string inputs".to_string()))
+            } else if input.multiple && input.options.is_empty() {
+                Some(("multiple", "`multiple` picks several of `options`, which this input has none of".to_string()))
+            } else {
+                input.default.as_deref().and_then(|d| input.refuses(d)).map(|why| ("default", format!("the default: {why}")))
+            };
+            if let Some((key, why)) = problem {
+                let span = attr(&block.body, key).map_or(name.span, |a| span_of(&a.value));
+                self.error(span, why).expected = Some(format!("a valid `{key}` for {context}"));
+                continue;
+            }
+            inputs.push(input);
+        }
+        if inputs.len() > MOST {
+            let span = body.blocks().filter(|b| b.ident.as_str() == "input").nth(MOST).map_or_else(Span::default, head_span);
+            self.error(span, format!("{job_context} has {} inputs; a job takes at most {MOST}", inputs.len())).expected =
+                Some(format!("at most {MOST} `input` blocks"));
+        }
+        inputs
+    }
+
+    /// `string` or `"string"`: a type named bare, as variables do, or quoted, as PikoCI's inputs do.
+    fn type_name(&mut self, expr: &Expression) -> Option<String> {
+        match expr {
+            Expression::Variable(t) => Some(t.as_str().to_string()),
+            other => self.eval(other).and_then(|v| v.as_str().map(str::to_string)),
+        }
     }
 
     /// `serial_groups = ["deploy"]`: names of lowercase letters, digits and `-`, as PikoCI has them.

@@ -385,9 +385,67 @@ pub struct Job {
     /// A failed build ends `warning`: its failure hooks run, and the jobs after it are not blocked.
     pub allow_failure: bool,
     pub tags: Vec<String>,
+    /// Values a manual trigger gives (`input "NAME" { ... }`), which steps see as `$INPUT_<NAME>`.
+    pub inputs: Vec<JobInput>,
     pub steps: Vec<Step>,
     pub hooks: Vec<Hook>,
     pub span: Span,
+}
+
+/// What an `input` block accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputType {
+    String,
+    Number,
+    Bool,
+}
+
+impl InputType {
+    /// The value an automatic build gets for an input without a default.
+    pub fn zero(self) -> &'static str {
+        match self {
+            InputType::String => "",
+            InputType::Number => "0",
+            InputType::Bool => "false",
+        }
+    }
+}
+
+/// `input "NAME" { type, description, default, options, multiple }` of a job, as PikoCI has it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct JobInput {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub input_type: InputType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Without one, a manual trigger must give the value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// The values allowed (strings only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// Several of `options`, comma-separated.
+    #[serde(default)]
+    pub multiple: bool,
+}
+
+impl JobInput {
+    /// Why `value` is not one this input takes.
+    pub fn refuses(&self, value: &str) -> Option<String> {
+        match self.input_type {
+            InputType::Number if value.trim().parse::<f64>().is_err() => return Some(format!("input `{}` is a number, not `{value}`", self.name)),
+            InputType::Bool if value != "true" && value != "false" => return Some(format!("input `{}` is true or false, not `{value}`", self.name)),
+            _ => {}
+        }
+        if self.options.is_empty() {
+            return None;
+        }
+        let values: Vec<&str> = if self.multiple { value.split(',').map(str::trim).collect() } else { vec![value] };
+        let wrong = values.into_iter().find(|v| !self.options.iter().any(|o| o == v))?;
+        Some(format!("input `{}` takes {}, not `{wrong}`", self.name, self.options.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ")))
+    }
 }
 
 #[derive(Clone, Debug)]

@@ -173,6 +173,9 @@ enum JobCommand {
         job: JobName,
         #[arg(short, long)]
         follow: bool,
+        /// A value for one of the job's `input` blocks: NAME=VALUE. Repeatable.
+        #[arg(long = "input", value_name = "NAME=VALUE")]
+        inputs: Vec<String>,
     },
     List,
     Pause(JobName),
@@ -496,8 +499,14 @@ async fn jobs(api: &Api, at: &PipelineAt, command: &JobCommand) -> anyhow::Resul
         JobCommand::Unpause(j) => {
             api.json(Method::POST, &format!("{path}/jobs/{}/unpause", seg(&j.job)), None).await?;
         }
-        JobCommand::Trigger { job, follow } => {
-            let b = api.json(Method::POST, &format!("{path}/jobs/{}/builds", seg(&job.job)), None).await?;
+        JobCommand::Trigger { job, follow, inputs } => {
+            let mut values = serde_json::Map::new();
+            for given in inputs {
+                let (name, value) = given.split_once('=').with_context(|| format!("--input `{given}` is not NAME=VALUE"))?;
+                values.insert(name.to_string(), Value::String(value.to_string()));
+            }
+            let body = (!values.is_empty()).then(|| serde_json::json!({ "input_values": values }));
+            let b = api.json(Method::POST, &format!("{path}/jobs/{}/builds", seg(&job.job)), body.as_ref()).await?;
             println!("{}", build_line(&b));
             if *follow {
                 return follow_to_end(api, b["id"].as_i64().context("the new build has no id")?).await;

@@ -108,6 +108,8 @@ pub(crate) struct Build {
     pub exports: Mutex<Vec<(String, String)>>,
     pub versions: Mutex<Vec<(String, Fetched)>>,
     pub secrets: Vec<SecretVariable>,
+    /// `INPUT_<NAME>` of the job's inputs.
+    pub inputs: Vec<(String, String)>,
     pub options: ExecOptions,
 }
 
@@ -134,7 +136,8 @@ pub async fn run_job(plan: &JobPlan, events: std::sync::Arc<dyn BuildEventSink>,
         }
     };
     let keep = options.keep_workdir;
-    let build = Build::new(plan.build.clone(), log, workdir.path().to_path_buf(), plan.secrets.clone(), options);
+    let mut build = Build::new(plan.build.clone(), log, workdir.path().to_path_buf(), plan.secrets.clone(), options);
+    build.inputs = plan.inputs.clone();
 
     let mut outcome = within_build(&build.workdir, async {
         // The job's timeout aborts its steps as a cancel would, so the abort hooks and `ensure`
@@ -212,6 +215,7 @@ impl Build {
             exports: Mutex::new(Vec::new()),
             versions: Mutex::new(Vec::new()),
             secrets,
+            inputs: Vec::new(),
             options,
         }
     }
@@ -424,6 +428,7 @@ impl Build {
             ("BUILD_TEAM_NAME".to_string(), id.team.clone()),
             ("WORKDIR".to_string(), self.workdir.display().to_string()),
         ]);
+        env.extend(self.inputs.iter().cloned());
         if let Ok(status) = HOOK_STATUS.try_with(|s| *s) {
             env.push(("BUILD_STATUS".to_string(), status.to_string()));
         }

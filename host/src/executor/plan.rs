@@ -119,6 +119,9 @@ pub struct JobPlan {
     /// A failure ends the build `warning`, which blocks no job after it.
     #[serde(default)]
     pub allow_failure: bool,
+    /// The job's inputs as every step sees them: `INPUT_<NAME>` and the value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<(String, String)>,
     pub steps: Vec<Step>,
     pub hooks: Hooks,
     /// Sent after the hooks, by how the build ended.

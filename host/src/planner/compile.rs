@@ -194,6 +194,7 @@ impl Compiler<'_> {
                 interruptible: job.interruptible,
                 disable_retry: job.disable_retry,
                 allow_failure: job.allow_failure,
+                inputs: job.inputs.clone(),
                 gets,
                 steps,
                 hooks,

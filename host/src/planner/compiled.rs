@@ -54,6 +54,9 @@ pub struct CompiledJob {
     pub disable_retry: bool,
     #[serde(default)]
     pub allow_failure: bool,
+    /// What a manual trigger may give.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<pikoci_pipeline::JobInput>,
     /// Every get of the job, nested ones included, in order.
     pub gets: Vec<GetInput>,
     pub steps: Vec<Step>,
@@ -68,6 +71,9 @@ pub struct CompiledJob {
 pub struct JobInputs {
     pub versions: BTreeMap<String, Version>,
     pub local: BTreeMap<String, PathBuf>,
+    /// Values of the job's `input` blocks a trigger gave; the others take their default, or
+    /// their type's zero value (`""`, `0`, `false`) as on PikoCI.
+    pub values: BTreeMap<String, String>,
 }
 
 impl CompiledPipeline {
@@ -93,10 +99,19 @@ impl CompiledPipeline {
             fill_inputs(step, inputs);
         }
         let build = BuildIdentity { team: self.team.clone(), pipeline: self.name.clone(), job: job.to_string(), number };
+        let values = compiled
+            .inputs
+            .iter()
+            .map(|i| {
+                let value = inputs.values.get(&i.name).cloned().or_else(|| i.default.clone()).unwrap_or_else(|| i.input_type.zero().to_string());
+                (format!("INPUT_{}", i.name), value)
+            })
+            .collect();
         Ok(JobPlan {
             build,
             timeout: compiled.timeout,
             allow_failure: compiled.allow_failure,
+            inputs: values,
             steps,
             hooks,
             notifications: compiled.notifications.clone(),

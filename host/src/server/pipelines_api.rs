@@ -110,26 +110,66 @@ pub async fn job_builds(
     Ok(Json(builds.into_iter().map(|b| BuildView::new(b, &j.name)).collect()))
 }
 
+/// What a manual trigger may give: values for the job's `input` blocks.
+#[derive(serde::Deserialize, utoipa::ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerBody {
+    /// By input name; steps see each as `$INPUT_<NAME>`. An input left out takes its default;
+    /// one without a default must be given.
+    #[serde(default)]
+    pub input_values: std::collections::BTreeMap<String, String>,
+}
+
 /// Start a build of a job now, with the versions its gets would use (operator).
 #[utoipa::path(post, path = "/api/v1/teams/{team}/pipelines/{name}/jobs/{job}/builds", tag = "jobs", security(("bearer" = [])),
     params(("team" = String, Path), ("name" = String, Path), ("job" = String, Path)),
-    responses((status = 201, description = "the new build", body = BuildView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    request_body(content = Option<TriggerBody>, description = "values for the job's inputs (optional)"),
+    responses((status = 201, description = "the new build", body = BuildView), (status = 400, description = "an input value the job does not take", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "not loaded, or an input has no version yet", body = ErrorBody)))]
 pub async fn trigger_job(
     State(state): State<AppState>,
     Caller(user): Caller,
     Path((team, pipeline, job)): Path<(String, String, String)>,
+    body: Option<Json<TriggerBody>>,
 ) -> ApiResult<(StatusCode, Json<BuildView>)> {
     let p = common::pipeline_with_role(&state, &user, &team, &pipeline, Role::Operator).await?;
     let j = common::job(&state, &p, &job).await?;
     let active = state.pipelines.get(p.id).ok_or_else(|| ApiError::conflict(format!("pipeline `{pipeline}` is not loaded; set it again")))?;
+    let values = body.map(|Json(b)| b.input_values).unwrap_or_default();
+    let declared = active.compiled.job(&job).map(|c| c.inputs.as_slice()).unwrap_or_default();
+    if let Some(why) = refused_input_values(declared, &values) {
+        return Err(ApiError::bad_request(why));
+    }
     let inputs = super::scheduler::choose_inputs(&state, &active, &job)
         .await
         .map_err(common::internal)?
         .ok_or_else(|| ApiError::conflict("a resource of this job has no version yet; wait for its first check"))?;
-    let build = state.store.create_build(j.id, &inputs).await?;
+    let build = state.store.create_build_with_values(j.id, &inputs, &values).await?;
     super::new_builds::created(&state, &build).await;
     Ok((StatusCode::CREATED, Json(BuildView::new(build, &j.name))))
+}
+
+/// Why a manual trigger's input values do not fit the job's `input` blocks: an unknown name, a
+/// value of the wrong type or outside its options, a required one missing.
+fn refused_input_values(declared: &[pikoci_pipeline::JobInput], values: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    if let Some(unknown) = values.keys().find(|k| !declared.iter().any(|i| &i.name == *k)) {
+        let names: Vec<String> = declared.iter().map(|i| format!("`{}`", i.name)).collect();
+        let takes = if names.is_empty() { "no inputs".to_string() } else { format!("the inputs {}", names.join(", ")) };
+        return Some(format!("the job has no input `{unknown}`; it takes {takes}"));
+    }
+    for input in declared {
+        match values.get(&input.name) {
+            Some(value) => {
+                if let Some(why) = input.refuses(value) {
+                    return Some(why);
+                }
+            }
+            None if input.default.is_none() => return Some(format!("input `{}` is required: it has no default", input.name)),
+            None => {}
+        }
+    }
+    None
 }
 
 /// Check the resource now (as PikoCI does). The token in the URL is the only credential.

@@ -158,7 +158,7 @@ async fn run_build(state: AppState, build: Build, cancel: CancellationToken) {
 
 async fn execute(state: &AppState, build: &Build, cancel: CancellationToken) -> Result<(Outcome, Duration), String> {
     let (job, pipeline, team) = job_of(state, build).await?;
-    let mut inputs = JobInputs::default();
+    let mut inputs = JobInputs { values: build.input_values.clone(), ..JobInputs::default() };
     for used in state.store.build_versions(build.id).await.map_err(|e| e.to_string())? {
         inputs.versions.insert(used.name, Version(used.version.version));
     }

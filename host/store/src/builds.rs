@@ -8,6 +8,7 @@ use crate::text_enum::text_enum;
 use crate::versions::{Page, ResourceVersion};
 use sqlx::any::AnyRow;
 use sqlx::{Any, FromRow, Transaction};
+use std::collections::BTreeMap;
 
 text_enum! {
     /// A build's state. The same names as the executor's `BuildStatus`, which the server maps to this.
@@ -49,9 +50,11 @@ pub struct Build {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// What a manual trigger gave the job's `input` blocks.
+    pub input_values: BTreeMap<String, String>,
 }
 
-const BUILD: &str = "id, job_id, number, status, reason, worker, rerun_of, pipeline_version, created_at, started_at, finished_at";
+const BUILD: &str = "id, job_id, number, status, reason, worker, rerun_of, pipeline_version, created_at, started_at, finished_at, input_values";
 
 impl FromRow<'_, AnyRow> for Build {
     fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
@@ -67,6 +70,10 @@ impl FromRow<'_, AnyRow> for Build {
             created_at: get(row, "created_at")?,
             started_at: get(row, "started_at")?,
             finished_at: get(row, "finished_at")?,
+            input_values: match opt_text(row, "input_values")? {
+                Some(json) => serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(format!("build input values: {e}").into()))?,
+                None => BTreeMap::new(),
+            },
         })
     }
 }
@@ -108,7 +115,12 @@ impl Store {
     /// A new pending build of the job, numbered one past the job's last, with the inputs the
     /// scheduler chose (none yet for a manual trigger whose inputs are resolved later).
     pub async fn create_build(&self, job: JobId, inputs: &[BuildInput]) -> Result<Build> {
-        self.insert_build(job, None, inputs).await
+        self.insert_build(job, None, inputs, &BTreeMap::new()).await
+    }
+
+    /// [`Store::create_build`] for a manual trigger that gave the job's `input` blocks values.
+    pub async fn create_build_with_values(&self, job: JobId, inputs: &[BuildInput], values: &BTreeMap<String, String>) -> Result<Build> {
+        self.insert_build(job, None, inputs, values).await
     }
 
     /// A new pending build of the same job with the same inputs as `build`.
@@ -121,10 +133,10 @@ impl Store {
             .filter(|v| v.direction == Direction::Input)
             .map(|v| BuildInput { name: v.name, resource: v.version.resource_id, version: v.version.id, passed: v.passed })
             .collect::<Vec<_>>();
-        self.insert_build(old.job_id, Some(build), &inputs).await
+        self.insert_build(old.job_id, Some(build), &inputs, &old.input_values).await
     }
 
-    async fn insert_build(&self, job: JobId, rerun_of: Option<BuildId>, inputs: &[BuildInput]) -> Result<Build> {
+    async fn insert_build(&self, job: JobId, rerun_of: Option<BuildId>, inputs: &[BuildInput], values: &BTreeMap<String, String>) -> Result<Build> {
         let action = || format!("creating a build of job {job}");
         let mut tx = self.begin_redoable().await.map_err(failed(action()))?;
         // Numbering first: the UPDATE locks the job's row (PostgreSQL, MariaDB) or the database
@@ -132,8 +144,8 @@ impl Store {
         let number = self.bump(&mut tx, "jobs", "last_build_number", job.0, 1).await.map_err(failed(action()))?;
         let Some(number) = number else { return Err(StoreError::NotFound(format!("job {job}"))) };
         let sql = self.sql(format!(
-            "INSERT INTO builds (job_id, number, status, rerun_of, created_at, pipeline_version) VALUES ($1, $2, 'pending', $3, $4, \
-             (SELECT p.current_version FROM pipelines p JOIN jobs j ON j.pipeline_id = p.id WHERE j.id = $5)) \
+            "INSERT INTO builds (job_id, number, status, rerun_of, created_at, pipeline_version, input_values) VALUES ($1, $2, 'pending', $3, $4, \
+             (SELECT p.current_version FROM pipelines p JOIN jobs j ON j.pipeline_id = p.id WHERE j.id = $5), $6) \
              RETURNING {BUILD}"
         ));
         let build: Build = sqlx::query_as(&sql)
@@ -142,6 +154,7 @@ impl Store {
             .bind(rerun_of.map(|b| b.0))
             .bind(now_millis())
             .bind(job.0)
+            .bind((!values.is_empty()).then(|| serde_json::to_string(values).expect("strings serialise")))
             .fetch_one(&mut *tx)
             .await
             .map_err(failed(action()))?;

@@ -17,6 +17,7 @@ pub(crate) const SQLITE: Embedded = &[
     (3, "archived_and_write_checks", include_str!("../migrations/sqlite/0003_archived_and_write_checks.sql")),
     (4, "build_log_without_row_checks", include_str!("../migrations/sqlite/0004_build_log_without_row_checks.sql")),
     (5, "warning_status", include_str!("../migrations/sqlite/0005_warning_status.sql")),
+    (6, "build_input_values", include_str!("../migrations/sqlite/0006_build_input_values.sql")),
 ];
 pub(crate) const POSTGRES: Embedded = &[
     (1, "initial", include_str!("../migrations/postgres/0001_initial.sql")),
@@ -24,6 +25,7 @@ pub(crate) const POSTGRES: Embedded = &[
     (3, "archived_and_write_checks", include_str!("../migrations/postgres/0003_archived_and_write_checks.sql")),
     (4, "build_log_without_row_checks", include_str!("../migrations/postgres/0004_build_log_without_row_checks.sql")),
     (5, "warning_status", include_str!("../migrations/postgres/0005_warning_status.sql")),
+    (6, "build_input_values", include_str!("../migrations/postgres/0006_build_input_values.sql")),
 ];
 pub(crate) const MYSQL: Embedded = &[
     (1, "initial", include_str!("../migrations/mysql/0001_initial.sql")),
@@ -31,6 +33,7 @@ pub(crate) const MYSQL: Embedded = &[
     (3, "archived_and_write_checks", include_str!("../migrations/mysql/0003_archived_and_write_checks.sql")),
     (4, "build_log_without_row_checks", include_str!("../migrations/mysql/0004_build_log_without_row_checks.sql")),
     (5, "warning_status", include_str!("../migrations/mysql/0005_warning_status.sql")),
+    (6, "build_input_values", include_str!("../migrations/mysql/0006_build_input_values.sql")),
 ];
 
 pub(crate) fn embedded(dialect: Dialect) -> Embedded {
