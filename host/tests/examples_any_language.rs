@@ -142,7 +142,7 @@ async fn a_job_uses_each_example_through_get_task_and_put() {
             build: pikoci::executor::BuildIdentity { team: "main".into(), pipeline: "examples".into(), job: lang.into(), number: 1 },
             timeout: None,
             allow_failure: false,
-            inputs: vec![],
+            env: vec![],
             steps: vec![step("get", Action::Get(get)), step("show", Action::Task(task)), step("bump", Action::Put(put))],
             hooks: Hooks::default(),
             notifications: vec![],

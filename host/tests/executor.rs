@@ -40,7 +40,7 @@ fn plan(steps: Vec<Step>) -> JobPlan {
         build: BuildIdentity { team: "main".into(), pipeline: "demo".into(), job: "test".into(), number: 7 },
         timeout: None,
         allow_failure: false,
-        inputs: vec![],
+        env: vec![],
         steps,
         hooks: Hooks::default(),
         notifications: vec![],
@@ -247,7 +247,8 @@ async fn cancelling_a_build_aborts_the_step_kills_its_processes_and_runs_abort_h
         let cancel = cancel.clone();
         let pid_file = pid_file.clone();
         tokio::spawn(async move {
-            while !pid_file.exists() {
+            // The shell creates the file before it writes the pid: wait for the whole line.
+            while std::fs::read_to_string(&pid_file).map_or(true, |t| !t.ends_with('\n')) {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             cancel.cancel();

@@ -384,3 +384,67 @@ job "after" {{
     let after = api.finished("lenient", "after", 1).await;
     assert_eq!(after[0]["status"], "succeeded", "{}", server.log());
 }
+
+#[tokio::test]
+async fn on_trigger_notifies_before_the_build_of_a_new_version_and_a_failing_one_does_not_stop_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let watched = dir.path().join("app");
+    std::fs::create_dir(&watched).unwrap();
+    std::fs::write(watched.join("v"), "1\n").unwrap();
+    let record = dir.path().join("triggered");
+    let pipeline = dir.path().join("announced.hcl");
+    std::fs::write(
+        &pipeline,
+        format!(
+            r#"
+notification_type "record" {{
+  notify "exec" {{
+    path = "/bin/sh"
+    args = ["-ec", "echo \"$BUILD_JOB_NAME|$version_sha256|$notify_phase|$INPUT_env\" >> {record}; test -z \"$param_broken\""]
+  }}
+}}
+notification "record" "queue" {{
+  params {{ channel = "ci" }}
+}}
+notification "record" "broken" {{
+  params {{ broken = "yes" }}
+}}
+
+resource "fs" "app" {{
+  params {{ path = "{watched}" }}
+}}
+
+job "build" {{
+  input "env" {{
+    default = "staging"
+  }}
+  on_trigger {{
+    notify "record" "broken" {{ phase = "first" }}
+    notify "record" "queue" {{ phase = "queued" }}
+  }}
+  get "fs" "app" {{ trigger = true }}
+  task "t" {{
+    run "exec" {{ path = "true" }}
+  }}
+}}
+"#,
+            record = record.display(),
+            watched = watched.display()
+        ),
+    )
+    .unwrap();
+    let server = support::server::start(&["--pipeline-config", pipeline.to_str().unwrap()]);
+    let api = Api::admin(&server).await;
+    let builds = api.finished("announced", "build", 1).await;
+    assert_eq!(builds[0]["status"], "succeeded", "a failing on_trigger does not stop the build: {}", server.log());
+    let lines = std::fs::read_to_string(&record).unwrap_or_else(|e| panic!("{e}: {}", server.log()));
+    // The first notification fails (its command exits 1), the second is still sent; both see
+    // the job, the new version's fields and the input's default.
+    let lines: Vec<Vec<&str>> = lines.lines().map(|l| l.split('|').collect()).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for (line, phase) in lines.iter().zip(["first", "queued"]) {
+        assert_eq!((line[0], line[2], line[3]), ("build", phase, "staging"), "{lines:?}");
+        assert!(line[1].len() == 64 && line[1].chars().all(|c| c.is_ascii_hexdigit()), "version_sha256 is the version's: {lines:?}");
+    }
+    assert!(server.log().contains("on_trigger hook failed"), "{}", server.log());
+}

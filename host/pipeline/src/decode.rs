@@ -915,7 +915,7 @@ impl Decoder {
             base
         });
         let context = format!("job `{name}`");
-        let blocks: Vec<&str> = STEPS.iter().chain(HOOKS).chain(&["matrix", "input"]).copied().collect();
+        let blocks: Vec<&str> = STEPS.iter().chain(HOOKS).chain(&["matrix", "input", "on_trigger"]).copied().collect();
         let attrs = ["concurrency", "timeout", "serial_groups", "interruptible", "disable_retry", "allow_failure", "tags", "for_each"];
         self.check_fields(&block.body, &context, &attrs, &blocks, Extra::Ignored);
         // PikoCI's `0` means unlimited.
@@ -929,6 +929,7 @@ impl Decoder {
         let inputs = self.inputs(&block.body, &context);
         let steps = self.steps(&block.body, &context);
         let hooks = self.hooks(&block.body, &context);
+        let on_trigger = self.on_trigger(&block.body, &context);
         Some(Job {
             name,
             group,
@@ -942,8 +943,23 @@ impl Decoder {
             inputs,
             steps,
             hooks,
+            on_trigger,
             span: head_span(block),
         })
+    }
+
+    /// `on_trigger { notify "TYPE" "NAME" { ... } }`: PikoCI runs only notify steps there.
+    fn on_trigger(&mut self, body: &Body, job_context: &str) -> Vec<NotifyStep> {
+        let mut out = Vec::new();
+        for block in body.blocks().filter(|b| b.ident.as_str() == "on_trigger") {
+            if self.labels(block, &[]).is_none() {
+                continue;
+            }
+            let context = format!("`on_trigger` of {job_context}");
+            self.check_fields(&block.body, &context, &[], &["notify"], Extra::Refused);
+            out.extend(block.body.blocks().filter(|b| b.ident.as_str() == "notify").filter_map(|b| self.notify(b)));
+        }
+        out
     }
 
     /// A job's `input "NAME" { ... }` blocks, checked as PikoCI checks them.

@@ -389,6 +389,8 @@ pub struct Job {
     pub inputs: Vec<JobInput>,
     pub steps: Vec<Step>,
     pub hooks: Vec<Hook>,
+    /// `on_trigger { notify ... }`: sent when a new version is about to start a build of the job.
+    pub on_trigger: Vec<NotifyStep>,
     pub span: Span,
 }
 

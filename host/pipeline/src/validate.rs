@@ -376,6 +376,9 @@ impl<'a> Validator<'a> {
             for call in hook_calls(job) {
                 self.type_ref(PluginKind::Runner, &call.runner);
             }
+            for notify in &job.on_trigger {
+                self.notify_ref(notify);
+            }
             for step in all_steps(job) {
                 if let Some(c) = step.common() {
                     for (secret_type, _) in &c.secrets {

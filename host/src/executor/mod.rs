@@ -108,8 +108,8 @@ pub(crate) struct Build {
     pub exports: Mutex<Vec<(String, String)>>,
     pub versions: Mutex<Vec<(String, Fetched)>>,
     pub secrets: Vec<SecretVariable>,
-    /// `INPUT_<NAME>` of the job's inputs.
-    pub inputs: Vec<(String, String)>,
+    /// The plan's own variables ([`JobPlan::env`]).
+    pub env: Vec<(String, String)>,
     pub options: ExecOptions,
 }
 
@@ -137,7 +137,7 @@ pub async fn run_job(plan: &JobPlan, events: std::sync::Arc<dyn BuildEventSink>,
     };
     let keep = options.keep_workdir;
     let mut build = Build::new(plan.build.clone(), log, workdir.path().to_path_buf(), plan.secrets.clone(), options);
-    build.inputs = plan.inputs.clone();
+    build.env = plan.env.clone();
 
     let mut outcome = within_build(&build.workdir, async {
         // The job's timeout aborts its steps as a cancel would, so the abort hooks and `ensure`
@@ -215,7 +215,7 @@ impl Build {
             exports: Mutex::new(Vec::new()),
             versions: Mutex::new(Vec::new()),
             secrets,
-            inputs: Vec::new(),
+            env: Vec::new(),
             options,
         }
     }
@@ -428,7 +428,7 @@ impl Build {
             ("BUILD_TEAM_NAME".to_string(), id.team.clone()),
             ("WORKDIR".to_string(), self.workdir.display().to_string()),
         ]);
-        env.extend(self.inputs.iter().cloned());
+        env.extend(self.env.iter().cloned());
         if let Ok(status) = HOOK_STATUS.try_with(|s| *s) {
             env.push(("BUILD_STATUS".to_string(), status.to_string()));
         }

@@ -119,9 +119,10 @@ pub struct JobPlan {
     /// A failure ends the build `warning`, which blocks no job after it.
     #[serde(default)]
     pub allow_failure: bool,
-    /// The job's inputs as every step sees them: `INPUT_<NAME>` and the value.
+    /// Variables every step sees besides the build's own: the job's `INPUT_<NAME>`s, and for
+    /// an `on_trigger` hook the new version's `version_<key>`s.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub inputs: Vec<(String, String)>,
+    pub env: Vec<(String, String)>,
     pub steps: Vec<Step>,
     pub hooks: Hooks,
     /// Sent after the hooks, by how the build ended.

@@ -184,6 +184,10 @@ impl Compiler<'_> {
             let ctx = JobCompiler { compiler: self, types: &types, resources: &resources, notifications: &notifications };
             let steps = ctx.steps(&job.steps).await?;
             let hooks = ctx.hooks(&job.hooks).await?;
+            let mut on_trigger = Vec::new();
+            for notify in &job.on_trigger {
+                on_trigger.push(ctx.step(&lang::Step::Notify(notify.clone())).await?);
+            }
             let mut gets = Vec::new();
             collect_gets(&job.steps, &mut gets);
             jobs.push(CompiledJob {
@@ -195,6 +199,7 @@ impl Compiler<'_> {
                 disable_retry: job.disable_retry,
                 allow_failure: job.allow_failure,
                 inputs: job.inputs.clone(),
+                on_trigger,
                 gets,
                 steps,
                 hooks,

@@ -57,6 +57,9 @@ pub struct CompiledJob {
     /// What a manual trigger may give.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inputs: Vec<pikoci_pipeline::JobInput>,
+    /// Notify steps sent when a new version is about to start a build (PikoCI's `on_trigger`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub on_trigger: Vec<Step>,
     /// Every get of the job, nested ones included, in order.
     pub gets: Vec<GetInput>,
     pub steps: Vec<Step>,
@@ -99,24 +102,37 @@ impl CompiledPipeline {
             fill_inputs(step, inputs);
         }
         let build = BuildIdentity { team: self.team.clone(), pipeline: self.name.clone(), job: job.to_string(), number };
-        let values = compiled
-            .inputs
-            .iter()
-            .map(|i| {
-                let value = inputs.values.get(&i.name).cloned().or_else(|| i.default.clone()).unwrap_or_else(|| i.input_type.zero().to_string());
-                (format!("INPUT_{}", i.name), value)
-            })
-            .collect();
+        let values = input_env(compiled, &inputs.values);
         Ok(JobPlan {
             build,
             timeout: compiled.timeout,
             allow_failure: compiled.allow_failure,
-            inputs: values,
+            env: values,
             steps,
             hooks,
             notifications: compiled.notifications.clone(),
             secrets: self.secrets.clone(),
         })
+    }
+
+    /// A plan for each of `job`'s `on_trigger` notifications for a new version (its fields
+    /// `version`), before any build exists: number 0, the inputs' defaults. One plan each, so
+    /// one that fails does not keep the others from being sent.
+    pub fn on_trigger_plans(&self, job: &str, version: &Version) -> Vec<JobPlan> {
+        let Some(compiled) = self.job(job) else { return Vec::new() };
+        let mut env = input_env(compiled, &BTreeMap::new());
+        env.extend(version.0.iter().map(|(k, v)| (format!("version_{k}"), v.clone())));
+        let plan = |step: &Step| JobPlan {
+            build: BuildIdentity { team: self.team.clone(), pipeline: self.name.clone(), job: job.to_string(), number: 0 },
+            timeout: None,
+            allow_failure: false,
+            env: env.clone(),
+            steps: vec![step.clone()],
+            hooks: Hooks::default(),
+            notifications: Vec::new(),
+            secrets: self.secrets.clone(),
+        };
+        compiled.on_trigger.iter().map(plan).collect()
     }
 
     /// How the scheduler checks `resource`.
@@ -129,6 +145,18 @@ impl CompiledPipeline {
         let build = BuildIdentity { team: self.team.clone(), pipeline: self.name.clone(), job: String::new(), number: 0 };
         crate::executor::CheckPlan { build, resource: r.name.clone(), backend: r.backend.clone(), secrets: self.secrets.clone() }
     }
+}
+
+/// `INPUT_<NAME>` of each of the job's inputs: the value given, else its default, else its
+/// type's zero value.
+fn input_env(job: &CompiledJob, given: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    job.inputs
+        .iter()
+        .map(|i| {
+            let value = given.get(&i.name).cloned().or_else(|| i.default.clone()).unwrap_or_else(|| i.input_type.zero().to_string());
+            (format!("INPUT_{}", i.name), value)
+        })
+        .collect()
 }
 
 fn fill_inputs(step: &mut Step, inputs: &JobInputs) {

@@ -4,10 +4,13 @@
 //! Considerations run one at a time, beside the check loop, so that two looks at one job never
 //! race to create the same build and a pipeline of many jobs never delays a due check.
 
+use crate::executor::{run_job, MemoryEvents};
+use crate::runtime::Version;
 use crate::server::active::ActivePipeline;
 use crate::server::state::AppState;
-use pikoci_store::{BuildInput, JobId, PipelineId};
+use pikoci_store::{BuildInput, JobId, PipelineId, VersionId};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -83,17 +86,44 @@ async fn trigger(state: &AppState, pipeline: &ActivePipeline, job: &str) -> Resu
         return Ok(());
     }
     let Some(inputs) = inputs else { return Ok(()) };
-    let changed = gets.iter().filter(|g| g.trigger).any(|g| {
+    let changed = gets.iter().filter(|g| g.trigger).find_map(|g| {
         let chosen = inputs.iter().find(|i| i.name == g.resource).map(|i| i.version);
         let before = used.iter().find(|(name, _)| *name == g.resource).map(|(_, version)| *version);
-        chosen != before
+        (chosen != before).then_some(chosen).flatten()
     });
-    if changed {
+    if let Some(version) = changed {
+        on_trigger(state, pipeline, job, version).await;
         let build = store.create_build(job_id, &inputs).await.map_err(|e| e.to_string())?;
         tracing::info!(pipeline = %pipeline.compiled.name, job, build = build.number, "triggered");
         crate::server::new_builds::created(state, &build).await;
     }
     Ok(())
+}
+
+/// PikoCI's `on_trigger` hook: the job's notify steps, sent for the new `version` before its
+/// build is created. Their log goes to the server's; one that fails does not stop the build.
+async fn on_trigger(state: &AppState, pipeline: &ActivePipeline, job: &str, version: VersionId) {
+    if pipeline.compiled.job(job).is_none_or(|j| j.on_trigger.is_empty()) {
+        return;
+    }
+    let fields = match state.store.version(version).await {
+        Ok(Some(v)) => v.version,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(pipeline = %pipeline.compiled.name, job, error = %e, "on_trigger hook not run: cannot read the new version");
+            return;
+        }
+    };
+    for plan in pipeline.compiled.on_trigger_plans(job, &Version(fields)) {
+        let events = MemoryEvents::default();
+        let report = run_job(&plan, Arc::new(events.clone()), state.exec_options(), state.shutdown.child_token()).await;
+        for line in events.text().lines() {
+            tracing::info!(pipeline = %pipeline.compiled.name, job, "on_trigger: {line}");
+        }
+        if !report.outcome.is_success() {
+            tracing::warn!(pipeline = %pipeline.compiled.name, job, outcome = ?report.outcome, "on_trigger hook failed; the build is created anyway");
+        }
+    }
 }
 
 /// The version each get of `job` would use now: the latest, or the latest that went through
