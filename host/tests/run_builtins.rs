@@ -133,27 +133,26 @@ fn postgres_pipeline(dir: &Path, ending: &str) -> PathBuf {
          d=$(psql \\\"$DATABASE_URL\\\" -tAc 'show data_directory'); head -1 $d/postmaster.pid > {pid}; {ending}",
         pid = dir.join("postgres.pid").display()
     );
-    std::fs::write(
-        &file,
-        format!(
-            r#"
-job "db" {{
-  service "postgresql" {{
-    version = "15"
-    user    = "postgres"
-  }}
-  task "query" {{
+    service_pipeline(&file, "db", "service \"postgresql\" {\n    version = \"15\"\n    user    = \"postgres\"\n  }", "query", "/bin/sh", &script);
+    file
+}
+
+/// `file`: job `job` with the `service` block and a task `task` running `script` with `shell`.
+fn service_pipeline(file: &Path, job: &str, service: &str, task: &str, shell: &str, script: &str) {
+    let text = format!(
+        r#"
+job "{job}" {{
+  {service}
+  task "{task}" {{
     run "exec" {{
-      path = "/bin/sh"
+      path = "{shell}"
       args = ["-ec", "{script}"]
     }}
   }}
 }}
 "#
-        ),
-    )
-    .unwrap();
-    file
+    );
+    std::fs::write(file, text).unwrap();
 }
 
 #[test]
@@ -235,25 +234,7 @@ fn rabbitmq_pipeline(dir: &Path, ending: &str) -> PathBuf {
          echo connection.start: $(head -c 11 <&3 | od -An -tx1 | tr -s ' ' | cut -d' ' -f9-12); echo $RABBITMQ_PORT > {port}; {ending}",
         port = dir.join("rabbitmq.port").display()
     );
-    std::fs::write(
-        &file,
-        format!(
-            r#"
-job "mq" {{
-  service "rabbitmq" {{
-    version = "3.13"
-  }}
-  task "greet" {{
-    run "exec" {{
-      path = "/bin/bash"
-      args = ["-ec", "{script}"]
-    }}
-  }}
-}}
-"#
-        ),
-    )
-    .unwrap();
+    service_pipeline(&file, "mq", "service \"rabbitmq\" {\n    version = \"3.13\"\n  }", "greet", "/bin/bash", &script);
     file
 }
 
