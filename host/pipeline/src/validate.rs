@@ -242,7 +242,16 @@ impl<'a> Validator<'a> {
             }
             Ok(Lookup::Found(kinds)) if !kinds.contains(&kind) => {
                 let is = kinds.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(" and ");
-                let d = self.src.error(*span, format!("`{source}` is a {is}, not a {kind}")).expected(format!("a {kind} plugin in `{}`", kind.keyword()));
+                // PikoCI has some built-in names as two kinds (its older github-check resource,
+                // a vault service beside the secret type): say what pikoci's is for.
+                let expected = match (kinds.as_slice(), kind) {
+                    ([PluginKind::NotificationType], PluginKind::ResourceType) => format!(
+                        "`notification_type` for `{source}`, with `notification` blocks and `notify` steps instead of the resource and its `put`s (PikoCI's own migration)"
+                    ),
+                    ([other], _) => format!("`{}` for `{source}`, or a {kind} plugin in `{}`", other.keyword(), kind.keyword()),
+                    _ => format!("a {kind} plugin in `{}`", kind.keyword()),
+                };
+                let d = self.src.error(*span, format!("`{source}` is a {is}, not a {kind}")).expected(expected);
                 self.push(d);
             }
             Ok(Lookup::Found(_) | Lookup::NotChecked) => {}
