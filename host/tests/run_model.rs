@@ -276,12 +276,7 @@ job "j" {
 #[test]
 fn a_type_level_docker_runner_runs_the_inline_commands_in_a_container() {
     let dir = tempfile::tempdir().unwrap();
-    let image = podman::import_busybox(dir.path());
-    let conf = podman::containers_conf(dir.path());
-    // The engine reads the Docker config `pikoci()` points at: an empty one.
-    std::fs::create_dir_all(dir.path().join("no-docker-config")).unwrap();
-    std::fs::write(dir.path().join("no-docker-config/config.json"), "{}").unwrap();
-    let engine_args: Vec<String> = podman::ENGINE_ARGS.iter().map(|a| format!("\"{a}\"")).collect();
+    let (runner, conf, _image) = podman_runner(dir.path());
     let pipeline = write(
         dir.path(),
         "p.hcl",
@@ -296,11 +291,7 @@ resource_type "boxed" {{
     path = "/bin/sh"
     args = ["-ec", "mkdir -p out && if test -e /run/.containerenv; then echo in-a-container; else echo on-the-worker; fi > out/where"]
   }}
-  runner "docker" {{
-    image       = "{image}"
-    engine      = "podman"
-    engine_args = [{engine_args}]
-  }}
+  {runner}
 }}
 resource "boxed" "thing" {{}}
 job "j" {{
@@ -312,13 +303,64 @@ job "j" {{
     }}
   }}
 }}
-"#,
-            image = image.name,
-            engine_args = engine_args.join(", ")
+"#
         ),
     );
     let (ok, log) = run(dir.path(), &pipeline, "j", &[("CONTAINERS_CONF", conf.to_str().unwrap())]);
     assert!(ok, "{log}");
     assert!(log.contains("fetched thing (where: container)"), "{log}");
     assert!(log.contains("task show | pulled in-a-container"), "{log}");
+}
+
+/// A type-level `runner "docker"` block running busybox under podman, the containers.conf the
+/// run needs, and the image (removed when dropped).
+fn podman_runner(dir: &Path) -> (String, std::path::PathBuf, podman::BusyboxImage) {
+    let image = podman::import_busybox(dir);
+    let conf = podman::containers_conf(dir);
+    // The engine reads the Docker config `pikoci()` points at: an empty one.
+    std::fs::create_dir_all(dir.join("no-docker-config")).unwrap();
+    std::fs::write(dir.join("no-docker-config/config.json"), "{}").unwrap();
+    let engine_args: Vec<String> = podman::ENGINE_ARGS.iter().map(|a| format!("\"{a}\"")).collect();
+    let block = format!(
+        "runner \"docker\" {{\n    image       = \"{}\"\n    engine      = \"podman\"\n    engine_args = [{}]\n  }}",
+        image.name,
+        engine_args.join(", ")
+    );
+    (block, conf, image)
+}
+
+/// The same for a notification type: its `notify` command runs in the container, with the
+/// build's work directory at the same path.
+#[test]
+fn a_notification_types_docker_runner_runs_its_notify_command_in_a_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let (runner, conf, _image) = podman_runner(dir.path());
+    let pipeline = write(
+        dir.path(),
+        "p.hcl",
+        &format!(
+            r#"
+notification_type "boxed" {{
+  notify "exec" {{
+    path = "/bin/sh"
+    args = ["-ec", "if test -e /run/.containerenv; then echo in-a-container; else echo on-the-worker; fi > $WORKDIR/where"]
+  }}
+  {runner}
+}}
+notification "boxed" "here" {{}}
+job "j" {{
+  notify "boxed" "here" {{}}
+  task "show" {{
+    run "exec" {{
+      path = "/bin/sh"
+      args = ["-ec", "echo notified $(cat where)"]
+    }}
+  }}
+}}
+"#
+        ),
+    );
+    let (ok, log) = run(dir.path(), &pipeline, "j", &[("CONTAINERS_CONF", conf.to_str().unwrap())]);
+    assert!(ok, "{log}");
+    assert!(log.contains("task show | notified in-a-container"), "{log}");
 }

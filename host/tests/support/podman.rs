@@ -29,11 +29,16 @@ pub fn import_busybox(dir: &Path) -> BusyboxImage {
     for applet in ["sh", "echo", "cat", "pwd", "ls", "env"] {
         std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
     }
+    let tag = dir.file_name().unwrap().to_string_lossy().to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    let name = format!("localhost/pikoci-test-busybox:{}-{tag}", std::process::id());
+    // A file naming the image makes each test's image its own: identical content would be one
+    // image id, which two tests importing at once race to commit, and one test's removal
+    // would take from the other.
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/pikoci-test-image"), &name).unwrap();
     let tarball = dir.join("busybox.tar");
     let tar = Command::new("tar").arg("-C").arg(&root).arg("-cf").arg(&tarball).arg(".").status().unwrap();
     assert!(tar.success());
-    let tag = dir.file_name().unwrap().to_string_lossy().to_lowercase().replace(|c: char| !c.is_ascii_alphanumeric(), "");
-    let name = format!("localhost/pikoci-test-busybox:{}-{tag}", std::process::id());
     let out = Command::new("podman").arg("import").arg(&tarball).arg(&name).output().expect("podman is installed (scripts/install-deps.sh)");
     assert!(out.status.success(), "podman import: {}", String::from_utf8_lossy(&out.stderr));
     BusyboxImage { name }
