@@ -275,12 +275,8 @@ job "j" {
 /// see the image's files, and the build directory at the same path.
 #[test]
 fn a_type_level_docker_runner_runs_the_inline_commands_in_a_container() {
-    let dir = tempfile::tempdir().unwrap();
-    let (runner, conf, _image) = podman_runner(dir.path());
-    let pipeline = write(
-        dir.path(),
-        "p.hcl",
-        &format!(
+    let log = run_with_podman_runner(|runner| {
+        format!(
             r#"
 resource_type "boxed" {{
   check "exec" {{
@@ -304,41 +300,39 @@ job "j" {{
   }}
 }}
 "#
-        ),
-    );
-    let (ok, log) = run(dir.path(), &pipeline, "j", &[("CONTAINERS_CONF", conf.to_str().unwrap())]);
-    assert!(ok, "{log}");
+        )
+    });
     assert!(log.contains("fetched thing (where: container)"), "{log}");
     assert!(log.contains("task show | pulled in-a-container"), "{log}");
 }
 
-/// A type-level `runner "docker"` block running busybox under podman, the containers.conf the
-/// run needs, and the image (removed when dropped).
-fn podman_runner(dir: &Path) -> (String, std::path::PathBuf, podman::BusyboxImage) {
-    let image = podman::import_busybox(dir);
-    let conf = podman::containers_conf(dir);
+/// Job `j` of the pipeline `pipeline(runner)` makes, run to success with `runner` a type-level
+/// `runner "docker"` block running busybox under podman; its log.
+fn run_with_podman_runner(pipeline: impl Fn(&str) -> String) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let image = podman::import_busybox(dir.path());
+    let conf = podman::containers_conf(dir.path());
     // The engine reads the Docker config `pikoci()` points at: an empty one.
-    std::fs::create_dir_all(dir.join("no-docker-config")).unwrap();
-    std::fs::write(dir.join("no-docker-config/config.json"), "{}").unwrap();
+    std::fs::create_dir_all(dir.path().join("no-docker-config")).unwrap();
+    std::fs::write(dir.path().join("no-docker-config/config.json"), "{}").unwrap();
     let engine_args: Vec<String> = podman::ENGINE_ARGS.iter().map(|a| format!("\"{a}\"")).collect();
-    let block = format!(
+    let runner = format!(
         "runner \"docker\" {{\n    image       = \"{}\"\n    engine      = \"podman\"\n    engine_args = [{}]\n  }}",
         image.name,
         engine_args.join(", ")
     );
-    (block, conf, image)
+    let file = write(dir.path(), "p.hcl", &pipeline(&runner));
+    let (ok, log) = run(dir.path(), &file, "j", &[("CONTAINERS_CONF", conf.to_str().unwrap())]);
+    assert!(ok, "{log}");
+    log
 }
 
 /// The same for a notification type: its `notify` command runs in the container, with the
 /// build's work directory at the same path.
 #[test]
 fn a_notification_types_docker_runner_runs_its_notify_command_in_a_container() {
-    let dir = tempfile::tempdir().unwrap();
-    let (runner, conf, _image) = podman_runner(dir.path());
-    let pipeline = write(
-        dir.path(),
-        "p.hcl",
-        &format!(
+    let log = run_with_podman_runner(|runner| {
+        format!(
             r#"
 notification_type "boxed" {{
   notify "exec" {{
@@ -358,9 +352,7 @@ job "j" {{
   }}
 }}
 "#
-        ),
-    );
-    let (ok, log) = run(dir.path(), &pipeline, "j", &[("CONTAINERS_CONF", conf.to_str().unwrap())]);
-    assert!(ok, "{log}");
+        )
+    });
     assert!(log.contains("task show | notified in-a-container"), "{log}");
 }

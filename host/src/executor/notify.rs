@@ -14,7 +14,7 @@ tokio::task_local! {
 }
 
 /// The event a build's outcome sends: an errored build did not do its job either.
-pub fn event_of(outcome: &Outcome) -> NotifyEvent {
+fn event_of(outcome: &Outcome) -> NotifyEvent {
     match outcome {
         Outcome::Succeeded => NotifyEvent::Success,
         Outcome::Failed(_) | Outcome::Errored(_) | Outcome::Warning(_) => NotifyEvent::Failure,
@@ -49,7 +49,7 @@ impl Build {
             env,
         };
         let values = CallValues { params: Some(&notify.params), ..Default::default() };
-        let grants = self.grants_for(step, &notify.plugin, &values, &[format!("write:{}", self.workdir.display())]);
+        let grants = self.grants_for(step, &notify.plugin, &values, &[self.write_grant(&self.workdir)]);
         match plugin.notify(&grants, self.log.step(step), &notice).await {
             Ok(()) => Outcome::Succeeded,
             Err(e) => Outcome::Errored(e.to_string()),

@@ -23,7 +23,7 @@ fn errored(e: CallError) -> Outcome {
 }
 
 impl Build {
-    fn write_grant(&self, dir: &Path) -> String {
+    pub(super) fn write_grant(&self, dir: &Path) -> String {
         format!("write:{}", dir.display())
     }
 
